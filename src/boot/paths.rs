@@ -1,0 +1,23 @@
+//! The one place where the well-known paths of a Linux system are spelled.
+
+/// Kernels and initrds.
+pub const BOOT: &str = "/boot";
+/// Places a Boot Loader Specification partition (ESP or XBOOTLDR) is mounted.
+pub const BLS_ROOTS: [&str; 3] = ["/boot", "/efi", "/boot/efi"];
+/// Below a BLS root: Type 1 entries.
+pub const BLS_ENTRIES: &str = "loader/entries";
+/// Below a BLS root: Type 2 unified kernel images.
+pub const UKI_DIR: &str = "EFI/Linux";
+pub const GRUBENV: &str = "/boot/grub/grubenv";
+pub const GRUB_CFG: &str = "/boot/grub/grub.cfg";
+pub const KERNEL_CMDLINE: &str = "/etc/kernel/cmdline";
+pub const PROC_CMDLINE: &str = "/proc/cmdline";
+pub const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
+pub const MODULE_DIRS: [&str; 2] = ["/lib/modules", "/usr/lib/modules"];
+pub const RUN_SYSTEMD: &str = "/run/systemd/system";
+pub const KEXEC_LOADED: &str = "/sys/kernel/kexec_loaded";
+pub const KEXEC_LOAD_DISABLED: &str = "/proc/sys/kernel/kexec_load_disabled";
+pub const KEXEC_LOAD_LIMIT_REBOOT: &str = "/proc/sys/kernel/kexec_load_limit_reboot";
+pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
+pub const EFIVARS: &str = "/sys/firmware/efi/efivars";
+pub const DEFAULTS: &str = "/etc/default/kexec-chooser";

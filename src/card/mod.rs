@@ -1,0 +1,1 @@
+//! The `card` utility (see its issue).

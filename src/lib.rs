@@ -1,0 +1,20 @@
+//! kexec-chooser: find the kernels a machine can warm-reboot into, load one with
+//! kexec, and hand over to a clean shutdown; plus a few small administration
+//! utilities shipped as subcommands.
+//!
+//! `unsafe` is confined to [`sys`]; every other module denies it.
+#![deny(unsafe_code)]
+
+pub mod boot;
+pub mod card;
+pub mod cli;
+pub mod disk;
+pub mod image;
+pub mod kexec;
+pub mod patch;
+pub mod perf;
+pub mod shutdown;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod ui;
+pub mod upload;

@@ -1,0 +1,1 @@
+//! The `patch` utility (see its issue).

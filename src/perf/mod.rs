@@ -1,0 +1,1 @@
+//! The `perf` utility (see its issue).

@@ -1,0 +1,1 @@
+//! Talking to a person: whether a terminal is there, the menu, prompts.

@@ -1,0 +1,1 @@
+//! The `upload` utility (see its issue).

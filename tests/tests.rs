@@ -1,0 +1,12 @@
+//! The one integration-test binary: the CLI run on fixture roots and on the
+//! real tools each subcommand works with. Each area has its own module.
+
+mod common;
+
+mod analyze;
+mod card;
+mod disk;
+mod list;
+mod mkpatch;
+mod reboot;
+mod upload;
