@@ -1,1 +1,3 @@
 //! Talking to a person: whether a terminal is there, the menu, prompts.
+
+pub mod confirm;
