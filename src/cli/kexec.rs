@@ -161,6 +161,8 @@ fn drive(
     }
     confirm_or_stop(consent, ask, &format!("Warm-reboot into {} now?", plan.version))?;
     load::load(&ctx.root, sys, &prepared).context("loading failed; the machine keeps running")?;
+    // The kernel holds its own copy now; open files would keep /boot busy.
+    drop(prepared);
     writeln!(log, "kexec-chooser: loaded {} ({})", plan.version, plan.kernel.display())?;
     hand_over(ctx, sys, h, mode, log)
 }

@@ -498,12 +498,12 @@ def test_systemd(work, artifact):
     img, release = debian_image(work, artifact)
 
     def body(c):
-        i, m, _ = kct(c, r"booted release=(\S+)", 240)
+        i, m, _ = kct(c, r"booted release=(\S+)", 400)
         i, m, _ = kct(c, r"file sha256=(\w+)", 30, i)
         sha = m.group(1)
         i, m, t0 = kct(c, r"appending marker=(\w+)", 30, i)
         marker = m.group(1)
-        i, m, t1 = kct(c, r"booted release=(\S+)", 240, i + 1)
+        i, m, t1 = kct(c, r"booted release=(\S+)", 400, i + 1)
         if m.group(1) != release:
             raise Failure(f"after the warm reboot {m.group(1)} runs, not {release}")
         if c.count(r"Starting new kernel") != 1:
@@ -531,9 +531,9 @@ def test_cold(work, artifact):
     img, release = debian_image(work, artifact)
 
     def body(c):
-        i, _, _ = kct(c, r"booted release=", 240)
+        i, _, _ = kct(c, r"booted release=", 400)
         i, _, t0 = kct(c, r"cold reboot now", 60, i)
-        i, _, t1 = kct(c, r"cold-booted", 300, i + 1)
+        i, _, t1 = kct(c, r"cold-booted", 400, i + 1)
         kct(c, r"done", 30, i)
         c.wait_exit(120)
         return t1 - t0
