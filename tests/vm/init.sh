@@ -63,6 +63,13 @@ direct)
     ;;
 refusals)
     refusal notty kexec-chooser reboot "$target" --mode direct </dev/null
+    # On the console (a terminal) it asks; the host answers "n", then Ctrl-C.
+    say "prompt no"
+    kexec-chooser reboot "$target" --mode direct --append kct.extra=1
+    say "refusal answered-no rc=$? loaded=$(cat /sys/kernel/kexec_loaded) msg=-"
+    say "prompt ctrl-c"
+    kexec-chooser reboot "$target" --mode direct
+    say "refusal ctrl-c rc=$? loaded=$(cat /sys/kernel/kexec_loaded) msg=-"
     refusal garbage kexec-chooser reboot 9.9.9-garbage --mode direct --yes
     mv "/boot/initrd.img-$target" /tmp/initrd.away
     refusal noinitrd kexec-chooser reboot "$target" --mode direct --yes

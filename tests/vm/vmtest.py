@@ -277,9 +277,10 @@ class Console:
             return True
         return True
 
-    def expect(self, pattern, timeout, after=0):
+    def expect(self, pattern, timeout, after=0, partial=False):
         """Wait for a line matching `pattern` (at index >= `after`); return
-        (index, match, host time)."""
+        (index, match, host time). `partial` also looks at the line being
+        written (a prompt has no newline)."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         i = after
@@ -289,10 +290,19 @@ class Console:
                 if m:
                     return i, m, self.lines[i][0]
                 i += 1
+            if partial:
+                m = rx.search(self.buf.decode(errors="replace"))
+                if m:
+                    return len(self.lines), m, time.monotonic()
             if time.monotonic() >= deadline:
                 raise Failure(f"{self.name}: no line matching {pattern!r} within {timeout}s")
             if not self._read(deadline) and i >= len(self.lines):
                 raise Failure(f"{self.name}: QEMU exited before {pattern!r}")
+
+    def send(self, data):
+        """Type on the serial console."""
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
 
     def wait_exit(self, timeout):
         deadline = time.monotonic() + timeout
@@ -391,8 +401,27 @@ def test_refusals(guest):
     """Test 3: each refusal exits non-zero with its message, nothing is loaded
     and the guest keeps running."""
     def body(c):
-        kct(c, r"booted release=", 120)
+        kct(c, r"booted release=", 400)
         results = {}
+        i, _, _ = kct(c, r"refusal notty", 120)
+        # The prompt on a terminal: the plan with the command-line diff, then
+        # the question; "n" is a no, Ctrl-C exits 130; neither loads anything.
+        i, _, _ = kct(c, r"prompt no", 60, i)
+        i, _, _ = c.expect(r"\+ kct\.extra=1", 60, i)
+        c.expect(r"hand-over: direct", 10, i)
+        c.expect(r"Warm-reboot into \S+ now\?", 30, i, partial=True)
+        c.send(b"n")
+        i, m, _ = kct(c, r"refusal answered-no rc=(\d+) loaded=(\d)", 60, i)
+        if (m.group(1), m.group(2)) != ("1", "0"):
+            raise Failure(f"answering n: rc={m.group(1)} loaded={m.group(2)}")
+        if not any("not confirmed" in l for _, l in c.lines):
+            raise Failure("answering n did not say 'not confirmed'")
+        i, _, _ = kct(c, r"prompt ctrl-c", 60, i)
+        c.expect(r"Warm-reboot into \S+ now\?", 60, i, partial=True)
+        c.send(b"\x03")
+        i, m, _ = kct(c, r"refusal ctrl-c rc=(\d+) loaded=(\d)", 60, i)
+        if (m.group(1), m.group(2)) != ("130", "0"):
+            raise Failure(f"Ctrl-C at the prompt: rc={m.group(1)} loaded={m.group(2)}, wanted 130 and 0")
         after = 0
         for name, want in REFUSALS.items():
             i, m, _ = kct(c, rf"refusal {name} rc=(\d+) loaded=(\d) msg=(.*)", 60, after)
