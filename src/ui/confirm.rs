@@ -121,15 +121,18 @@ pub fn render(s: &Summary<'_>) -> String {
 /// read, end of input included, is a no; the cursor is restored on every path.
 pub fn ask(question: &str) -> Answer {
     let term = dialoguer::console::Term::stderr();
-    let r = dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact_on_opt(&term);
+    let r = crate::sys::with_sigint_ignored(|| {
+        dialoguer::Confirm::new().with_prompt(question).default(false).interact_on_opt(&term)
+    });
     let _ = term.show_cursor();
     match r {
         Ok(Some(true)) => Answer::Yes,
         Ok(_) => Answer::No,
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => Answer::Interrupted,
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            // The prompt line was left unfinished.
+            let _ = term.write_line("");
+            Answer::Interrupted
+        }
         Err(_) => Answer::No,
     }
 }
