@@ -187,12 +187,18 @@ fn new_entry(id: String, kernel: PathBuf, source: Source, insp: &Inspected) -> B
     }
 }
 
+/// A name part that claims a release (`6.1.0-13-amd64`), not a flavour
+/// (`linux`, `lts`) or Fedora's `0-rescue-<machine-id>`.
+fn looks_like_release(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit()) && s.contains('.')
+}
+
 /// Settle the version of an entry: the header's when it has one (a name that
 /// disagrees is a problem), else the one from the name or the entry file.
 fn settle_version(e: &mut BootEntry, claimed: Option<&str>, what: &str) {
     match (e.version.is_empty(), claimed) {
         (true, Some(c)) => e.version = c.to_owned(),
-        (false, Some(c)) if c != e.version && c.starts_with(|ch: char| ch.is_ascii_digit()) => {
+        (false, Some(c)) if c != e.version && looks_like_release(c) => {
             e.problems.push(format!("{what} says {c}, the image header says {}; using {}", e.version, e.version));
         }
         _ => {}
@@ -392,16 +398,32 @@ fn scan_uki(root: &Root, part: &Path, out: &mut Vec<Candidate>) {
 
 /// Mark the entry GRUB boots by default; give the reason when it cannot be told.
 fn mark_grub_default(root: &Root, entries: &mut [BootEntry], real: &[PathBuf]) -> Option<String> {
-    let cfg_text = match std::fs::read(root.path(paths::GRUB_CFG)) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None, // not GRUB
-        Err(e) => return Some(format!("cannot read {}: {e}", paths::GRUB_CFG)),
-    };
-    let env = std::fs::read(root.path(paths::GRUBENV))
+    let mut found = None;
+    for dir in paths::GRUB_DIRS {
+        let cfg_path = Path::new(dir).join("grub.cfg");
+        match std::fs::read(root.path(&cfg_path)) {
+            Ok(b) => {
+                found = Some((Path::new(dir).to_path_buf(), String::from_utf8_lossy(&b).into_owned()));
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Some(format!("cannot read {}: {e}", cfg_path.display())),
+        }
+    }
+    let (dir, cfg_text) = found?; // no grub.cfg: GRUB is not the boot loader
+    let env = std::fs::read(root.path(dir.join("grubenv")))
         .map(|b| grub::parse_env(&String::from_utf8_lossy(&b)))
         .unwrap_or_default();
     let cfg = grub::parse_cfg(&cfg_text);
     let value = grub::default_value(&cfg, &env);
+    // Fedora's GRUB builds its menu from BLS entries (`blscfg`); its default
+    // is then the id of an entry, the file name without `.conf`.
+    if cfg_text.contains("blscfg") {
+        if let Some(e) = entries.iter_mut().find(|e| e.source == Source::Bls && e.id == value) {
+            e.default = true;
+            return None;
+        }
+    }
     let entry = match grub::resolve(&cfg.items, &value) {
         Ok(e) => e,
         Err(e) => return Some(e.to_string()),
@@ -427,15 +449,14 @@ fn mark_grub_default(root: &Root, entries: &mut [BootEntry], real: &[PathBuf]) -
         .iter()
         .copied()
         .find(|&i| {
-            let mine: Vec<PathBuf> = entries[i].initrds.iter().filter_map(|p| root.resolve(p)).collect();
+            let mine: Vec<PathBuf> =
+                entries.get(i).map(|e| e.initrds.iter().filter_map(|p| root.resolve(p)).collect()).unwrap_or_default();
             mine == initrds
         })
         .or_else(|| matching.first().copied());
-    match best {
-        Some(i) => {
-            if let Some(e) = entries.get_mut(i) {
-                e.default = true;
-            }
+    match best.and_then(|i| entries.get_mut(i)) {
+        Some(e) => {
+            e.default = true;
             None
         }
         None => Some(format!("GRUB default {:?} boots {linux}, which is not among the entries", entry.title)),
