@@ -216,13 +216,23 @@ fn without_grub_nothing_is_default_and_nothing_is_said() {
 #[test]
 fn broken_pipe_exits_zero() {
     use std::process::{Command, Stdio};
-    let mut child = Command::new(common::bin())
-        .args(["list", "--root", fixture("debian").to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for json in [false, true] {
+        let mut args = vec!["list", "--root", fixture("debian").to_str().unwrap().to_owned().leak()];
+        if json {
+            args.push("--json");
+        }
+        let mut child =
+            Command::new(common::bin()).args(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+#[test]
+fn reboot_options_before_a_subcommand_are_refused() {
+    let o = run(&["--yes", "list", "--root", fixture("debian").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("before a subcommand"), "{}", stderr(&o));
 }
