@@ -108,7 +108,12 @@ pub fn choose(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<BootEntry> {
     if let Some(note) = &d.default_note {
         eprintln!("kexec-chooser: no default marked: {note}");
     }
-    let i = ui::menu::choose(&d.entries)?;
+    let i = match ui::menu::choose(&d.entries) {
+        Err(ui::menu::MenuError::Interrupted) => {
+            return Err(super::ExitError::new(super::exit::INTERRUPTED, "interrupted").into())
+        }
+        r => r?,
+    };
     d.entries.get(i).cloned().context("the menu returned no entry")
 }
 

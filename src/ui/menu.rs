@@ -9,8 +9,10 @@ pub enum MenuError {
     Cancelled,
     #[error("no usable kernel to choose from")]
     Empty,
+    #[error("interrupted")]
+    Interrupted,
     #[error("the menu failed: {0}")]
-    Terminal(#[from] dialoguer::Error),
+    Terminal(dialoguer::Error),
 }
 
 /// One menu line: version, marks, kernel, and what is wrong with it.
@@ -36,10 +38,28 @@ pub fn choose(entries: &[BootEntry]) -> Result<usize, MenuError> {
     }
     let items: Vec<String> = usable.iter().map(|&i| label(&entries[i])).collect();
     let start = usable.iter().position(|&i| entries[i].default).unwrap_or(0);
+    let term = dialoguer::console::Term::stderr();
+    let _ = crate::sys::interrupt::restore_cursor_on_interrupt();
     let picked = dialoguer::Select::new()
         .with_prompt("Warm-reboot into which kernel? (Esc to cancel)")
         .items(&items)
         .default(start)
-        .interact_on_opt(&dialoguer::console::Term::stderr())?;
+        .interact_on_opt(&term)
+        .map_err(|e| {
+            // The terminal is raw while the menu runs, so Ctrl-C arrives as a
+            // key, not a signal: give the cursor back before leaving.
+            let _ = term.show_cursor();
+            if is_interrupt(&e) {
+                MenuError::Interrupted
+            } else {
+                MenuError::Terminal(e)
+            }
+        })?;
     picked.and_then(|p| usable.get(p).copied()).ok_or(MenuError::Cancelled)
+}
+
+fn is_interrupt(e: &dialoguer::Error) -> bool {
+    match e {
+        dialoguer::Error::IO(io) => io.kind() == std::io::ErrorKind::Interrupted,
+    }
 }
