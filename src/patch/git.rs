@@ -37,7 +37,11 @@ pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
         .or_else(|| name::repo_name_from_dir(&top))
         .ok_or_else(|| Error::NoRepoName { root: top.clone() })?;
     let configured_patchdir = git.optional_line(["config", "--get", "mkpatch.patchdir"])?;
-    Ok(Identity { patch_name, repo_name, configured_patchdir })
+    Ok(Identity {
+        patch_name,
+        repo_name,
+        configured_patchdir,
+    })
 }
 
 pub(crate) fn diff(repo: &Repo, selection: &GitSelection, extra: &[OsString]) -> Result<Vec<u8>> {

@@ -20,9 +20,15 @@ pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
         .optional_line(["paths", "default"])?
         .and_then(|url| name::repo_name_from_url(&url, UrlKind::Mercurial))
         .or_else(|| name::repo_name_from_dir(&repo.root))
-        .ok_or_else(|| Error::NoRepoName { root: repo.root.clone() })?;
+        .ok_or_else(|| Error::NoRepoName {
+            root: repo.root.clone(),
+        })?;
     let configured_patchdir = hg.optional_line(["config", "mkpatch.patchdir"])?;
-    Ok(Identity { patch_name, repo_name, configured_patchdir })
+    Ok(Identity {
+        patch_name,
+        repo_name,
+        configured_patchdir,
+    })
 }
 
 /// `hg qtop`: exit 1 is "no patches applied", and an unknown command means
@@ -33,13 +39,19 @@ fn qtop(repo: &Repo, hg: &Tool<'_>) -> Result<String> {
         Some(0) => {
             let top = ran.first_line()?;
             if top.is_empty() {
-                Err(Error::NoAppliedPatch { root: repo.root.clone() })
+                Err(Error::NoAppliedPatch {
+                    root: repo.root.clone(),
+                })
             } else {
                 Ok(top)
             }
         }
-        Some(1) => Err(Error::NoAppliedPatch { root: repo.root.clone() }),
-        _ if String::from_utf8_lossy(&ran.stderr).contains("unknown command 'qtop'") => Err(Error::MqNotEnabled),
+        Some(1) => Err(Error::NoAppliedPatch {
+            root: repo.root.clone(),
+        }),
+        _ if String::from_utf8_lossy(&ran.stderr).contains("unknown command 'qtop'") => {
+            Err(Error::MqNotEnabled)
+        }
         _ => Err(ran.failure()),
     }
 }
