@@ -12,23 +12,33 @@ use super::{Error, Result};
 /// diff of an applied patch), the repository name and `mkpatch.patchdir`.
 pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
     let hg = Tool::hg(&repo.cwd);
-    let top = qtop(repo, &hg)?;
-    let patch_name = name.map_or(top, str::to_owned);
+    // Each hg run is mostly Python start-up, so the three questions are asked
+    // at once; qtop's answer is looked at first, as its failure says most.
+    let (top, default_path, configured_patchdir) = std::thread::scope(|s| {
+        let default_path = s.spawn(|| hg.optional_line(["paths", "default"]));
+        let configured = s.spawn(|| hg.optional_line(["config", "mkpatch.patchdir"]));
+        let top = qtop(repo, &hg);
+        (top, joined(default_path.join()), joined(configured.join()))
+    });
+    let patch_name = name.map_or(top?, str::to_owned);
     // `hg paths default` gives the path expanded as Mercurial uses it; exit 1
     // ("not found!") means there is no default path.
-    let repo_name = hg
-        .optional_line(["paths", "default"])?
+    let repo_name = default_path?
         .and_then(|url| name::repo_name_from_url(&url, UrlKind::Mercurial))
         .or_else(|| name::repo_name_from_dir(&repo.root))
         .ok_or_else(|| Error::NoRepoName {
             root: repo.root.clone(),
         })?;
-    let configured_patchdir = hg.optional_line(["config", "mkpatch.patchdir"])?;
     Ok(Identity {
         patch_name,
         repo_name,
-        configured_patchdir,
+        configured_patchdir: configured_patchdir?,
     })
+}
+
+/// The result of a scoped thread; a panic there is carried on, not hidden.
+fn joined<T>(r: std::thread::Result<T>) -> T {
+    r.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
 }
 
 /// `hg qtop`: exit 1 is "no patches applied", and an unknown command means
