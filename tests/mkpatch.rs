@@ -729,3 +729,13 @@ fn concurrent_runs_with_different_content_never_overwrite_each_other() {
     let count = fs::read_dir(s.patches()).unwrap().count();
     assert_eq!(count, 18, "no temporary file left and nothing lost");
 }
+
+#[test]
+fn missing_vcs_program_is_named_in_the_error() {
+    let s = Sandbox::new();
+    let (_up, work) = s.hg_repos("repo");
+    let empty_path = s.path().join("no-programs");
+    fs::create_dir(&empty_path).unwrap();
+    let o = s.command(&work, &[]).env("PATH", &empty_path).output().unwrap();
+    refused(&s, &o, "cannot run `hg` (is it installed?)");
+}
