@@ -8,6 +8,7 @@ mod card;
 mod disk;
 mod kexec;
 mod list;
+mod menu;
 mod mkpatch;
 mod reboot;
 mod upload;

@@ -39,6 +39,9 @@ impl Mode {
     }
 }
 
+/// Seconds processes get between SIGTERM and SIGKILL in direct mode.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+
 /// Options of the hand-over, shared by `reboot` and `exec`.
 #[derive(Debug, Clone, Args)]
 pub struct HandoverArgs {
@@ -49,7 +52,7 @@ pub struct HandoverArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Seconds that processes get between SIGTERM and SIGKILL in direct mode.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
     pub timeout: u64,
 }
 

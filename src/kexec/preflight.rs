@@ -244,6 +244,7 @@ pub(crate) mod tests {
             kernel: e.kernel.clone(),
             initrds: e.initrds.clone(),
             cmdline: "root=/dev/vda ro quiet".into(),
+            cmdline_source: "a test".into(),
             mode: None,
             entry: e,
         }
