@@ -8,4 +8,4 @@
 # Both use the release build. Figures are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec python3 tests/vm/vmtest.py --release bench
+exec python3 tests/vm/vmtest.py --release bench "$@"
