@@ -50,22 +50,15 @@ fn stats<'a>(xs: impl Iterator<Item = &'a f64> + Clone, linear: bool) -> (f64, f
     (avg, var, n)
 }
 
-/// What the first pass keeps about each point.
-#[derive(Debug, Clone, Copy, Default)]
-struct Score {
-    t: f64,
-    back: usize,
-    fore: usize,
-    back_avg: f64,
-    fore_avg: f64,
-}
-
 /// Find the changes of one series (already ordered by build id).
 pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let n = points.len();
     let values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
     let mut a = Analysis::with_len(n);
-    let mut scores = vec![Score::default(); n];
+    // The first pass keeps t and the back window's length of each point
+    // (12 bytes a point); the second recomputes the means of the few alerts.
+    let mut ts = vec![0.0f64; n];
+    let mut back_lens = vec![0u32; n];
     let mut last_seen_regression = 0usize;
     let max_back = p.max_back_window.max(1);
 
@@ -95,9 +88,9 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
             last_seen_regression = last_seen_regression.saturating_add(1);
         }
         let back_avg = back.iter().sum::<f64>() / back_len.max(1) as f64;
-        let fore_avg = fore.iter().sum::<f64>() / fore_len.max(1) as f64;
-        if let Some(s) = scores.get_mut(i) {
-            *s = Score { t, back: back_len, fore: fore_len, back_avg, fore_avg };
+        if let (Some(t_slot), Some(len_slot)) = (ts.get_mut(i), back_lens.get_mut(i)) {
+            *t_slot = t;
+            *len_slot = u32::try_from(back_len).unwrap_or(u32::MAX);
         }
         if let (Some(e), Some(tol)) = (a.expected.get_mut(i), a.tolerance.get_mut(i)) {
             *e = back_avg;
@@ -107,21 +100,28 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
 
     // Second pass: a change where t passes the threshold with enough data on
     // both sides and no neighbour has a higher t.
+    let fore_window = p.fore_window.max(1);
     for i in 1..n {
-        let Some(s) = scores.get(i).copied() else { continue };
-        if s.back < p.min_back_window || s.fore < p.fore_window || !(s.t > p.t_threshold) {
+        let (Some(&t), Some(&back_len)) = (ts.get(i), back_lens.get(i)) else { continue };
+        let back_len = back_len as usize;
+        if back_len < p.min_back_window || n - i < fore_window || !(t > p.t_threshold) {
             continue;
         }
-        let prev_t = scores.get(i - 1).map_or(0.0, |x| x.t);
-        let next_t = scores.get(i + 1).map_or(0.0, |x| x.t);
-        if prev_t > s.t || next_t > s.t {
+        let prev_t = ts.get(i - 1).copied().unwrap_or(0.0);
+        let next_t = ts.get(i + 1).copied().unwrap_or(0.0);
+        if prev_t > t || next_t > t {
             continue;
         }
+        let (Some(back), Some(fore)) = (values.get(i - back_len..i), values.get(i..i + fore_window)) else {
+            continue;
+        };
+        let back_avg = back.iter().sum::<f64>() / back_len as f64;
+        let fore_avg = fore.iter().sum::<f64>() / fore_window as f64;
         let change = Change {
             index: i,
-            old: s.back_avg,
-            new: s.fore_avg,
-            direction: Direction::of(s.fore_avg - s.back_avg),
+            old: back_avg,
+            new: fore_avg,
+            direction: Direction::of(fore_avg - back_avg),
         };
         // treeherder counts a zero old value as no change at all.
         let pct = if change.old == 0.0 { 0.0 } else { change.percent() };
