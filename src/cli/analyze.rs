@@ -202,10 +202,9 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
 }
 
 fn read<R: BufRead>(r: R, format: Format, skip_bad: bool, name: &str) -> anyhow::Result<perf::Parsed> {
-    perf::parse(r, format, skip_bad).map_err(|e| match e {
-        // A read failure of the file is as much bad input as a bad row.
-        e => ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into(),
-    })
+    // A read failure of the file is as much bad input as a bad row: exit 2.
+    perf::parse(r, format, skip_bad)
+        .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into())
 }
 
 /// Run the chosen detector on every series, in input order.

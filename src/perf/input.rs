@@ -147,8 +147,7 @@ pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Resul
         read_record(&mut lines, &mut record, &mut scratch, &mut fields)
             .map_err(|source| InputError::BadRow { line: header_line, source })?;
         let cols = Columns::from_header(&scratch, &fields, header_line)?;
-        loop {
-            let Some(line) = lines.next_line()? else { break };
+        while let Some(line) = lines.next_line()? {
             if is_blank(&lines.buf) {
                 continue;
             }

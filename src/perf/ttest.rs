@@ -104,7 +104,8 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     for i in 1..n {
         let (Some(&t), Some(&back_len)) = (ts.get(i), back_lens.get(i)) else { continue };
         let back_len = back_len as usize;
-        if back_len < p.min_back_window || n - i < fore_window || !(t > p.t_threshold) {
+        // `t <= threshold` written so that a NaN t never alerts either.
+        if back_len < p.min_back_window || n - i < fore_window || t.is_nan() || t <= p.t_threshold {
             continue;
         }
         let prev_t = ts.get(i - 1).copied().unwrap_or(0.0);
