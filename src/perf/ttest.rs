@@ -40,8 +40,9 @@ fn stats<'a>(xs: impl Iterator<Item = &'a f64> + Clone, linear: bool) -> (f64, f
     }
     let nf = n as f64;
     let (mut sum, mut weights) = (0.0, 0.0);
+    // Weights (n - k) / n; the common 1/n cancels in the mean, so it is left out.
     for (k, x) in xs.clone().enumerate() {
-        let w = if linear { (nf - k as f64) / nf } else { 1.0 };
+        let w = if linear { nf - k as f64 } else { 1.0 };
         sum += w * x;
         weights += w;
     }

@@ -82,10 +82,22 @@ const REL_EPSILON: f64 = 1e-9;
 /// The window `xs` as a baseline if no point is more than `threshold`
 /// standard deviations from its mean.
 fn stable(xs: &[f64], threshold: f64) -> Option<Baseline> {
-    let (mean, sd) = mean_sd(xs);
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    // One pass for the spread and the farthest point (two-pass variance:
+    // exact for values with a large offset and little noise).
+    let (mut ss, mut far) = (0.0f64, 0.0f64);
+    for x in xs {
+        let d = (x - mean).abs();
+        ss += d * d;
+        far = far.max(d);
+    }
+    let sd = if xs.len() > 1 { (ss / (n - 1.0)).sqrt() } else { 0.0 };
     let tol = (threshold * sd).max(REL_EPSILON * mean.abs());
-    let ok = xs.iter().all(|x| (x - mean).abs() <= tol);
-    ok.then_some(Baseline { mean, sd, tol })
+    (far <= tol).then_some(Baseline { mean, sd, tol })
 }
 
 /// Classify every point of one series (already ordered by build id).
