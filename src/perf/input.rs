@@ -755,6 +755,33 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_never_panic() {
+        // A small xorshift over an alphabet rich in CSV and JSON syntax.
+        let alphabet = b"buildid,value,machine,timestamp\"{}:[]0123456789.-eE+TZ \n\r\xff\xc3";
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2000 {
+            let mut input = b"buildid,value,machine,timestamp\n".to_vec();
+            if x % 3 == 0 {
+                input.clear();
+            }
+            for _ in 0..(x % 97) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                input.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for skip in [false, true] {
+                for format in [Format::Auto, Format::Csv, Format::Json] {
+                    let _ = parse(&input[..], format, skip);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unclosed_quote_is_refused_not_panicking() {
         let e = parse_str("buildid,value,machine\n1,5,\"a\n", false).unwrap_err();
         assert!(matches!(e, InputError::BadRow { source: RowError::UnclosedQuote, .. }), "{e}");

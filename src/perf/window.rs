@@ -319,6 +319,23 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_do_not_panic() {
+        let v: Vec<f64> = (0..200)
+            .map(|i| match i % 7 {
+                0 => f64::MAX,
+                1 => -f64::MAX,
+                2 => 0.0,
+                3 => f64::MIN_POSITIVE,
+                _ => 1e300 * (i as f64),
+            })
+            .collect();
+        let a = analyze(&pts(&v), &Params::default());
+        assert_eq!(a.classes.len(), 200);
+        let b = crate::perf::ttest::analyze(&pts(&v), &crate::perf::ttest::Params::default());
+        assert_eq!(b.classes.len(), 200);
+    }
+
+    #[test]
     fn empty_and_tiny_series_do_not_panic() {
         for n in 0..4 {
             let a = analyze(&pts(&vec![1.0; n]), &Params { window: 0, confirm: 0, ..Params::default() });
