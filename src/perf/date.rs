@@ -19,7 +19,7 @@ const MAX_YEAR: i64 = 9999;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`); inputs are range-checked by the callers.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -55,9 +55,9 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 /// Seconds since the epoch, bounded to the years 1..=9999 so that formatting
 /// can never overflow.
 fn in_range(secs: i64) -> bool {
-    let lo = days_from_civil(MIN_YEAR, 1, 1) * SECS_PER_DAY;
-    let hi = (days_from_civil(MAX_YEAR, 12, 31) + 1) * SECS_PER_DAY;
-    (lo..hi).contains(&secs)
+    const LO: i64 = days_from_civil(MIN_YEAR, 1, 1) * SECS_PER_DAY;
+    const HI: i64 = (days_from_civil(MAX_YEAR, 12, 31) + 1) * SECS_PER_DAY;
+    (LO..HI).contains(&secs)
 }
 
 /// Parse a timestamp: Unix seconds (an integer or a decimal, truncated) or

@@ -31,24 +31,26 @@ impl Default for Params {
     }
 }
 
-/// Weighted mean, sample variance around it, and count of a window whose
-/// element `k` (in the order given) weighs `(n - k) / n` when `linear`.
-fn stats<'a>(xs: impl Iterator<Item = &'a f64> + Clone, linear: bool) -> (f64, f64, usize) {
-    let n = xs.clone().count();
+/// Linearly weighted mean, sample variance around it, and plain mean of a
+/// window whose point nearest the tested point weighs most: weight
+/// `(n - k) / n` for the point `k` places away (the common `1/n` cancels
+/// in the mean and is left out). `nearest_last` says which end is nearest.
+fn stats(xs: &[f64], nearest_last: bool) -> (f64, f64, f64) {
+    let n = xs.len();
     if n == 0 {
-        return (0.0, 0.0, 0);
+        return (0.0, 0.0, 0.0);
     }
     let nf = n as f64;
-    let (mut sum, mut weights) = (0.0, 0.0);
-    // Weights (n - k) / n; the common 1/n cancels in the mean, so it is left out.
-    for (k, x) in xs.clone().enumerate() {
-        let w = if linear { nf - k as f64 } else { 1.0 };
-        sum += w * x;
+    let (mut sum, mut weighted, mut weights) = (0.0, 0.0, 0.0);
+    for (j, &x) in xs.iter().enumerate() {
+        let w = if nearest_last { (j + 1) as f64 } else { (n - j) as f64 };
+        sum += x;
+        weighted += w * x;
         weights += w;
     }
-    let avg = sum / weights;
-    let var = if n > 1 { xs.map(|x| (x - avg) * (x - avg)).sum::<f64>() / (nf - 1.0) } else { 0.0 };
-    (avg, var, n)
+    let avg = weighted / weights;
+    let var = if n > 1 { xs.iter().map(|x| (x - avg) * (x - avg)).sum::<f64>() / (nf - 1.0) } else { 0.0 };
+    (avg, var, sum / nf)
 }
 
 /// Find the changes of one series (already ordered by build id).
@@ -72,8 +74,9 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
         let (Some(back), Some(fore)) = (values.get(i - back_len..i), values.get(i..i + fore_len)) else {
             continue;
         };
-        let (w1, v1, n1) = stats(back.iter().rev(), true);
-        let (w2, v2, n2) = stats(fore.iter(), true);
+        let (w1, v1, back_avg) = stats(back, true);
+        let (w2, v2, _) = stats(fore, false);
+        let (n1, n2) = (back.len(), fore.len());
         let se = if n1 > 0 && n2 > 0 { (v1 / n1 as f64 + v2 / n2 as f64).sqrt() } else { f64::NAN };
         let delta = w2 - w1;
         let t = if n1 == 0 || n2 == 0 || delta == 0.0 {
@@ -88,7 +91,6 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
         } else {
             last_seen_regression = last_seen_regression.saturating_add(1);
         }
-        let back_avg = back.iter().sum::<f64>() / back_len.max(1) as f64;
         if let (Some(t_slot), Some(len_slot)) = (ts.get_mut(i), back_lens.get_mut(i)) {
             *t_slot = t;
             *len_slot = u32::try_from(back_len).unwrap_or(u32::MAX);
@@ -187,14 +189,15 @@ mod tests {
 
     #[test]
     fn weighted_stats_match_treeherder() {
-        // analyze([1, 2, 3], linear): weights 1, 2/3, 1/3.
-        let xs = [1.0, 2.0, 3.0];
-        let (avg, var, n) = stats(xs.iter(), true);
+        // analyze([1, 2, 3], linear_weights), nearest first: weights 1, 2/3, 1/3.
         let want = (1.0 + 2.0 * 2.0 / 3.0 + 3.0 / 3.0) / 2.0;
-        assert!((avg - want).abs() < 1e-12);
-        let want_var = xs.iter().map(|x| (x - want) * (x - want)).sum::<f64>() / 2.0;
-        assert!((var - want_var).abs() < 1e-12);
-        assert_eq!(n, 3);
+        let want_var = [1.0f64, 2.0, 3.0].iter().map(|x| (x - want) * (x - want)).sum::<f64>() / 2.0;
+        for (xs, nearest_last) in [([1.0, 2.0, 3.0], false), ([3.0, 2.0, 1.0], true)] {
+            let (avg, var, mean) = stats(&xs, nearest_last);
+            assert!((avg - want).abs() < 1e-12, "{avg}");
+            assert!((var - want_var).abs() < 1e-12);
+            assert!((mean - 2.0).abs() < 1e-12);
+        }
     }
 
     #[test]
