@@ -152,10 +152,17 @@ pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Resul
             if is_blank(&lines.buf) {
                 continue;
             }
-            record.clear();
-            record.extend_from_slice(&lines.buf);
-            let result = read_record(&mut lines, &mut record, &mut scratch, &mut fields)
-                .and_then(|()| cols.row(&scratch, &fields));
+            // Fast path, the common case: a line without quotes is split in
+            // place, its fields are the comma splits.
+            let result = if lines.buf.contains(&b'"') {
+                record.clear();
+                record.extend_from_slice(&lines.buf);
+                read_record(&mut lines, &mut record, &mut scratch, &mut fields)
+                    .and_then(|()| cols.row(&scratch, &fields))
+            } else {
+                split_plain(&lines.buf, &mut fields);
+                cols.row(&lines.buf, &fields)
+            };
             match result {
                 Ok(row) => builder.push(&row).map_err(|e| InputError::BadRow { line, source: e })?,
                 Err(e) => on_bad(line, e)?,
@@ -225,6 +232,17 @@ fn read_record<R: BufRead>(
     }
 }
 
+/// The fields of a record without quotes: ranges of `rec` between commas.
+fn split_plain(rec: &[u8], fields: &mut Vec<std::ops::Range<usize>>) {
+    fields.clear();
+    let mut start = 0;
+    for part in rec.split(|&b| b == b',') {
+        let end = start + part.len();
+        fields.push(start..end);
+        start = end + 1;
+    }
+}
+
 /// RFC 4180 fields: separated by commas, optionally in double quotes, with
 /// `""` for a quote inside quotes.
 fn split_csv(
@@ -234,15 +252,9 @@ fn split_csv(
 ) -> Result<(), RowError> {
     out.clear();
     fields.clear();
-    // Fast path, the common case: no quotes, fields are the comma splits.
     if !rec.contains(&b'"') {
         out.extend_from_slice(rec);
-        let mut start = 0;
-        for (i, _) in rec.iter().enumerate().filter(|(_, &b)| b == b',') {
-            fields.push(start..i);
-            start = i + 1;
-        }
-        fields.push(start..rec.len());
+        split_plain(rec, fields);
         return Ok(());
     }
     let mut it = rec.iter().copied().peekable();
