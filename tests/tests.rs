@@ -8,5 +8,6 @@ mod card;
 mod disk;
 mod list;
 mod mkpatch;
+mod package;
 mod reboot;
 mod upload;
