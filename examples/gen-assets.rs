@@ -138,7 +138,12 @@ fn man_page(date: &str) -> Result<Vec<u8>, String> {
         roman("(5)"),
     ]);
     roff.to_writer(&mut page).map_err(io)?;
-    Ok(page)
+
+    // Every rendered piece starts with roff's preamble (the definition of
+    // the apostrophe string); the page needs it once, at the top.
+    let preamble = Roff::new().render();
+    let page = String::from_utf8(page).map_err(|e| e.to_string())?;
+    Ok(format!("{preamble}{}", page.replace(&preamble, "")).into_bytes())
 }
 
 /// One `.SS` subsection per subcommand (nested ones get their own, named by
