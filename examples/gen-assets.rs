@@ -56,7 +56,10 @@ pub fn render_all(crate_root: &Path) -> Result<Vec<Asset>, String> {
         .map_err(|e| format!("{}: {e}", changelog_path.display()))?;
     let date = changelog_date(&changelog)
         .ok_or_else(|| format!("{}: no trailer line with a date", changelog_path.display()))?;
-    let mut assets = vec![Asset { path: MAN_PAGE, bytes: man_page(&date)? }];
+    let mut assets = vec![Asset {
+        path: MAN_PAGE,
+        bytes: man_page(&date)?,
+    }];
     for (path, shell) in [(BASH, Shell::Bash), (ZSH, Shell::Zsh), (FISH, Shell::Fish)] {
         let mut cmd = kexec_chooser::cli::command();
         let mut bytes = Vec::new();
@@ -76,8 +79,9 @@ pub fn changelog_date(changelog: &str) -> Option<String> {
     let day: u8 = words.next()?.parse().ok()?;
     let month = words.next()?;
     let year: u16 = words.next()?.parse().ok()?;
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = MONTHS.iter().position(|m| *m == month)?.checked_add(1)?;
     Some(format!("{year:04}-{month:02}-{day:02}"))
 }
@@ -149,12 +153,20 @@ fn man_page(date: &str) -> Result<Vec<u8>, String> {
 /// One `.SS` subsection per subcommand (nested ones get their own, named by
 /// the full path). `sub` comes from an unbuilt command, so it lacks the
 /// global options, which the top of the page documents.
-fn subcommand_section(page: &mut Vec<u8>, sub: &clap::Command, parents: &[&str]) -> Result<(), String> {
+fn subcommand_section(
+    page: &mut Vec<u8>,
+    sub: &clap::Command,
+    parents: &[&str],
+) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     let mut path: Vec<&str> = parents.to_vec();
     path.push(sub.get_name());
     let title = format!("{BIN} {}", path.join(" "));
-    let sub = sub.clone().bin_name(&title).disable_help_flag(true).disable_help_subcommand(true);
+    let sub = sub
+        .clone()
+        .bin_name(&title)
+        .disable_help_flag(true)
+        .disable_help_subcommand(true);
     let man = Man::new(sub.clone());
 
     let mut roff = Roff::new();
@@ -207,8 +219,8 @@ pub enum Heading {
 /// ending in `:` is a heading; other unindented lines are prose, joined into
 /// paragraphs at blank lines; an indented line whose term and text are
 /// separated by two or more spaces is a tagged paragraph (a file, an exit
-/// code, an example and what it does); any other indented line is an
-/// indented paragraph of its own. One source for `--help` and the man page.
+/// code, an example and what it does), and so is a command alone; any other
+/// indented line is an indented paragraph of its own. One source for `--help` and the man page.
 pub fn after_help(roff: &mut Roff, text: &str, heading: Heading) {
     let mut prose: Vec<&str> = Vec::new();
     let flush = |roff: &mut Roff, prose: &mut Vec<&str>| {
@@ -248,6 +260,12 @@ pub fn after_help(roff: &mut Roff, text: &str, heading: Heading) {
                 roff.control("TP", []);
                 roff.text([bold(term)]);
                 roff.text([roman(text.trim_start())]);
+            }
+            // A command alone (an example without a comment) is set like
+            // the examples that have one.
+            None if item.starts_with(BIN) || item.starts_with("sudo ") => {
+                roff.control("TP", []);
+                roff.text([bold(item)]);
             }
             None => {
                 roff.control("IP", []);
