@@ -42,6 +42,15 @@ are described below.
 Every file is read under --root (default /), so all steps before loading a kernel \
 can be tried on a copy of another machine's tree without privileges.";
 
+/// What the package adds around the binary, in the after-help format (see
+/// [`after_help`]); the units name this page in their Documentation=.
+const PACKAGING: &str = "\
+Systemd units and cron:
+  kexec-chooser-disk.timer  runs kexec-chooser-disk.service every hour, which runs `kexec-chooser disk --cron $DISK_ARGS`; enabled on install
+  kexec-chooser-load.service  loads the kernel KERNEL names (default latest) at boot with --append=$APPEND, so that a later `systemctl kexec` uses it; disabled until `systemctl enable kexec-chooser-load.service`
+  /etc/cron.d/kexec-chooser  the same disk check, hourly, for machines without systemd; it does nothing where /run/systemd/system exists
+  /etc/default/kexec-chooser  KERNEL, APPEND and DISK_ARGS, read by the units (EnvironmentFile=) and the cron line";
+
 /// A generated file: its path relative to the crate root and its bytes.
 pub struct Asset {
     pub path: &'static str,
@@ -128,6 +137,7 @@ fn man_page(date: &str) -> Result<Vec<u8>, String> {
         roff.to_writer(&mut page).map_err(io)?;
     }
     let mut roff = Roff::new();
+    after_help(&mut roff, PACKAGING, Heading::Section);
     roff.control("SH", ["SEE ALSO"]);
     roff.text([
         bold("kexec"),

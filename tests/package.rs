@@ -129,6 +129,24 @@ fn man_page_has_exit_status_files_and_the_examples_of_the_issue() {
 }
 
 #[test]
+fn man_page_names_every_packaged_unit_and_the_cron_file() {
+    let page = man_page();
+    assert!(page.contains(".SH \"SYSTEMD UNITS AND CRON\""));
+    let mut units = 0;
+    for entry in std::fs::read_dir(crate_root().join("systemd")).expect("systemd/") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .replace('-', "\\-");
+        assert!(page.contains(&name), "the man page does not name {name}");
+        units += 1;
+    }
+    assert_eq!(units, 3);
+    assert!(page.contains("\\fB/etc/cron.d/kexec\\-chooser\\fR"));
+}
+
+#[test]
 fn man_page_date_is_the_newest_changelog_entry_not_today() {
     let date = gen_assets::changelog_date(&read("debian/changelog")).expect("changelog date");
     let page = man_page();
