@@ -42,7 +42,8 @@ mirror() {
 
 # --- build and lint -------------------------------------------------------
 say "building the .deb with cargo-deb $(cargo deb --version | awk '{print $2}')"
-deb=$(cargo deb --locked --quiet | tail -n 1)
+deb=$(cargo deb --locked --quiet) || fail "cargo deb failed"
+deb=$(tail -n 1 <<<"$deb")
 [ -f "$deb" ] || fail "cargo deb did not print the path of a .deb (got: $deb)"
 say "built $deb"
 
@@ -127,6 +128,15 @@ conffiles=$(in_root dpkg-query -W -f '${Conffiles}' "$PKG")
 for f in /etc/cron.d/kexec-chooser /etc/default/kexec-chooser; do
     grep -q "^ $f " <<<"$conffiles" || fail "$f is not a conffile"
 done
+# The cron line, as cron's sh runs it: valid syntax, and silent where
+# systemd runs (the timer does the check there).
+cron_cmd=$(awk '/^[0-9*]/ { for (i = 1; i <= 6; i++) $i = ""; sub(/^ +/, ""); print }' "$cron")
+[ -n "$cron_cmd" ] || fail "no job line in /etc/cron.d/kexec-chooser"
+in_root sh -n -c "$cron_cmd" || fail "the cron line is not valid sh: $cron_cmd"
+mkdir -p "$root/run/systemd/system"
+out=$(in_root sh -c "$cron_cmd" 2>&1) || true
+rmdir "$root/run/systemd/system"
+[ -z "$out" ] || fail "the cron line ran where systemd runs: $out"
 # The bash completion loads and registers the command.
 in_root bash -c 'source /usr/share/bash-completion/completions/kexec-chooser && complete -p kexec-chooser' \
     >/dev/null || fail "the bash completion does not load"
@@ -156,6 +166,10 @@ say "dpkg --remove keeps the conffiles, dpkg --purge leaves nothing"
 in_root dpkg --remove "$PKG" || fail "dpkg --remove failed"
 [ ! -e "$root/usr/sbin/kexec-chooser" ] || fail "dpkg --remove left the binary"
 [ -f "$root/etc/default/kexec-chooser" ] || fail "dpkg --remove took the conffile away"
+# The cron file stays until purge; without the binary its line is silent
+# (cron would otherwise mail an error every hour).
+out=$(in_root sh -c "$cron_cmd" 2>&1) || true
+[ -z "$out" ] || fail "the cron line is not silent once the package is removed: $out"
 in_root dpkg --purge "$PKG" || fail "dpkg --purge failed"
 rm -f "$root/tmp/$PKG.deb"
 if in_root dpkg-query -W "$PKG" >/dev/null 2>&1; then
