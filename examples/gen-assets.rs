@@ -23,6 +23,10 @@ pub const FISH: &str = "man/completions/kexec-chooser.fish";
 
 const BIN: &str = "kexec-chooser";
 
+/// The first comment of every generated file.
+const GENERATED: &str =
+    "Generated from the clap definitions by scripts/gen-assets (examples/gen-assets.rs); do not edit.";
+
 /// Written after the one-line summary: the crate's clap definitions say what
 /// each subcommand does, not how the pieces of the program fit together.
 const DESCRIPTION: &str = "\
@@ -71,9 +75,19 @@ pub fn render_all(crate_root: &Path) -> Result<Vec<Asset>, String> {
     }];
     for (path, shell) in [(BASH, Shell::Bash), (ZSH, Shell::Zsh), (FISH, Shell::Fish)] {
         let mut cmd = kexec_chooser::cli::command();
-        let mut bytes = Vec::new();
-        clap_complete::generate(shell, &mut cmd, BIN, &mut bytes);
-        assets.push(Asset { path, bytes });
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, BIN, &mut script);
+        let script = String::from_utf8(script).map_err(|e| e.to_string())?;
+        let note = format!("# {GENERATED}\n");
+        // zsh reads `#compdef` from the first line, so the note goes after it.
+        let bytes = match (shell, script.split_once('\n')) {
+            (Shell::Zsh, Some((compdef, rest))) => format!("{compdef}\n{note}{rest}"),
+            _ => format!("{note}{script}"),
+        };
+        assets.push(Asset {
+            path,
+            bytes: bytes.into_bytes(),
+        });
     }
     Ok(assets)
 }
@@ -157,7 +171,8 @@ fn man_page(date: &str) -> Result<Vec<u8>, String> {
     // the apostrophe string); the page needs it once, at the top.
     let preamble = Roff::new().render();
     let page = String::from_utf8(page).map_err(|e| e.to_string())?;
-    Ok(format!("{preamble}{}", page.replace(&preamble, "")).into_bytes())
+    let body = page.replace(&preamble, "");
+    Ok(format!(".\\\" {GENERATED}\n{preamble}{body}").into_bytes())
 }
 
 /// One `.SS` subsection per subcommand (nested ones get their own, named by

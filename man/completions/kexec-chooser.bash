@@ -1,3 +1,4 @@
+# Generated from the clap definitions by scripts/gen-assets (examples/gen-assets.rs); do not edit.
 _kexec__chooser() {
     local i cur prev opts cmd
     COMPREPLY=()

@@ -1,3 +1,4 @@
+# Generated from the clap definitions by scripts/gen-assets (examples/gen-assets.rs); do not edit.
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kexec_chooser_global_optspecs
     string join \n root= append= remove= cmdline= initrd= no-initrd force dry-run json mode= y/yes timeout= h/help V/version
