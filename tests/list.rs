@@ -1,7 +1,7 @@
 //! Integration tests of `list` and of discovery on the fixture trees
 //! (tests/fixtures/README.md says where each comes from).
 
-use crate::common::{self, fixture, list_json, run, stderr, stdout, tree_copy};
+use crate::common::{self, list_json, run, stderr, stdout, tree_copy};
 use serde_json::Value;
 
 fn versions(v: &[Value]) -> Vec<&str> {
@@ -14,13 +14,13 @@ fn by_id<'a>(v: &'a [Value], id: &str) -> &'a Value {
 
 #[test]
 fn debian_is_listed_newest_first_as_linux_version_sorts() {
-    let v = list_json(&fixture("debian"));
+    let v = list_json(&common::root("debian"));
     assert_eq!(versions(&v), ["6.12.9+bpo-amd64", "6.1.0-13-amd64", "6.1.0-10-amd64", "6.1.0-9-amd64"]);
 }
 
 #[test]
 fn symlinks_and_backups_do_not_make_entries() {
-    let v = list_json(&fixture("debian"));
+    let v = list_json(&common::root("debian"));
     assert_eq!(v.len(), 4, "{v:#?}");
     for e in &v {
         let k = e["kernel"].as_str().unwrap();
@@ -31,7 +31,7 @@ fn symlinks_and_backups_do_not_make_entries() {
 
 #[test]
 fn json_objects_carry_every_documented_field() {
-    let v = list_json(&fixture("debian"));
+    let v = list_json(&common::root("debian"));
     for e in &v {
         for key in ["id", "version", "kernel", "initrds", "cmdline", "source", "format", "running", "default", "problems"] {
             assert!(e.get(key).is_some(), "missing {key} in {e}");
@@ -49,7 +49,7 @@ fn json_objects_carry_every_documented_field() {
 
 #[test]
 fn running_and_grub_default_are_marked_once_each() {
-    let v = list_json(&fixture("debian"));
+    let v = list_json(&common::root("debian"));
     let running: Vec<&str> = v.iter().filter(|e| e["running"] == true).map(|e| e["id"].as_str().unwrap()).collect();
     let default: Vec<&str> = v.iter().filter(|e| e["default"] == true).map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(running, ["6.1.0-13-amd64"]);
@@ -58,7 +58,7 @@ fn running_and_grub_default_are_marked_once_each() {
 
 #[test]
 fn missing_modules_directory_is_a_problem() {
-    let v = list_json(&fixture("debian"));
+    let v = list_json(&common::root("debian"));
     let p = by_id(&v, "6.1.0-10-amd64")["problems"].to_string();
     assert!(p.contains("/lib/modules/6.1.0-10-amd64"), "{p}");
     assert_eq!(by_id(&v, "6.1.0-13-amd64")["problems"], serde_json::json!([]));
@@ -66,7 +66,7 @@ fn missing_modules_directory_is_a_problem() {
 
 #[test]
 fn table_shows_marks_and_problems() {
-    let o = run(&["list", "--root", fixture("debian").to_str().unwrap()]);
+    let o = run(&["list", "--root", common::root("debian").to_str().unwrap()]);
     assert!(o.status.success());
     let out = stdout(&o);
     let line = out.lines().find(|l| l.contains("6.1.0-13-amd64 ")).unwrap();
@@ -78,7 +78,7 @@ fn table_shows_marks_and_problems() {
 
 #[test]
 fn root_is_accepted_before_and_after_the_subcommand() {
-    let r = fixture("debian");
+    let r = common::root("debian");
     let a = run(&["--root", r.to_str().unwrap(), "list", "--json"]);
     let b = run(&["list", "--json", "--root", r.to_str().unwrap()]);
     assert!(a.status.success() && b.status.success());
@@ -87,7 +87,7 @@ fn root_is_accepted_before_and_after_the_subcommand() {
 
 #[test]
 fn fedora_bls_entries_replace_the_same_kernels_by_name() {
-    let v = list_json(&fixture("fedora"));
+    let v = list_json(&common::root("fedora"));
     assert_eq!(v.len(), 3, "{v:#?}");
     assert!(v.iter().all(|e| e["source"] == "bls"), "{v:#?}");
     let e = &v[0];
@@ -99,7 +99,7 @@ fn fedora_bls_entries_replace_the_same_kernels_by_name() {
 
 #[test]
 fn fedora_default_is_the_bls_id_grubenv_names() {
-    let v = list_json(&fixture("fedora"));
+    let v = list_json(&common::root("fedora"));
     let d: Vec<&Value> = v.iter().filter(|e| e["default"] == true).collect();
     assert_eq!(d.len(), 1);
     assert_eq!(d[0]["id"], "8f3a1c0e2b5d4e6f8a9b0c1d2e3f4a5b-6.5.6-300.fc39.x86_64");
@@ -107,7 +107,7 @@ fn fedora_default_is_the_bls_id_grubenv_names() {
 
 #[test]
 fn arch_puts_microcode_first_and_lists_the_fallback() {
-    let v = list_json(&fixture("arch"));
+    let v = list_json(&common::root("arch"));
     assert_eq!(v.len(), 2, "{v:#?}");
     let e = by_id(&v, "linux");
     assert_eq!(e["version"], "6.6.1-arch1-1", "the header's release, not the name");
@@ -122,7 +122,7 @@ fn arch_puts_microcode_first_and_lists_the_fallback() {
 
 #[test]
 fn alpine_lts_pairs_with_initramfs_lts() {
-    let v = list_json(&fixture("alpine"));
+    let v = list_json(&common::root("alpine"));
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["version"], "6.6.3-0-lts");
     assert_eq!(v[0]["initrds"], serde_json::json!(["/boot/initramfs-lts"]));
@@ -130,14 +130,14 @@ fn alpine_lts_pairs_with_initramfs_lts() {
 
 #[test]
 fn garbage_is_listed_with_problems_and_never_latest() {
-    let v = list_json(&fixture("garbage"));
+    let v = list_json(&common::root("garbage"));
     for bad in ["6.1.0-99-amd64", "6.1.0-98-amd64", "6.1.0-97-amd64"] {
         let e = by_id(&v, bad);
         assert_eq!(e["format"], "unknown", "{e}");
         assert!(!e["problems"].as_array().unwrap().is_empty(), "{e}");
     }
     assert!(by_id(&v, "6.1.0-98-amd64")["problems"].to_string().contains("truncated"));
-    let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", fixture("garbage").to_str().unwrap()]);
+    let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", common::root("garbage").to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(plan["kernel"], "/boot/vmlinuz-6.1.0-13-amd64");
@@ -145,7 +145,7 @@ fn garbage_is_listed_with_problems_and_never_latest() {
 
 #[test]
 fn header_wins_over_a_disagreeing_name() {
-    let v = list_json(&fixture("garbage"));
+    let v = list_json(&common::root("garbage"));
     let e = by_id(&v, "7.0.0-amd64");
     assert_eq!(e["version"], "6.1.0-12-amd64");
     let p = e["problems"].to_string();
@@ -154,7 +154,7 @@ fn header_wins_over_a_disagreeing_name() {
 
 #[test]
 fn dangling_symlinks_are_skipped() {
-    let v = list_json(&fixture("garbage"));
+    let v = list_json(&common::root("garbage"));
     assert!(v.iter().all(|e| !e["kernel"].as_str().unwrap().contains("dangling")));
 }
 
@@ -217,7 +217,7 @@ fn without_grub_nothing_is_default_and_nothing_is_said() {
 fn broken_pipe_exits_zero() {
     use std::process::{Command, Stdio};
     for json in [false, true] {
-        let mut args = vec!["list", "--root", fixture("debian").to_str().unwrap().to_owned().leak()];
+        let mut args = vec!["list", "--root", common::root("debian").to_str().unwrap().to_owned().leak()];
         if json {
             args.push("--json");
         }
@@ -232,7 +232,77 @@ fn broken_pipe_exits_zero() {
 
 #[test]
 fn reboot_options_before_a_subcommand_are_refused() {
-    let o = run(&["--yes", "list", "--root", fixture("debian").to_str().unwrap()]);
+    let o = run(&["--yes", "list", "--root", common::root("debian").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("before a subcommand"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_kernel_cut_short_is_a_problem_and_never_latest() {
+    let t = tree_copy("debian");
+    let k = t.path().join("boot/vmlinuz-6.12.9+bpo-amd64");
+    std::fs::OpenOptions::new().write(true).open(&k).unwrap().set_len(1 << 20).unwrap();
+    let v = list_json(t.path());
+    let e = by_id(&v, "6.12.9+bpo-amd64");
+    assert!(e["problems"].to_string().contains("truncated"), "{e}");
+    assert_eq!(e["usable"], false);
+    let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", t.path().to_str().unwrap()]);
+    let plan: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(plan["version"], "6.1.0-13-amd64");
+}
+
+/// A root whose ESP (mounted on /boot/efi, with /efi a symlink to it) holds
+/// the fixture UKI.
+fn uki_root() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let linux = t.path().join("boot/efi/EFI/Linux");
+    std::fs::create_dir_all(&linux).unwrap();
+    std::fs::copy(common::fixture("uki/debian-6.1.0-56-amd64.efi"), linux.join("debian-6.1.0-56-amd64.efi")).unwrap();
+    std::os::unix::fs::symlink("boot/efi", t.path().join("efi")).unwrap();
+    std::fs::create_dir_all(t.path().join("usr/lib/modules/6.1.0-56-amd64")).unwrap();
+    std::fs::create_dir_all(t.path().join("proc")).unwrap();
+    std::fs::write(t.path().join("proc/cmdline"), "root=/dev/other ro\n").unwrap();
+    t
+}
+
+#[test]
+fn uki_is_found_once_with_its_sections() {
+    let t = uki_root();
+    let v = list_json(t.path());
+    assert_eq!(v.len(), 1, "/efi and /boot/efi are one partition: {v:#?}");
+    let e = &v[0];
+    assert_eq!(e["source"], "uki");
+    assert_eq!(e["format"], "uki");
+    assert_eq!(e["id"], "debian-6.1.0-56-amd64");
+    assert_eq!(e["version"], "6.1.0-56-amd64");
+    assert_eq!(e["kernel"], "/boot/efi/EFI/Linux/debian-6.1.0-56-amd64.efi");
+    assert_eq!(e["initrds"], serde_json::json!([]));
+    assert_eq!(e["cmdline"], "root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet");
+    assert_eq!(e["title"], "Debian GNU/Linux 12 (bookworm)");
+    assert_eq!(e["cmdline_size"], 2047);
+    assert_eq!(e["problems"], serde_json::json!([]), "modules under /usr/lib/modules count");
+}
+
+#[test]
+fn uki_plan_uses_its_own_command_line() {
+    let t = uki_root();
+    let o = run(&["reboot", "--dry-run", "--json", "6.1.0-56-amd64", "--append", "M", "--root", t.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["cmdline"], "root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet M");
+}
+
+#[test]
+fn bls_entry_that_names_a_missing_kernel_is_unusable() {
+    let t = tree_copy("fedora");
+    let e = t.path().join("boot/loader/entries/gone.conf");
+    std::fs::write(&e, "title Gone\nversion 6.7.0-1.fc39.x86_64\nlinux /vmlinuz-6.7.0-1.fc39.x86_64\ninitrd /nope.img\n").unwrap();
+    let v = list_json(t.path());
+    let g = by_id(&v, "gone");
+    assert_eq!(g["usable"], false);
+    assert!(g["problems"].to_string().contains("does not exist"), "{g}");
+    assert_eq!(v[0]["id"], "gone", "listed by its version, newest");
+    let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", t.path().to_str().unwrap()]);
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["version"], "6.6.2-201.fc39.x86_64");
 }

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, fixture};
+use crate::common::{self, bin};
 
 struct Session {
     master: std::fs::File,
@@ -72,7 +72,7 @@ impl Session {
 }
 
 fn root() -> String {
-    fixture("debian").to_str().unwrap().to_owned()
+    common::root("debian").to_str().unwrap().to_owned()
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! Integration tests of the plan: selectors, command-line edits and
 //! `reboot --dry-run` on the fixture trees. Nothing here loads a kernel.
 
-use crate::common::{fixture, run, stderr, stdout};
+use crate::common::{self, run, stderr, stdout};
 use serde_json::Value;
 
 fn plan(root: &str, extra: &[&str]) -> Result<Value, String> {
-    let r = fixture(root);
+    let r = common::root(root);
     let mut args = vec!["reboot", "--dry-run", "--json", "--root", r.to_str().unwrap()];
     args.extend_from_slice(extra);
     let o = run(&args);
@@ -93,7 +93,7 @@ fn a_command_line_longer_than_cmdline_size_is_refused() {
 
 #[test]
 fn no_selector_and_no_terminal_is_an_error() {
-    let r = fixture("debian");
+    let r = common::root("debian");
     let o = run(&["reboot", "--dry-run", "--root", r.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no terminal"), "{}", stderr(&o));
@@ -101,7 +101,7 @@ fn no_selector_and_no_terminal_is_an_error() {
 
 #[test]
 fn dry_run_text_names_kernel_initrds_cmdline_and_hand_over() {
-    let r = fixture("debian");
+    let r = common::root("debian");
     let o = run(&["reboot", "--dry-run", "latest", "--mode", "direct", "--root", r.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -126,7 +126,7 @@ fn auto_mode_is_systemd_only_where_systemd_runs() {
 
 #[test]
 fn bare_command_is_reboot_and_takes_its_flags() {
-    let r = fixture("debian");
+    let r = common::root("debian");
     let o = run(&["--root", r.to_str().unwrap(), "--dry-run", "--json", "latest", "--append", "M=1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p: Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -4,7 +4,6 @@
 //! newest first.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{bls, grub, paths, version, BootEntry, Root, Source};
@@ -21,24 +20,6 @@ pub struct Discovery {
     pub running: Option<String>,
 }
 
-/// Read at most `len` bytes from the start of `path`.
-pub fn read_head(path: &Path, len: usize) -> std::io::Result<Vec<u8>> {
-    let f = std::fs::File::open(path)?;
-    let mut buf = Vec::with_capacity(len.min(1 << 20));
-    f.take(len as u64).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Read `size` bytes (capped at `cap`) at `offset` of `path`.
-pub fn read_at(path: &Path, offset: u64, size: u64, cap: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
-    f.seek(SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
-    f.take(size.min(cap)).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
 /// What the image header of a kernel file says.
 #[derive(Debug, Clone)]
 struct Inspected {
@@ -47,7 +28,7 @@ struct Inspected {
     version: Option<String>,
     cmdline_size: Option<u32>,
     sections: Vec<Section>,
-    /// Text sections of a UKI.
+    /// What a UKI's text sections say.
     uki: Option<UkiText>,
     problem: Option<String>,
 }
@@ -59,69 +40,27 @@ struct UkiText {
     pretty_name: Option<String>,
 }
 
-fn section_text(path: &Path, sections: &[Section], name: &str) -> Option<String> {
-    let s = sections.iter().find(|s| s.name == name)?;
-    let bytes = read_at(path, s.offset, s.size, 64 * 1024).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    Some(text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_owned())
-}
-
-fn os_release_value(text: &str, key: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        let v = l.strip_prefix(key)?.strip_prefix('=')?;
-        Some(v.trim().trim_matches(|c| c == '"' || c == '\'').to_owned())
-    })
-}
-
+/// Identify the file by its header (and, for a UKI, its text sections), and
+/// check that it is as long as the header says: a kernel cut short by a full
+/// disk is a problem, never a candidate.
 fn inspect(disk_path: &Path) -> Inspected {
-    let mut out = Inspected {
-        format: Format::Unknown,
-        arch: None,
-        version: None,
-        cmdline_size: None,
-        sections: Vec::new(),
-        uki: None,
-        problem: None,
-    };
-    let head = match read_head(disk_path, image::HEAD_LEN) {
-        Ok(h) => h,
-        Err(e) => {
-            out.problem = Some(format!("unreadable: {e}"));
-            return out;
-        }
-    };
-    match image::identify(&head) {
+    let mut out = unreadable_plain();
+    match image::identify_file(disk_path) {
         Ok(id) => {
             out.format = id.format.unwrap_or(Format::Unknown);
             out.arch = id.arch;
             out.version = id.version;
             out.cmdline_size = id.cmdline_size;
             out.sections = id.sections;
+            out.uki = id.uki.map(|u| UkiText {
+                uname: u.uname.clone().filter(|s| !s.is_empty()),
+                cmdline: u.cmdline.clone().filter(|s| !s.is_empty()),
+                pretty_name: u.os_release("PRETTY_NAME"),
+            });
         }
-        Err(e) => {
-            out.problem = Some(e.to_string());
-            return out;
-        }
-    }
-    if out.format == Format::Uki {
-        let osrel = section_text(disk_path, &out.sections, ".osrel").unwrap_or_default();
-        let text = UkiText {
-            uname: section_text(disk_path, &out.sections, ".uname").filter(|s| !s.is_empty()),
-            cmdline: section_text(disk_path, &out.sections, ".cmdline").filter(|s| !s.is_empty()),
-            pretty_name: os_release_value(&osrel, "PRETTY_NAME"),
-        };
-        if let Some(linux) = out.sections.iter().find(|s| s.name == ".linux") {
-            if let Ok(inner) = read_at(disk_path, linux.offset, linux.size, image::HEAD_LEN as u64) {
-                if let Ok(id) = image::identify(&inner) {
-                    out.cmdline_size = id.cmdline_size;
-                    out.arch = out.arch.or(id.arch);
-                    if out.version.is_none() {
-                        out.version = id.version;
-                    }
-                }
-            }
-        }
-        out.uki = Some(text);
+        Err(image::FileError::Read { source, .. }) => out.problem = Some(format!("unreadable: {source}")),
+        Err(image::FileError::Image { source, .. }) => out.problem = Some(source.to_string()),
+        Err(e) => out.problem = Some(e.to_string()),
     }
     out
 }

@@ -91,11 +91,45 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
-/// A temporary copy of fixture tree `name`, to change without touching it.
+/// The committed trees hold only the first 64 KiB of each kernel, so a file
+/// is shorter than its header says the image is. Extend each such file to
+/// the length its header claims (sparse: no disk is used), so discovery sees
+/// whole images; what is not a kernel is left as it is.
+fn inflate(dir: &Path) {
+    for ent in std::fs::read_dir(dir).expect("read tree") {
+        let ent = ent.expect("dir entry");
+        let ft = ent.file_type().expect("file type");
+        if ft.is_dir() {
+            inflate(&ent.path());
+        } else if ft.is_file() {
+            let head = kexec_chooser::image::read_head(&ent.path()).expect("read head");
+            if let Ok(id) = kexec_chooser::image::identify(&head) {
+                let len = ent.metadata().expect("stat").len();
+                if let Some(need) = id.min_file_len.filter(|&n| n > len) {
+                    let f = std::fs::OpenOptions::new().write(true).open(ent.path()).expect("open");
+                    f.set_len(need).expect("extend");
+                }
+            }
+        }
+    }
+}
+
+/// A temporary copy of fixture tree `name` with whole images, to change
+/// without touching the committed tree.
 pub fn tree_copy(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_tree(&fixture(name), dir.path());
+    inflate(dir.path());
     dir
+}
+
+/// Fixture tree `name` with whole images, made once per test process.
+pub fn root(name: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static TREES: OnceLock<Mutex<HashMap<String, tempfile::TempDir>>> = OnceLock::new();
+    let mut trees = TREES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    trees.entry(name.to_owned()).or_insert_with(|| tree_copy(name)).path().to_path_buf()
 }
 
 /// `list --json --root ROOT` parsed.
