@@ -97,7 +97,13 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l roo
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -s h -l help -d 'Print help'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l patchdir -d 'Save into DIR (default: `mkpatch.patchdir` from the hg/git config, else ~/patches)' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l name -d 'Patch name instead of the MQ patch or Git branch (needed on a detached HEAD)' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l base -d 'Git: diff from the merge base with REV instead of the upstream' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l uncommitted -d 'Git: only what is not committed (`git diff HEAD`)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l staged -d 'Git: only what is staged (`git diff --cached`)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l list -d 'List the saved versions of the current patch, newest first, instead of saving'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s h -l help -d 'Print help'
