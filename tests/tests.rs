@@ -9,5 +9,6 @@ mod disk;
 mod list;
 mod menu;
 mod mkpatch;
+mod package;
 mod reboot;
 mod upload;
