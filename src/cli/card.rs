@@ -1,13 +1,298 @@
-//! Glue of `kexec-chooser card`: card-number validation.
+//! Glue of `kexec-chooser card`: read numbers (stdin by default), check each
+//! with `crate::card`, print masked results, and turn the tally into the
+//! contractual exit code.
+
+use std::ffi::OsString;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
 
 use clap::Args;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use super::Ctx;
+use super::{Ctx, ExitError};
+use crate::card::{self, Digits, Line, LineError, Lines, Masked, Verdict};
 
-/// Arguments of `card` (to be filled in by its issue).
+/// Every number was valid.
+pub const EXIT_VALID: u8 = 0;
+/// At least one number was invalid (and the input was otherwise usable).
+pub const EXIT_INVALID: u8 = 1;
+/// Some input was unusable: a bad character, an overlong line, no numbers at
+/// all, unreadable stdin (clap's usage errors share the code).
+pub const EXIT_UNUSABLE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Input:
+  One number per line on stdin (the default: numbers stay out of shell
+  history and ps). Spaces and dashes are ignored; blank lines are skipped;
+  any other character is an error naming its line and position.
+
+Output (one line per number, tab-separated):
+  MASKED  NETWORK  valid | invalid: REASON
+  MASKED shows the first 6 and last 4 digits (fewer for numbers under 13
+  digits); NETWORK is - when the prefix is unknown. --json prints one JSON
+  object per line instead: {\"line\", \"number\", \"network\", \"valid\", \"reason\"}.
+
+Exit status:
+  0  every number is valid
+  1  at least one number is invalid
+  2  unusable input (bad character, overlong line, no numbers, bad usage)
+
+Examples:
+  printf '%s\\n' 4111-1111-1111-1111 | kexec-chooser card
+  kexec-chooser card --json < numbers.txt";
+
+/// Validate payment card numbers (Luhn, network, length) without printing them.
 #[derive(Debug, Args)]
-pub struct CardArgs {}
+#[command(after_help = AFTER_HELP)]
+pub struct CardArgs {
+    /// Numbers to check instead of stdin (warned against: arguments are visible
+    /// to other users in ps and /proc, and stay in shell history).
+    #[arg(value_name = "NUMBER")]
+    pub numbers: Vec<OsString>,
 
-pub fn run(_ctx: &Ctx, _args: &CardArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`card` is not implemented yet")
+    /// One JSON object per number, one per line, for programs.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the full numbers instead of masking them.
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+pub fn run(_ctx: &Ctx, args: &CardArgs) -> anyhow::Result<u8> {
+    let stdout = io::stdout();
+    let mut out = Output {
+        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        json: args.json,
+        reveal: args.reveal,
+        tally: Tally::default(),
+        digits: String::with_capacity(card::LINE_LIMIT),
+    };
+    if args.numbers.is_empty() {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            warn("reading card numbers from the terminal, one per line; end with Ctrl-D");
+        }
+        let mut lines = Lines::new(stdin.lock());
+        loop {
+            let next = lines.next_line().map_err(|e| {
+                ExitError::new(EXIT_UNUSABLE, format!("card: reading standard input: {e}"))
+            });
+            let Some((number, line)) = next? else { break };
+            match line {
+                Line::Text(bytes) => out.one(Source::Line(number), bytes)?,
+                Line::TooLong => out.unusable(Source::Line(number), &LineError::TooLong),
+            }
+        }
+    } else {
+        warn(
+            "card numbers given as arguments are visible to other users (ps, /proc) \
+             and stay in shell history; pipe them on stdin instead",
+        );
+        for (i, arg) in args.numbers.iter().enumerate() {
+            let source = Source::Argument(i.saturating_add(1));
+            if arg.len() > card::LINE_LIMIT {
+                out.unusable(source, &LineError::TooLong);
+            } else {
+                out.one(source, arg.as_bytes())?;
+            }
+        }
+    }
+    out.out.flush()?;
+    let tally = out.tally;
+    if tally.checked == 0 && tally.unusable == 0 {
+        return Err(ExitError::new(EXIT_UNUSABLE, "card: no card numbers in the input").into());
+    }
+    Ok(tally.exit_code())
+}
+
+/// Where a number came from, for messages and the JSON `line` field.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Line(u64),
+    Argument(usize),
+}
+
+impl Source {
+    fn index(self) -> u64 {
+        match self {
+            Source::Line(n) => n,
+            Source::Argument(n) => u64::try_from(n).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Line(n) => write!(f, "line {n}"),
+            Source::Argument(n) => write!(f, "argument {n}"),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    checked: u64,
+    invalid: u64,
+    unusable: u64,
+}
+
+impl Tally {
+    fn exit_code(&self) -> u8 {
+        if self.unusable > 0 {
+            EXIT_UNUSABLE
+        } else if self.invalid > 0 {
+            EXIT_INVALID
+        } else {
+            EXIT_VALID
+        }
+    }
+}
+
+/// The output side: where results go, how they look, and what was seen.
+struct Output<W: Write> {
+    out: W,
+    json: bool,
+    reveal: bool,
+    tally: Tally,
+    /// Reused digit buffer, so that checking a line does not allocate.
+    digits: String,
+}
+
+impl<W: Write> Output<W> {
+    /// Check one line (or argument) and print its result. Only output errors
+    /// are returned; a bad line is reported on stderr and counted.
+    fn one(&mut self, source: Source, bytes: &[u8]) -> io::Result<()> {
+        let digits = match card::digits_of(bytes, &mut self.digits) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Ok(()), // blank line: skipped
+            Err(e) => {
+                self.unusable(source, &e);
+                return Ok(());
+            }
+        };
+        let verdict = card::check(digits);
+        self.tally.checked = self.tally.checked.saturating_add(1);
+        if !verdict.is_valid() {
+            self.tally.invalid = self.tally.invalid.saturating_add(1);
+        }
+        let number = Number { digits, reveal: self.reveal };
+        if self.json {
+            let record = Record { line: source.index(), number, verdict };
+            serde_json::to_writer(&mut self.out, &record)?;
+            self.out.write_all(b"\n")
+        } else {
+            let network = verdict.network.map_or("-", |n| n.name);
+            match verdict.outcome {
+                Ok(()) => writeln!(self.out, "{number}\t{network}\tvalid"),
+                Err(reason) => writeln!(self.out, "{number}\t{network}\tinvalid: {reason}"),
+            }
+        }
+    }
+
+    /// Report an unusable line on stderr (never its content) and count it.
+    fn unusable(&mut self, source: Source, error: &LineError) {
+        self.tally.unusable = self.tally.unusable.saturating_add(1);
+        warn(&format!("{source}: {error}"));
+    }
+}
+
+/// A diagnostic on stderr; a failure to write it is not worth failing for.
+fn warn(message: &str) {
+    let _ = writeln!(io::stderr().lock(), "kexec-chooser: card: {message}");
+}
+
+/// A number as printed: masked unless `--reveal`.
+#[derive(Clone, Copy)]
+struct Number<'a> {
+    digits: Digits<'a>,
+    reveal: bool,
+}
+
+impl std::fmt::Display for Number<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.reveal {
+            f.write_str(self.digits.as_str())
+        } else {
+            Masked(self.digits.as_str()).fmt(f)
+        }
+    }
+}
+
+/// One `--json` object: `{"line":1,"number":"411111******1111",
+/// "network":"Visa","valid":true,"reason":null}`.
+struct Record<'a> {
+    line: u64,
+    number: Number<'a>,
+    verdict: Verdict,
+}
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// Serialises through Display, so the number is never copied whole.
+        struct Shown<T>(T);
+        impl<T: std::fmt::Display> Serialize for Shown<T> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0)
+            }
+        }
+        let mut st = s.serialize_struct("Record", 5)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("number", &Shown(self.number))?;
+        st.serialize_field("network", &self.verdict.network.map(|n| n.name))?;
+        st.serialize_field("valid", &self.verdict.is_valid())?;
+        st.serialize_field("reason", &self.verdict.outcome.err().map(Shown))?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(json: bool, reveal: bool) -> Output<Vec<u8>> {
+        Output { out: Vec::new(), json, reveal, tally: Tally::default(), digits: String::new() }
+    }
+
+    #[test]
+    fn text_lines_are_masked_network_and_verdict() {
+        let mut o = output(false, false);
+        o.one(Source::Line(1), b"4111-1111-1111-1111").unwrap();
+        o.one(Source::Line(2), b"4111 1111 1111 1112").unwrap();
+        o.one(Source::Line(3), b"").unwrap();
+        o.one(Source::Line(4), b"9111111111111111").unwrap();
+        assert_eq!(
+            String::from_utf8(o.out).unwrap(),
+            "411111******1111\tVisa\tvalid\n\
+             411111******1112\tVisa\tinvalid: checksum\n\
+             911111******1111\t-\tinvalid: unknown prefix\n"
+        );
+        assert_eq!((o.tally.checked, o.tally.invalid, o.tally.unusable), (3, 2, 0));
+        assert_eq!(o.tally.exit_code(), EXIT_INVALID);
+    }
+
+    #[test]
+    fn json_is_one_object_per_line() {
+        let mut o = output(true, true);
+        o.one(Source::Argument(2), b"411111111111111").unwrap();
+        let text = String::from_utf8(o.out).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["line"], 2);
+        assert_eq!(v["number"], "411111111111111");
+        assert_eq!(v["network"], "Visa");
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["reason"], "length 15 not allowed for Visa");
+    }
+
+    #[test]
+    fn an_unusable_line_wins_over_invalid_in_the_exit_code() {
+        let mut o = output(false, false);
+        o.one(Source::Line(1), b"4111111111111112").unwrap();
+        o.one(Source::Line(2), b"4111x").unwrap();
+        // Only the usable line has a record; the bad one went to stderr alone.
+        assert_eq!(String::from_utf8(o.out).unwrap(), "411111******1112\tVisa\tinvalid: checksum\n");
+        assert_eq!(o.tally.unusable, 1);
+        assert_eq!(o.tally.exit_code(), EXIT_UNUSABLE);
+    }
 }
