@@ -66,7 +66,7 @@ fn check_json(numbers: &[String]) -> (Output, Vec<Value>) {
     let out = run_with_stdin(&["card", "--json"], input.as_bytes());
     let records = stdout(&out)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
     (out, records)
 }
@@ -305,7 +305,7 @@ fn every_length_edge_of_every_network_is_allowed_or_named_in_the_reason() {
         ("501800", "Maestro"),
         ("220000", "Mir"),
     ];
-    let mut rng = Seeded(0x0009_1e9);
+    let mut rng = Seeded(0x0000_91e9);
     let mut numbers = Vec::new();
     let mut expected = Vec::new();
     for (prefix, network) in cases {
