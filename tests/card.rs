@@ -508,3 +508,13 @@ fn a_closed_stdout_is_not_an_error() {
     let _ = writer.join();
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
 }
+
+#[test]
+fn the_documented_table_is_the_table_in_the_code() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/card.md"))
+        .expect("docs/card.md");
+    for network in kexec_chooser::card::networks::NETWORKS {
+        let row = kexec_chooser::card::networks::doc_row(network);
+        assert!(doc.contains(&row), "docs/card.md lacks or differs from: {row}");
+    }
+}

@@ -164,6 +164,24 @@ pub fn network_of(digits: &[u8]) -> Option<&'static Network> {
     best.map(|r| r.network)
 }
 
+/// One row of the documentation's table for `network`, rendered from the
+/// data above: `| Visa | 4 | 13, 16, 19 |`. docs/card.md is checked against
+/// it, so the table stays in one place.
+pub fn doc_row(network: &Network) -> String {
+    let ranges: Vec<String> = PREFIXES
+        .iter()
+        .filter(|r| std::ptr::eq(r.network, network))
+        .map(|r| if r.low == r.high { r.low.to_string() } else { format!("{}-{}", r.low, r.high) })
+        .collect();
+    let lengths: Vec<usize> = network.lengths().collect();
+    let contiguous = lengths.len() > 2 && lengths.windows(2).all(|w| w[0] + 1 == w[1]);
+    let lengths = match (contiguous, lengths.first(), lengths.last()) {
+        (true, Some(first), Some(last)) => format!("{first}-{last}"),
+        _ => lengths.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+    };
+    format!("| {} | {} | {} |", network.name, ranges.join(", "), lengths)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +228,13 @@ mod tests {
         assert_eq!(l(&UNIONPAY), [16, 17, 18, 19]);
         assert_eq!(l(&MAESTRO), (12..=19).collect::<Vec<_>>());
         assert_eq!(l(&MIR), [16, 17, 18, 19]);
+    }
+
+    #[test]
+    fn doc_rows_render_ranges_and_lengths() {
+        assert_eq!(doc_row(&VISA), "| Visa | 4 | 13, 16, 19 |");
+        assert_eq!(doc_row(&MIR), "| Mir | 2200-2204 | 16-19 |");
+        assert_eq!(doc_row(&MASTERCARD), "| Mastercard | 51-55, 2221-2720 | 16 |");
     }
 
     #[test]
