@@ -17,7 +17,7 @@ pub fn visible(n: usize) -> (usize, usize) {
     } else {
         let shown = n / 2;
         let last = shown / 2;
-        (shown - last, last)
+        (shown.saturating_sub(last), last)
     }
 }
 
@@ -31,14 +31,14 @@ impl fmt::Display for Masked<'_> {
         const STARS: &str = "********************************";
         let n = self.0.len();
         let (first, last) = visible(n);
-        let hidden = n.saturating_sub(first + last);
+        let hidden = n.saturating_sub(first.saturating_add(last));
         let tail_start = n.saturating_sub(last);
         f.write_str(self.0.get(..first).unwrap_or(""))?;
         let mut left = hidden;
         while left > 0 {
             let chunk = left.min(STARS.len());
             f.write_str(STARS.get(..chunk).unwrap_or(""))?;
-            left -= chunk;
+            left = left.saturating_sub(chunk);
         }
         f.write_str(self.0.get(tail_start..).unwrap_or(""))
     }
