@@ -21,26 +21,45 @@ pub fn visible(n: usize) -> (usize, usize) {
     }
 }
 
-/// Displays ASCII digits masked: the hidden digits become `*`, one per digit,
-/// so the length stays visible.
+const STARS: &[u8; 32] = b"********************************";
+
+/// The shown start, the number of hidden digits, and the shown end of the
+/// mask of `digits`.
+fn pieces(digits: &str) -> (&str, usize, &str) {
+    let n = digits.len();
+    let (first, last) = visible(n);
+    let hidden = n.saturating_sub(first.saturating_add(last));
+    let head = digits.get(..first).unwrap_or("");
+    let tail = digits.get(n.saturating_sub(last)..).unwrap_or("");
+    (head, hidden, tail)
+}
+
+/// Append the mask of ASCII `digits` to `out`: the hidden digits become `*`,
+/// one per digit, so the length stays visible. The hot path of the text output.
+pub fn push_masked(digits: &str, out: &mut Vec<u8>) {
+    let (head, hidden, tail) = pieces(digits);
+    out.extend_from_slice(head.as_bytes());
+    let mut left = hidden;
+    while left > 0 {
+        let chunk = left.min(STARS.len());
+        out.extend_from_slice(STARS.get(..chunk).unwrap_or_default());
+        left = left.saturating_sub(chunk);
+    }
+    out.extend_from_slice(tail.as_bytes());
+}
+
+/// Displays ASCII digits masked, as [`push_masked`] writes them.
 #[derive(Debug, Clone, Copy)]
 pub struct Masked<'a>(pub &'a str);
 
 impl fmt::Display for Masked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const STARS: &str = "********************************";
-        let n = self.0.len();
-        let (first, last) = visible(n);
-        let hidden = n.saturating_sub(first.saturating_add(last));
-        let tail_start = n.saturating_sub(last);
-        f.write_str(self.0.get(..first).unwrap_or(""))?;
-        let mut left = hidden;
-        while left > 0 {
-            let chunk = left.min(STARS.len());
-            f.write_str(STARS.get(..chunk).unwrap_or(""))?;
-            left = left.saturating_sub(chunk);
+        let (head, hidden, tail) = pieces(self.0);
+        f.write_str(head)?;
+        for _ in 0..hidden {
+            f.write_str("*")?;
         }
-        f.write_str(self.0.get(tail_start..).unwrap_or(""))
+        f.write_str(tail)
     }
 }
 
@@ -70,6 +89,9 @@ mod tests {
         for n in 0..=300usize {
             let digits: String = (0..n).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
             let masked = Masked(&digits).to_string();
+            let mut pushed = Vec::new();
+            push_masked(&digits, &mut pushed);
+            assert_eq!(pushed, masked.as_bytes(), "both forms agree for {n}");
             assert_eq!(masked.len(), n, "length kept for {n}");
             let shown = masked.bytes().filter(u8::is_ascii_digit).count();
             assert!(shown <= 10, "{n} digits show {shown}");

@@ -17,6 +17,8 @@
 //! - Two ranges with prefixes of the same length never overlap (unit-tested),
 //!   so the answer never depends on the order of the table.
 
+use std::sync::OnceLock;
+
 /// A card network and the numbers of digits its cards may have.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Network {
@@ -150,8 +152,20 @@ pub fn network_of(digits: &[u8]) -> Option<&'static Network> {
         }
         available = k + 1;
     }
+    // Only the ranges that can start with the first two digits are tried
+    // (at most four, against 24): the check runs once per input line.
+    let mut candidates = match (available >= 2, prefix.get(2)) {
+        (true, Some(&two)) => usize::try_from(two)
+            .ok()
+            .and_then(|i| two_digit_index().get(i).copied())
+            .unwrap_or(0),
+        _ => u64::MAX,
+    };
     let mut best: Option<&PrefixRange> = None;
-    for r in PREFIXES {
+    while candidates != 0 {
+        let i = candidates.trailing_zeros() as usize;
+        candidates &= candidates.wrapping_sub(1); // clear the lowest bit
+        let Some(r) = PREFIXES.get(i) else { break };
         if r.digits > available || best.is_some_and(|b| b.digits >= r.digits) {
             continue;
         }
@@ -162,6 +176,34 @@ pub fn network_of(digits: &[u8]) -> Option<&'static Network> {
         }
     }
     best.map(|r| r.network)
+}
+
+/// For each two-digit start `00..=99`, the set (bit `i` = `PREFIXES[i]`) of
+/// ranges a number starting with those digits can fall in. Built once from
+/// the table, so the table stays the only place that lists prefixes.
+fn two_digit_index() -> &'static [u64; 100] {
+    static INDEX: OnceLock<[u64; 100]> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = [0u64; 100];
+        for (i, r) in PREFIXES.iter().enumerate().take(64) {
+            // The range's span over the first two digits (one-digit ranges
+            // cover the ten two-digit starts below them).
+            let (low, high) = match r.digits {
+                1 => (r.low * 10, r.high * 10 + 9),
+                d => {
+                    let scale = 10u32.pow(u32::try_from(d - 2).unwrap_or(0));
+                    (r.low / scale, r.high / scale)
+                }
+            };
+            for (two, set) in index.iter_mut().enumerate() {
+                let two = u32::try_from(two).unwrap_or(u32::MAX);
+                if low <= two && two <= high {
+                    *set |= 1 << i;
+                }
+            }
+        }
+        index
+    })
 }
 
 /// One row of the documentation's table for `network`, rendered from the
@@ -228,6 +270,45 @@ mod tests {
         assert_eq!(l(&UNIONPAY), [16, 17, 18, 19]);
         assert_eq!(l(&MAESTRO), (12..=19).collect::<Vec<_>>());
         assert_eq!(l(&MIR), [16, 17, 18, 19]);
+    }
+
+    #[test]
+    fn the_two_digit_index_can_hold_every_range() {
+        assert!(PREFIXES.len() <= 64, "the index is a u64 bit set");
+    }
+
+    /// The index is an optimisation only: over every six-digit start, the
+    /// indexed lookup agrees with a plain scan of the whole table.
+    #[test]
+    fn indexed_lookup_agrees_with_a_plain_scan_for_every_six_digit_start() {
+        /// The network of the six-digit start `n`, by scanning every range.
+        fn plain(n: u32) -> Option<&'static Network> {
+            let mut best: Option<&PrefixRange> = None;
+            for r in PREFIXES {
+                let p = n / 10u32.pow(6 - r.digits as u32);
+                if r.low <= p && p <= r.high && best.map_or(true, |b| b.digits < r.digits) {
+                    best = Some(r);
+                }
+            }
+            best.map(|r| r.network)
+        }
+        let mut s = *b"000000";
+        for n in 0..1_000_000u32 {
+            let mut rest = n;
+            for slot in s.iter_mut().rev() {
+                *slot = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            assert_eq!(network_of(&s), plain(n), "{n:06}");
+        }
+        // One-digit inputs take the path without the index.
+        for d in 0..10u8 {
+            let expected = PREFIXES
+                .iter()
+                .find(|r| r.digits == 1 && r.low <= u32::from(d) && u32::from(d) <= r.high)
+                .map(|r| r.network);
+            assert_eq!(network_of(&[b'0' + d]), expected);
+        }
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub fn run(_ctx: &Ctx, args: &CardArgs) -> anyhow::Result<u8> {
         reveal: args.reveal,
         tally: Tally::default(),
         digits: String::with_capacity(card::LINE_LIMIT),
+        line: Vec::with_capacity(card::LINE_LIMIT),
     };
     if args.numbers.is_empty() {
         let stdin = io::stdin();
@@ -158,6 +159,8 @@ struct Output<W: Write> {
     tally: Tally,
     /// Reused digit buffer, so that checking a line does not allocate.
     digits: String,
+    /// Reused buffer of one text output line.
+    line: Vec<u8>,
 }
 
 impl<W: Write> Output<W> {
@@ -177,17 +180,28 @@ impl<W: Write> Output<W> {
         if !verdict.is_valid() {
             self.tally.invalid = self.tally.invalid.saturating_add(1);
         }
-        let number = Number { digits, reveal: self.reveal };
         if self.json {
+            let number = Number { digits, reveal: self.reveal };
             let record = Record { line: source.index(), number, verdict };
             serde_json::to_writer(&mut self.out, &record)?;
             self.out.write_all(b"\n")
         } else {
-            let network = verdict.network.map_or("-", |n| n.name);
-            match verdict.outcome {
-                Ok(()) => writeln!(self.out, "{number}\t{network}\tvalid"),
-                Err(reason) => writeln!(self.out, "{number}\t{network}\tinvalid: {reason}"),
+            // The line is assembled in a reused buffer and written once:
+            // going through fmt for its five pieces cost a fifth of the run.
+            let line = &mut self.line;
+            line.clear();
+            if self.reveal {
+                line.extend_from_slice(digits.as_bytes());
+            } else {
+                card::mask::push_masked(digits.as_str(), line);
             }
+            line.push(b'\t');
+            line.extend_from_slice(verdict.network.map_or("-", |n| n.name).as_bytes());
+            match verdict.outcome {
+                Ok(()) => line.extend_from_slice(b"\tvalid\n"),
+                Err(reason) => writeln!(line, "\tinvalid: {reason}")?,
+            }
+            self.out.write_all(line)
         }
     }
 
@@ -252,7 +266,14 @@ mod tests {
     use super::*;
 
     fn output(json: bool, reveal: bool) -> Output<Vec<u8>> {
-        Output { out: Vec::new(), json, reveal, tally: Tally::default(), digits: String::new() }
+        Output {
+            out: Vec::new(),
+            json,
+            reveal,
+            tally: Tally::default(),
+            digits: String::new(),
+            line: Vec::new(),
+        }
     }
 
     #[test]
