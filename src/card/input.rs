@@ -240,6 +240,43 @@ mod tests {
         assert_eq!(all_lines(b"\n", 8), vec![(1, Some(vec![]))]);
     }
 
+    /// A reader that hands out its bytes, then fails (after one `Interrupted`,
+    /// which must be retried, not reported).
+    struct Failing {
+        data: &'static [u8],
+        interrupted: bool,
+    }
+
+    impl io::Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("used through BufRead")
+        }
+    }
+
+    impl BufRead for Failing {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if !self.data.is_empty() {
+                return Ok(self.data);
+            }
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            Err(io::Error::other("device gone"))
+        }
+        fn consume(&mut self, n: usize) {
+            self.data = &self.data[n..];
+        }
+    }
+
+    #[test]
+    fn a_read_error_is_returned_and_interrupted_reads_are_retried() {
+        let mut lines = Lines::new(Failing { data: b"12\n34", interrupted: false });
+        assert_eq!(lines.next_line().unwrap(), Some((1, Line::Text(b"12"))));
+        let e = lines.next_line().unwrap_err();
+        assert_eq!(e.to_string(), "device gone");
+    }
+
     #[test]
     fn overlong_lines_are_reported_and_skipped() {
         let mut input = vec![b'1'; LINE_LIMIT + 1];
