@@ -87,10 +87,8 @@ fn check_revealed(numbers: &[String]) -> Vec<Value> {
 
 #[test]
 fn the_original_examples_keep_their_verdicts() {
-    let out = run_with_stdin(
-        &["card"],
-        b"4111-1111-1111-1111\n4111 1111 1111 1112\n5105105105105100\n",
-    );
+    let out =
+        run_with_stdin(&["card"], b"4111-1111-1111-1111\n4111 1111 1111 1112\n5105105105105100\n");
     assert_eq!(
         stdout(&out),
         "411111******1111\tVisa\tvalid\n\

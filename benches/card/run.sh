@@ -38,7 +38,9 @@ best_of() {
     local best="" wall="" rss="" e u s m cpu
     for _ in $(seq "$RUNS"); do
         /usr/bin/time -f '%e %U %S %M' -o "$CACHE/time.out" "$@" < "$INPUT" > /dev/null 2> "$CACHE/stderr.out" || true
-        read -r e u s m < "$CACHE/time.out"
+        # time(1) puts "Command exited with non-zero status N" first: exit 1 is
+        # a normal outcome here (some numbers are invalid), so read the last line.
+        read -r e u s m < <(tail -n 1 "$CACHE/time.out")
         cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
         if [ -z "$best" ] || awk "BEGIN{exit !($cpu < $best)}"; then best="$cpu"; wall="$e"; rss="$m"; fi
     done

@@ -155,10 +155,9 @@ pub fn network_of(digits: &[u8]) -> Option<&'static Network> {
     // Only the ranges that can start with the first two digits are tried
     // (at most four, against 24): the check runs once per input line.
     let mut candidates = match (available >= 2, prefix.get(2)) {
-        (true, Some(&two)) => usize::try_from(two)
-            .ok()
-            .and_then(|i| two_digit_index().get(i).copied())
-            .unwrap_or(0),
+        (true, Some(&two)) => {
+            usize::try_from(two).ok().and_then(|i| two_digit_index().get(i).copied()).unwrap_or(0)
+        }
         _ => u64::MAX,
     };
     let mut best: Option<&PrefixRange> = None;

@@ -312,7 +312,10 @@ mod tests {
         o.one(Source::Line(1), b"4111111111111112").unwrap();
         o.one(Source::Line(2), b"4111x").unwrap();
         // Only the usable line has a record; the bad one went to stderr alone.
-        assert_eq!(String::from_utf8(o.out).unwrap(), "411111******1112\tVisa\tinvalid: checksum\n");
+        assert_eq!(
+            String::from_utf8(o.out).unwrap(),
+            "411111******1112\tVisa\tinvalid: checksum\n"
+        );
         assert_eq!(o.tally.unusable, 1);
         assert_eq!(o.tally.exit_code(), EXIT_UNUSABLE);
     }
