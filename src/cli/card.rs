@@ -7,10 +7,9 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
 
 use clap::Args;
-use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::{Ctx, ExitError};
-use crate::card::{self, Digits, Line, LineError, Lines, Masked, Verdict};
+use crate::card::{self, Digits, Line, LineError, Lines};
 
 /// Every number was valid.
 pub const EXIT_VALID: u8 = 0;
@@ -180,29 +179,36 @@ impl<W: Write> Output<W> {
         if !verdict.is_valid() {
             self.tally.invalid = self.tally.invalid.saturating_add(1);
         }
+        // The line is assembled in a reused buffer and written once: going
+        // through fmt or serde for its pieces cost more than the check itself.
+        let line = &mut self.line;
+        line.clear();
+        let network = verdict.network.map(|n| n.name);
         if self.json {
-            let number = Number { digits, reveal: self.reveal };
-            let record = Record { line: source.index(), number, verdict };
-            serde_json::to_writer(&mut self.out, &record)?;
-            self.out.write_all(b"\n")
-        } else {
-            // The line is assembled in a reused buffer and written once:
-            // going through fmt for its five pieces cost a fifth of the run.
-            let line = &mut self.line;
-            line.clear();
-            if self.reveal {
-                line.extend_from_slice(digits.as_bytes());
-            } else {
-                card::mask::push_masked(digits.as_str(), line);
+            // Every string of a record is digits, '*', a network name or a
+            // reason made of those: none needs JSON escaping (unit-tested
+            // below), so the record is written directly.
+            write!(line, "{{\"line\":{},\"number\":\"", source.index())?;
+            push_number(line, digits, self.reveal);
+            line.extend_from_slice(b"\",\"network\":");
+            match network {
+                Some(name) => write!(line, "\"{name}\"")?,
+                None => line.extend_from_slice(b"null"),
             }
+            match verdict.outcome {
+                Ok(()) => line.extend_from_slice(b",\"valid\":true,\"reason\":null}\n"),
+                Err(reason) => writeln!(line, ",\"valid\":false,\"reason\":\"{reason}\"}}")?,
+            }
+        } else {
+            push_number(line, digits, self.reveal);
             line.push(b'\t');
-            line.extend_from_slice(verdict.network.map_or("-", |n| n.name).as_bytes());
+            line.extend_from_slice(network.unwrap_or("-").as_bytes());
             match verdict.outcome {
                 Ok(()) => line.extend_from_slice(b"\tvalid\n"),
                 Err(reason) => writeln!(line, "\tinvalid: {reason}")?,
             }
-            self.out.write_all(line)
         }
+        self.out.write_all(line)
     }
 
     /// Report an unusable line on stderr (never its content) and count it.
@@ -217,47 +223,12 @@ fn warn(message: &str) {
     let _ = writeln!(io::stderr().lock(), "kexec-chooser: card: {message}");
 }
 
-/// A number as printed: masked unless `--reveal`.
-#[derive(Clone, Copy)]
-struct Number<'a> {
-    digits: Digits<'a>,
-    reveal: bool,
-}
-
-impl std::fmt::Display for Number<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.reveal {
-            f.write_str(self.digits.as_str())
-        } else {
-            Masked(self.digits.as_str()).fmt(f)
-        }
-    }
-}
-
-/// One `--json` object: `{"line":1,"number":"411111******1111",
-/// "network":"Visa","valid":true,"reason":null}`.
-struct Record<'a> {
-    line: u64,
-    number: Number<'a>,
-    verdict: Verdict,
-}
-
-impl Serialize for Record<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        /// Serialises through Display, so the number is never copied whole.
-        struct Shown<T>(T);
-        impl<T: std::fmt::Display> Serialize for Shown<T> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(&self.0)
-            }
-        }
-        let mut st = s.serialize_struct("Record", 5)?;
-        st.serialize_field("line", &self.line)?;
-        st.serialize_field("number", &Shown(self.number))?;
-        st.serialize_field("network", &self.verdict.network.map(|n| n.name))?;
-        st.serialize_field("valid", &self.verdict.is_valid())?;
-        st.serialize_field("reason", &self.verdict.outcome.err().map(Shown))?;
-        st.end()
+/// Append the number as printed: masked, or whole with `--reveal`.
+fn push_number(line: &mut Vec<u8>, digits: Digits<'_>, reveal: bool) {
+    if reveal {
+        line.extend_from_slice(digits.as_bytes());
+    } else {
+        card::mask::push_masked(digits.as_str(), line);
     }
 }
 
@@ -304,6 +275,44 @@ mod tests {
         assert_eq!(v["network"], "Visa");
         assert_eq!(v["valid"], false);
         assert_eq!(v["reason"], "length 15 not allowed for Visa");
+    }
+
+    /// The JSON records are written without an escaper: this holds only while
+    /// no network name or reason contains a character JSON must escape.
+    #[test]
+    fn no_network_name_or_reason_needs_json_escaping() {
+        use crate::card::{networks::NETWORKS, Invalid};
+        let mut texts = vec![Invalid::UnknownPrefix.to_string(), Invalid::Checksum.to_string()];
+        for n in NETWORKS {
+            texts.push(n.name.to_owned());
+            texts.push(Invalid::Length { length: 15, network: n }.to_string());
+        }
+        for t in texts {
+            assert!(!t.chars().any(|c| c == '"' || c == '\\' || c.is_control()), "{t}");
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{t}\""));
+        }
+    }
+
+    #[test]
+    fn json_records_for_every_outcome_parse_back() {
+        let mut o = output(true, false);
+        for (i, n) in
+            ["4111111111111111", "4111111111111112", "411111111111111", "9111111111111111"]
+                .iter()
+                .enumerate()
+        {
+            o.one(Source::Line(i as u64 + 1), n.as_bytes()).unwrap();
+        }
+        let text = String::from_utf8(o.out).unwrap();
+        let records: Vec<serde_json::Value> =
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(records.len(), 4);
+        assert_eq!(records[0]["reason"], serde_json::Value::Null);
+        assert_eq!(records[1]["reason"], "checksum");
+        assert_eq!(records[2]["reason"], "length 15 not allowed for Visa");
+        assert_eq!(records[3]["network"], serde_json::Value::Null);
+        assert_eq!(records[3]["number"], "911111******1111");
+        assert_eq!(records[3]["line"], 4);
     }
 
     #[test]
