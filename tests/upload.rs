@@ -62,7 +62,9 @@ impl Drop for Server {
 fn upload_env(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(common::bin());
     cmd.arg("upload").args(args);
-    for v in ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE"] {
+    for v in
+        ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE"]
+    {
         cmd.env_remove(v);
     }
     cmd.envs(env.iter().copied());
@@ -88,7 +90,8 @@ fn upload(args: &[&str]) -> Output {
 /// The server's JSON report of a successful upload; fails on anything else.
 fn report(out: &Output) -> Value {
     assert_eq!(out.status.code(), Some(0), "upload failed: {}", common::stderr(out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bad report {e}: {}", common::stdout(out)));
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("bad report {e}: {}", common::stdout(out)));
     assert!(v.get("parse_error").is_none(), "the parser refused the body: {v}");
     assert_eq!(v["content_length"], v["received"], "Content-Length must match the bytes sent");
     assert_eq!(v["extra"], 0, "no byte may follow the announced body");
@@ -119,7 +122,10 @@ fn data_file(dir: &Path, name: &str, len: usize) -> PathBuf {
 }
 
 fn file_named<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["files"].as_array().and_then(|fs| fs.iter().find(|f| f["name"] == name)).unwrap_or_else(|| panic!("no file part {name}: {v}"))
+    v["files"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["name"] == name))
+        .unwrap_or_else(|| panic!("no file part {name}: {v}"))
 }
 
 struct Certs {
@@ -141,16 +147,39 @@ fn certs() -> &'static Certs {
             assert!(out.status.success(), "openssl {args:?}: {}", common::stderr(&out));
         };
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kexec-chooser test CA"]].concat());
-        openssl(&[&["req", "-new"][..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"]].concat());
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kexec-chooser test CA"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[&["req", "-new"][..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"]]
+                .concat(),
+        );
         std::fs::write(
             p("leaf.ext"),
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
         )
         .expect("write leaf.ext");
         openssl(&[
-            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "leaf.pem",
-            "-days", "2", "-extfile", "leaf.ext",
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
         ]);
         Certs { ca: p("ca.pem"), leaf: p("leaf.pem"), leaf_key: p("leaf.key"), _dir: dir }
     })
@@ -164,11 +193,16 @@ fn files_arrive_byte_identical_with_fields_and_exact_length() {
     let empty = data_file(dir.path(), "empty.png", 0);
     let out = upload(&[
         &srv.url("http", "/echo"),
-        "-F", "title=hello; world",
-        "-F", "note=plain;type=text/markdown",
-        "-F", &format!("image=@{}", big.display()),
-        "-F", &format!("logo=@{};type=image/x-test;filename=renamed.bin", empty.display()),
-        "-F", &format!("guessed=@{}", empty.display()),
+        "-F",
+        "title=hello; world",
+        "-F",
+        "note=plain;type=text/markdown",
+        "-F",
+        &format!("image=@{}", big.display()),
+        "-F",
+        &format!("logo=@{};type=image/x-test;filename=renamed.bin", empty.display()),
+        "-F",
+        &format!("guessed=@{}", empty.display()),
     ]);
     let v = report(&out);
     assert_eq!(v["method"], "POST");
@@ -199,8 +233,10 @@ fn awkward_names_arrive_as_sent() {
     let field = "field \"q\"\nname \u{e9}";
     let out = upload(&[
         &srv.url("http", "/echo"),
-        "-F", &format!("{field}=value with \"quotes\"\r\nand lines"),
-        "-F", &format!("up \"file\"=@{};filename=\"{}\"", f.display(), filename.replace('"', "\\\"")),
+        "-F",
+        &format!("{field}=value with \"quotes\"\r\nand lines"),
+        "-F",
+        &format!("up \"file\"=@{};filename=\"{}\"", f.display(), filename.replace('"', "\\\"")),
     ]);
     let v = report(&out);
     assert_eq!(v["fields"][0]["name"], field);
@@ -277,7 +313,8 @@ fn refused_connection_fails_naming_the_target() {
 fn missing_file_fails_before_any_connection() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let out = upload(&[&format!("http://127.0.0.1:{port}/"), "-F", "a=b", "-F", "f=@/nonexistent/kexec-chooser-upload"]);
+    let out =
+        upload(&[&format!("http://127.0.0.1:{port}/"), "-F", "a=b", "-F", "f=@/nonexistent/kexec-chooser-upload"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(common::stderr(&out).contains("/nonexistent/kexec-chooser-upload"), "{}", common::stderr(&out));
     listener.set_nonblocking(true).unwrap();
@@ -383,8 +420,13 @@ fn https_proxy_carries_the_upload_and_no_proxy_bypasses_it() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
     };
-    let out = upload_env(&[&url, "-F", "a=b", "--cacert", &ca], &[("HTTPS_PROXY", &dead), ("NO_PROXY", "localhost,127.0.0.1")], None);
+    let out = upload_env(
+        &[&url, "-F", "a=b", "--cacert", &ca],
+        &[("HTTPS_PROXY", &dead), ("NO_PROXY", "localhost,127.0.0.1")],
+        None,
+    );
     report(&out);
-    let out = upload_env(&[&url, "-F", "a=b", "--cacert", &ca], &[("HTTPS_PROXY", &dead), ("NO_PROXY", "example.org")], None);
+    let out =
+        upload_env(&[&url, "-F", "a=b", "--cacert", &ca], &[("HTTPS_PROXY", &dead), ("NO_PROXY", "example.org")], None);
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::{ExitError, Ctx};
+use super::{Ctx, ExitError};
 use crate::upload::http::{self, Method};
 use crate::upload::multipart::{self, Body};
 use crate::upload::progress::Progress;

@@ -98,8 +98,8 @@ pub fn send(
             agent = agent.tls_config(config);
         }
         if let Some(p) = proxy::proxy_for(&url, env) {
-            let parsed = ureq::Proxy::new(&p)
-                .map_err(|e| UploadError::BadProxy { proxy: p.clone(), reason: e.to_string() })?;
+            let parsed =
+                ureq::Proxy::new(&p).map_err(|e| UploadError::BadProxy { proxy: p.clone(), reason: e.to_string() })?;
             agent = agent.proxy(parsed);
         }
         let agent = agent.build();
@@ -107,9 +107,7 @@ pub fn send(
         for (name, value) in &headers {
             request = request.set(name, value);
         }
-        request = request
-            .set("Content-Type", &body.content_type())
-            .set("Content-Length", &body.len().to_string());
+        request = request.set("Content-Type", &body.content_type()).set("Content-Length", &body.len().to_string());
 
         on_hop(&url);
         let mut failure = None;
@@ -130,9 +128,8 @@ pub fn send(
                     return Err(UploadError::TooManyRedirects { max: MAX_REDIRECTS });
                 }
                 hops = hops.saturating_add(1);
-                let next = url
-                    .join(loc)
-                    .map_err(|source| UploadError::BadRedirect { location: loc.clone(), source })?;
+                let next =
+                    url.join(loc).map_err(|source| UploadError::BadRedirect { location: loc.clone(), source })?;
                 if next.origin() != url.origin() {
                     // Credentials meant for one site do not follow to another (curl does the same).
                     headers.retain(|(n, _)| {
@@ -153,7 +150,9 @@ fn check_scheme(url: &Url) -> Result<(), UploadError> {
     match url.scheme() {
         "http" | "https" if url.host_str().is_some() => Ok(()),
         "http" | "https" => Err(UploadError::BadUrl { url: url.to_string(), reason: "it has no host".into() }),
-        other => Err(UploadError::BadUrl { url: url.to_string(), reason: format!("scheme {other:?} is not http or https") }),
+        other => {
+            Err(UploadError::BadUrl { url: url.to_string(), reason: format!("scheme {other:?} is not http or https") })
+        }
     }
 }
 

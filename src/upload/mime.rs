@@ -66,11 +66,7 @@ pub fn guess(name: &str) -> &'static str {
         return DEFAULT;
     };
     let ext = ext.to_ascii_lowercase();
-    TABLE
-        .binary_search_by(|(e, _)| (*e).cmp(ext.as_str()))
-        .ok()
-        .and_then(|i| TABLE.get(i))
-        .map_or(DEFAULT, |(_, t)| *t)
+    TABLE.binary_search_by(|(e, _)| (*e).cmp(ext.as_str())).ok().and_then(|i| TABLE.get(i)).map_or(DEFAULT, |(_, t)| *t)
 }
 
 #[cfg(test)]

@@ -63,9 +63,9 @@ pub fn open_parts(specs: Vec<FormSpec>, stdin: &mut dyn Read, spool_dir: &Path) 
         let filename = match (&spec.filename, &spec.source, spec.is_file) {
             (_, _, false) => None,
             (Some(f), _, true) => Some(f.clone()),
-            (None, Source::Path(p), true) => {
-                Some(p.file_name().map_or_else(|| p.to_string_lossy().into_owned(), |n| n.to_string_lossy().into_owned()))
-            }
+            (None, Source::Path(p), true) => Some(
+                p.file_name().map_or_else(|| p.to_string_lossy().into_owned(), |n| n.to_string_lossy().into_owned()),
+            ),
             (None, _, true) => Some("stdin".to_owned()),
         };
         let content_type = match (&spec.content_type, &filename) {
@@ -124,10 +124,8 @@ pub fn encode_disposition_value(s: &str) -> String {
 }
 
 fn part_header(boundary: &str, part: &Part) -> String {
-    let mut h = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"",
-        encode_disposition_value(&part.name)
-    );
+    let mut h =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"", encode_disposition_value(&part.name));
     if let Some(f) = &part.filename {
         h.push_str(&format!("; filename=\"{}\"", encode_disposition_value(f)));
     }
@@ -390,7 +388,6 @@ mod tests {
         let mut progress = |_| {};
         let mut r = body.reader(&mut failure, &mut progress).unwrap();
         let _ = r.read_to_end(&mut out);
-        drop(r);
         (out, failure)
     }
 
@@ -478,11 +475,10 @@ mod tests {
         let mut progress = |_| {};
         let mut r = body.reader(&mut failure, &mut progress).unwrap();
         let mut buf = [0u8; 1000];
-        r.read(&mut buf).unwrap();
+        r.read_exact(&mut buf).unwrap();
         std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(10).unwrap();
         let mut sink = Vec::new();
         assert!(r.read_to_end(&mut sink).is_err());
-        drop(r);
         assert!(matches!(failure, Some(UploadError::FileShrank { expected: 100_000, .. })), "{failure:?}");
     }
 
@@ -496,7 +492,6 @@ mod tests {
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"more").unwrap();
         let mut sink = Vec::new();
         assert!(r.read_to_end(&mut sink).is_err());
-        drop(r);
         assert!(matches!(failure, Some(UploadError::FileGrew { expected: 3, .. })), "{failure:?}");
     }
 
