@@ -52,10 +52,10 @@ pub enum UploadError {
     TlsSetup { reason: String },
     #[error("bad proxy {proxy:?}: {reason}")]
     BadProxy { proxy: String, reason: String },
-    #[error("the proxy failed")]
-    ProxyFailed { source: Box<ureq::Transport> },
+    #[error("the proxy {proxy} failed: {reason}")]
+    ProxyFailed { proxy: String, reason: String },
     #[error("cannot connect to {target}")]
-    Connect { target: String, source: Box<ureq::Transport> },
+    Connect { target: String, source: std::io::Error },
     #[error("TLS with {target} failed: {reason} (--cacert FILE trusts another CA; --insecure skips verification)")]
     Tls { target: String, reason: String },
     #[error("timed out talking to {target} (see --connect-timeout, --stall-timeout)")]
@@ -63,7 +63,9 @@ pub enum UploadError {
     #[error("{target} closed the connection before taking the whole body (it may refuse the upload)")]
     ServerClosed { target: String },
     #[error("transfer with {target} failed")]
-    Transfer { target: String, source: Box<ureq::Transport> },
+    Transfer { target: String, source: std::io::Error },
+    #[error("{target} sent a malformed answer: {reason}")]
+    BadAnswer { target: String, reason: String },
     #[error("more than {max} redirects")]
     TooManyRedirects { max: u32 },
     #[error("bad redirect Location {location:?}")]

@@ -2,7 +2,7 @@
 //! curl reads them: `https_proxy`/`HTTPS_PROXY` for https, `http_proxy`
 //! (lowercase only: an uppercase HTTP_PROXY can be set by a CGI request
 //! header) for http, `all_proxy`/`ALL_PROXY` for both, and `no_proxy`/
-//! `NO_PROXY` to skip it. Decided here because ureq 2 ignores NO_PROXY.
+//! `NO_PROXY` to skip it.
 
 use url::Url;
 
