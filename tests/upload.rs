@@ -298,6 +298,17 @@ fn error_status_exits_non_zero_with_status_line_and_short_body() {
 }
 
 #[test]
+fn an_answer_sent_before_the_body_ends_is_reported() {
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let f = data_file(dir.path(), "big.bin", 8 * 1024 * 1024);
+    let out = upload(&[&srv.url("http", "/early"), "-F", &format!("f=@{}", f.display())]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(err.contains("HTTP/1.1 413 ") && err.contains("too large"), "{err}");
+}
+
+#[test]
 fn refused_connection_fails_naming_the_target() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

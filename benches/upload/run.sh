@@ -50,15 +50,20 @@ start_server() { # $@: server.py arguments; sets PORT
     rm -f "$portfile"
 }
 
-# One timed run: prints "seconds max_rss_kib"; the upload must succeed.
+# One timed run: prints "wall_seconds max_rss_kib cpu_seconds"; the upload
+# must succeed. CPU time (user + system) is printed too: on a shared machine
+# it is steadier than wall time.
 timed() {
     local log="$WORK/time.log"
     /usr/bin/time -v -o "$log" "$@" >/dev/null
-    local wall rss
+    local wall rss user sys
     wall="$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")"
     rss="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")"
+    user="$(awk -F': ' '/User time/ {print $2}' "$log")"
+    sys="$(awk -F': ' '/System time/ {print $2}' "$log")"
     # m:ss.cc or h:mm:ss -> seconds
-    awk -v w="$wall" -v r="$rss" 'BEGIN { n = split(w, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s, r }'
+    awk -v w="$wall" -v r="$rss" -v u="$user" -v y="$sys" \
+        'BEGIN { n = split(w, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s, r, u + y }'
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -66,22 +71,25 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 bench() { # $1: label, $2: URL, then extra arguments for each client
     local label="$1" url="$2"
     shift 2
-    local k_times=() c_times=() k_rss=0 c_rss=0 t r
+    local k_times=() c_times=() k_cpu=() c_cpu=() k_rss=0 c_rss=0 t r c
     for i in $(seq "$RUNS"); do
-        read -r t r < <(timed curl -sS --fail -o /dev/null "$@" -F "file=@$DATA" "$url")
-        c_times+=("$t"); [ "$r" -gt "$c_rss" ] && c_rss="$r"
-        read -r t r < <(timed "$BIN" upload --no-progress "$@" -F "file=@$DATA" "$url")
-        k_times+=("$t"); [ "$r" -gt "$k_rss" ] && k_rss="$r"
-        echo "  run $i: curl ${c_times[-1]} s, kexec-chooser ${k_times[-1]} s" >&2
+        read -r t r c < <(timed curl -sS --fail -o /dev/null "$@" -F "file=@$DATA" "$url")
+        c_times+=("$t"); c_cpu+=("$c"); [ "$r" -gt "$c_rss" ] && c_rss="$r"
+        read -r t r c < <(timed "$BIN" upload --no-progress "$@" -F "file=@$DATA" "$url")
+        k_times+=("$t"); k_cpu+=("$c"); [ "$r" -gt "$k_rss" ] && k_rss="$r"
+        echo "  run $i: curl ${c_times[-1]} s (cpu ${c_cpu[-1]} s), kexec-chooser ${k_times[-1]} s (cpu ${k_cpu[-1]} s)" >&2
     done
-    local kt ct
+    local kt ct kc cc
     kt="$(printf '%s\n' "${k_times[@]}" | median)"
     ct="$(printf '%s\n' "${c_times[@]}" | median)"
-    awk -v l="$label" -v s="$SIZE_MIB" -v kt="$kt" -v ct="$ct" -v kr="$k_rss" -v cr="$c_rss" 'BEGIN {
+    kc="$(printf '%s\n' "${k_cpu[@]}" | median)"
+    cc="$(printf '%s\n' "${c_cpu[@]}" | median)"
+    awk -v l="$label" -v s="$SIZE_MIB" -v kt="$kt" -v ct="$ct" -v kr="$k_rss" -v cr="$c_rss" -v kc="$kc" -v cc="$cc" 'BEGIN {
         printf "%s, %d MiB, median of runs:\n", l, s
-        printf "  kexec-chooser upload  %8.1f MiB/s   peak RSS %6.1f MiB\n", s / kt, kr / 1024
-        printf "  curl -F               %8.1f MiB/s   peak RSS %6.1f MiB\n", s / ct, cr / 1024
-        printf "  throughput ratio kexec-chooser/curl = %.2f (target >= 0.90); RSS target < 20 MiB: %s\n", ct / kt, (kr < 20 * 1024) ? "met" : "MISSED"
+        printf "  kexec-chooser upload  %8.1f MiB/s  cpu %5.2f s  peak RSS %6.1f MiB\n", s / kt, kc, kr / 1024
+        printf "  curl -F               %8.1f MiB/s  cpu %5.2f s  peak RSS %6.1f MiB\n", s / ct, cc, cr / 1024
+        printf "  throughput ratio kexec-chooser/curl = %.2f (target >= 0.90); cpu ratio curl/kexec-chooser = %.2f\n", ct / kt, (kc > 0) ? cc / kc : 0
+        printf "  peak RSS target < 20 MiB: %s\n", (kr < 20 * 1024) ? "met" : "MISSED"
     }'
 }
 

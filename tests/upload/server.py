@@ -15,6 +15,7 @@ Paths (any method):
     /bigerror              drain the body, answer 500 with a 10000-byte body
     /redirect/NNN?to=PATH  drain the body, answer NNN with Location: PATH
     /stall                 read nothing, answer nothing for 30 s
+    /early                 answer 413 before reading the body, then drain it
 """
 
 import hashlib
@@ -88,6 +89,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/echo":
             return self.echo()
+        if path == "/early":
+            body = b"too large\n"
+            self.wfile.write(
+                b"HTTP/1.1 413 Content Too Large\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (len(body), body)
+            )
+            self.wfile.flush()
+            self.read_body(None)  # a lingering close: the client may finish sending
+            self.close_connection = True
+            return
         if path == "/discard":
             got = self.read_body(None)
             return self.answer(200, json.dumps({"received": got}).encode(), "application/json")
