@@ -399,7 +399,7 @@ fn a_stalled_server_times_out() {
 }
 
 #[test]
-fn progress_bar_only_when_asked_or_on_a_terminal() {
+fn progress_bar_is_absent_off_a_terminal_unless_asked() {
     let srv = Server::http();
     let out = upload(&[&srv.url("http", "/echo"), "-F", "a=b"]);
     report(&out);
@@ -409,6 +409,34 @@ fn progress_bar_only_when_asked_or_on_a_terminal() {
     assert!(common::stderr(&out).contains("100%"), "{}", common::stderr(&out));
     let out = upload(&[&srv.url("http", "/echo"), "-F", "a=b", "--progress", "--no-progress"]);
     assert!(out.stderr.is_empty(), "the last flag wins: {}", common::stderr(&out));
+}
+
+/// Run `upload` with stdin, stdout and stderr on a pseudo-terminal (Python's
+/// pty module), and give everything the terminal showed.
+fn upload_on_terminal(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new("python3")
+        .args(["-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"])
+        .arg(common::bin())
+        .arg("upload")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3 pty");
+    (out.status.code(), common::stdout(&out))
+}
+
+#[test]
+fn progress_bar_is_drawn_on_a_terminal_by_default() {
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let f = data_file(dir.path(), "p.bin", 3 * 1024 * 1024);
+    let form = format!("f=@{}", f.display());
+    let (code, screen) = upload_on_terminal(&[&srv.url("http", "/echo"), "-F", &form]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("100%") && screen.contains("3.0 MiB / 3.0 MiB"), "{screen}");
+    let (code, screen) = upload_on_terminal(&[&srv.url("http", "/echo"), "-F", &form, "--no-progress"]);
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(!screen.contains("100%") && screen.contains("\"sha256\""), "{screen}");
 }
 
 #[test]
