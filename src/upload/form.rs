@@ -102,7 +102,7 @@ fn word(s: &str) -> Result<(String, &str), String> {
                     None => return Err("unterminated quoted string".into()),
                 },
                 '"' => {
-                    let rest = inner.get(i + 1..).unwrap_or_default();
+                    let rest = inner.get(i.saturating_add(1)..).unwrap_or_default();
                     if !(rest.is_empty() || rest.starts_with(';')) {
                         return Err(format!("unexpected text after a quoted string: {rest:?}"));
                     }

@@ -439,7 +439,7 @@ fn read_answer(conn: Box<dyn Conn>, target: &str) -> Result<Answer, UploadError>
         loop {
             let mut line = Vec::new();
             let n = (&mut reader)
-                .take((MAX_HEAD.saturating_sub(total)) as u64 + 1)
+                .take((MAX_HEAD.saturating_sub(total) as u64).saturating_add(1))
                 .read_until(b'\n', &mut line)
                 .map_err(|e| io_failure(target, e))?;
             total = total.saturating_add(n);
@@ -477,11 +477,25 @@ fn read_answer(conn: Box<dyn Conn>, target: &str) -> Result<Answer, UploadError>
             Box::new(Chunked { inner: reader, left: 0, started: false, done: false })
         } else if let Some(len) = get("content-length") {
             let len: u64 = len.parse().map_err(|_| bad(format!("bad Content-Length {len:?}")))?;
-            Box::new(reader.take(len))
+            Box::new(Delimited(reader.take(len)))
         } else {
             Box::new(reader)
         };
         return Ok(Answer { status, status_line, location, body });
+    }
+}
+
+/// An answer body delimited by its Content-Length: ending early is an
+/// error, not a silently short answer.
+struct Delimited<R>(io::Take<R>);
+
+impl<R: Read> Read for Delimited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.0.limit() > 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the answer is shorter than its Content-Length"));
+        }
+        Ok(n)
     }
 }
 
@@ -658,6 +672,16 @@ mod tests {
             let mut r = Chunked { inner: wire, left: 0, started: false, done: false };
             assert!(r.read_to_end(&mut Vec::new()).is_err(), "{:?}", String::from_utf8_lossy(wire));
         }
+    }
+
+    #[test]
+    fn an_answer_shorter_than_its_content_length_is_an_error() {
+        let mut short = Delimited((&b"abc"[..]).take(5));
+        assert!(short.read_to_end(&mut Vec::new()).is_err());
+        let mut exact = Delimited((&b"abcdef"[..]).take(5));
+        let mut out = Vec::new();
+        exact.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abcde");
     }
 
     #[test]
