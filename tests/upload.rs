@@ -309,6 +309,31 @@ fn an_answer_sent_before_the_body_ends_is_reported() {
 }
 
 #[test]
+fn a_file_that_shrinks_during_the_upload_fails_it() {
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.img");
+    // Sparse: 256 MiB of zeros, far more than the socket buffers hold while
+    // the server waits, so the client is still reading when it shrinks.
+    std::fs::File::create(&path).unwrap().set_len(256 << 20).unwrap();
+    let child = Command::new(common::bin())
+        .args(["upload", &srv.url("http", "/slow"), "-F", &format!("f=@{}", path.display())])
+        .env_remove("http_proxy")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(1 << 20).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("shrank while it was sent"), "{}", common::stderr(&out));
+}
+
+#[test]
 fn refused_connection_fails_naming_the_target() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -16,6 +16,7 @@ Paths (any method):
     /redirect/NNN?to=PATH  drain the body, answer NNN with Location: PATH
     /stall                 read nothing, answer nothing for 30 s
     /early                 answer 413 before reading the body, then drain it
+    /slow                  wait 4 s before reading the body, then answer 200
 """
 
 import hashlib
@@ -89,6 +90,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/echo":
             return self.echo()
+        if path == "/slow":
+            time.sleep(4)
+            try:
+                got = self.read_body(None)
+                return self.answer(200, json.dumps({"received": got}).encode(), "application/json")
+            except OSError:  # the client gave up, as it should have
+                self.close_connection = True
+                return
         if path == "/early":
             body = b"too large\n"
             self.wfile.write(
