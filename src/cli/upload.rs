@@ -177,8 +177,9 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
                 file.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
             }
             None => {
+                // The context keeps the io::Error in the chain: a closed stdout still exits 0.
                 let mut out = io::stdout().lock();
-                io::copy(&mut answer.body, &mut out)?;
+                io::copy(&mut answer.body, &mut out).context("cannot copy the answer to stdout")?;
                 out.flush()?;
             }
         }
