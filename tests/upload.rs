@@ -465,6 +465,23 @@ fn progress_bar_is_drawn_on_a_terminal_by_default() {
 }
 
 #[test]
+fn http_proxy_forwards_plain_http_uploads() {
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("proxy.log");
+    let proxy = Server::start(&["proxy", log.to_str().unwrap()]);
+    let f = data_file(dir.path(), "via.bin", 1_500_000);
+    let url = srv.url("http", "/echo?x=1");
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let out = upload_env(&[&url, "-F", &format!("f=@{}", f.display())], &[("http_proxy", &proxy_url)], None);
+    let v = report(&out);
+    assert_eq!(v["path"], "/echo?x=1");
+    assert_eq!(file_named(&v, "f")["sha256"], sha256(&f));
+    let seen = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(seen.contains(&format!("POST {url}")), "the proxy saw: {seen:?}");
+}
+
+#[test]
 fn https_proxy_carries_the_upload_and_no_proxy_bypasses_it() {
     let srv = Server::https();
     let dir = tempfile::tempdir().unwrap();
@@ -477,7 +494,7 @@ fn https_proxy_carries_the_upload_and_no_proxy_bypasses_it() {
     let out = upload_env(&[&url, "-F", "a=b", "--cacert", &ca], &[("HTTPS_PROXY", &proxy_url)], None);
     report(&out);
     let seen = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(seen.contains(&format!("127.0.0.1:{}", srv.port)), "the proxy saw: {seen:?}");
+    assert!(seen.contains(&format!("CONNECT 127.0.0.1:{}", srv.port)), "the proxy saw: {seen:?}");
 
     // A dead proxy is bypassed for hosts NO_PROXY names, and fails the others.
     let dead = {

@@ -5,8 +5,9 @@
 received as JSON, plus a CONNECT proxy for the proxy tests.
 
     server.py serve [--tls CERT KEY]   print the port, then serve
-    server.py proxy LOG                print the port, then proxy CONNECTs,
-                                       appending each target to LOG
+    server.py proxy LOG                print the port, then proxy (CONNECT, or
+                                       absolute-form http requests), appending
+                                       each request line to LOG
 
 Paths (any method):
     /echo                  parse the multipart body, answer 200 with a report
@@ -191,10 +192,11 @@ def serve(argv):
     httpd.serve_forever()
 
 
-def pipe(a, b):
+def pipe(read, a, b):
+    """Copy from a (through its read function) to b until the end."""
     try:
         while True:
-            data = a.recv(CHUNK)
+            data = read(CHUNK)
             if not data:
                 break
             b.sendall(data)
@@ -210,25 +212,44 @@ def pipe(a, b):
 
 def proxy_client(conn, log):
     f = conn.makefile("rb")
-    request = f.readline().decode("latin-1").split()
-    while f.readline() not in (b"\r\n", b"\n", b""):
-        pass
-    if len(request) < 2 or request[0] != "CONNECT":
+    request_line = f.readline()
+    request = request_line.decode("latin-1").split()
+    head = []
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        head.append(line)
+    if len(request) < 3:
+        conn.close()
+        return
+    if request[0] == "CONNECT":
+        target, forward = request[1], None
+    elif request[1].startswith("http://"):
+        # A plain-http request in absolute form: forward it in origin form.
+        u = urllib.parse.urlsplit(request[1])
+        target = f"{u.hostname}:{u.port or 80}"
+        path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+        forward = f"{request[0]} {path} {request[2]}\r\n".encode() + b"".join(head) + b"\r\n"
+    else:
         conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
         conn.close()
         return
-    host, _, port = request[1].rpartition(":")
+    host, _, port = target.rpartition(":")
     if host.strip("[]") not in ("127.0.0.1", "localhost", "::1"):
         conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
         conn.close()
         return
     with open(log, "a") as out:
-        out.write(request[1] + "\n")
+        out.write(f"{request[0]} {request[1]}\n")
     upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=20)
     upstream.settimeout(None)
-    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-    threading.Thread(target=pipe, args=(upstream, conn), daemon=True).start()
-    pipe(conn, upstream)
+    if forward is None:
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    else:
+        upstream.sendall(forward)
+    threading.Thread(target=pipe, args=(upstream.recv, upstream, conn), daemon=True).start()
+    pipe(f.read1, conn, upstream)  # read1: bytes already buffered by readline come first
 
 
 def proxy(argv):
