@@ -110,7 +110,7 @@ where
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     let suspicion = suspicion_delay(timeout);
     let mut spawned = 0usize;
-    let mut spawn = |spawned: &mut usize| {
+    let spawn = |spawned: &mut usize| {
         let shared = Arc::clone(&shared);
         let f = Arc::clone(&f);
         let wake = wake_tx.clone();

@@ -7,3 +7,7 @@
 
 pub mod guard;
 pub mod mountinfo;
+pub mod report;
+pub mod select;
+pub mod threshold;
+pub mod usage;
