@@ -1,1 +1,140 @@
-//! Integration tests of `reboot`.
+//! Integration tests of the plan: selectors, command-line edits and
+//! `reboot --dry-run` on the fixture trees. Nothing here loads a kernel.
+
+use crate::common::{fixture, run, stderr, stdout};
+use serde_json::Value;
+
+fn plan(root: &str, extra: &[&str]) -> Result<Value, String> {
+    let r = fixture(root);
+    let mut args = vec!["reboot", "--dry-run", "--json", "--root", r.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    if o.status.success() {
+        Ok(serde_json::from_slice(&o.stdout).expect("plan JSON"))
+    } else {
+        assert_eq!(o.status.code(), Some(1), "failures exit 1: {}", stderr(&o));
+        Err(stderr(&o))
+    }
+}
+
+#[test]
+fn latest_is_the_newest_usable_kernel() {
+    let p = plan("debian", &["latest"]).unwrap();
+    assert_eq!(p["version"], "6.12.9+bpo-amd64");
+    assert_eq!(p["kernel"], "/boot/vmlinuz-6.12.9+bpo-amd64");
+    assert_eq!(p["initrds"], serde_json::json!(["/boot/initrd.img-6.12.9+bpo-amd64"]));
+}
+
+#[test]
+fn every_selector_kind_names_its_entry() {
+    assert_eq!(plan("debian", &["running"]).unwrap()["version"], "6.1.0-13-amd64");
+    assert_eq!(plan("debian", &["default"]).unwrap()["version"], "6.1.0-9-amd64");
+    assert_eq!(plan("debian", &["6.1.0-10-amd64"]).unwrap()["version"], "6.1.0-10-amd64");
+    assert_eq!(plan("arch", &["linux-fallback"]).unwrap()["initrds"][2], "/boot/initramfs-linux-fallback.img");
+    assert_eq!(plan("debian", &["/boot/vmlinuz-6.1.0-9-amd64"]).unwrap()["version"], "6.1.0-9-amd64");
+    // Debian's /vmlinuz symlink resolves inside the root, to the newest kernel.
+    assert_eq!(plan("debian", &["/vmlinuz.old"]).unwrap()["kernel"], "/boot/vmlinuz-6.1.0-13-amd64");
+}
+
+#[test]
+fn unknown_selector_lists_the_candidates() {
+    let e = plan("debian", &["5.10.0-1-amd64"]).unwrap_err();
+    assert!(e.contains("5.10.0-1-amd64") && e.contains("6.1.0-13-amd64") && e.contains("6.12.9+bpo-amd64"), "{e}");
+}
+
+#[test]
+fn ambiguous_version_lists_the_candidates() {
+    // Fedora's rescue kernel is a copy of the installed one: same release.
+    let e = plan("fedora", &["6.5.6-300.fc39.x86_64"]).unwrap_err();
+    assert!(e.contains("several") && e.contains("0-rescue"), "{e}");
+}
+
+#[test]
+fn a_kernel_that_is_not_one_is_refused_by_name() {
+    let e = plan("garbage", &["6.1.0-99-amd64"]).unwrap_err();
+    assert!(e.contains("/boot/vmlinuz-6.1.0-99-amd64") && e.contains("not usable"), "{e}");
+}
+
+#[test]
+fn cmdline_comes_from_proc_without_boot_loader_words() {
+    let p = plan("debian", &["latest"]).unwrap();
+    assert_eq!(p["cmdline"], "root=UUID=1c5b7a7e-0f43-4c0e-9b43-5f0b7f1c2a11 ro quiet");
+}
+
+#[test]
+fn cmdline_prefers_the_entry_then_etc_kernel_cmdline() {
+    let p = plan("fedora", &["6.6.2-201.fc39.x86_64"]).unwrap();
+    assert!(p["cmdline"].as_str().unwrap().starts_with("root=UUID=4d2b0e52-5d1f-4b8e-a1a4-1f3c9d7e8b20 ro"));
+    assert_eq!(plan("arch", &["linux"]).unwrap()["cmdline"], "root=/dev/nvme0n1p2 rw");
+}
+
+#[test]
+fn append_remove_and_cmdline_edit_the_line() {
+    let p = plan("debian", &["latest", "--append", "quiet=no console=ttyS0", "--remove", "ro"]).unwrap();
+    assert_eq!(p["cmdline"], "root=UUID=1c5b7a7e-0f43-4c0e-9b43-5f0b7f1c2a11 quiet=no console=ttyS0");
+    let p = plan("debian", &["latest", "--cmdline", "root=/dev/vda", "--append", "MARKER"]).unwrap();
+    assert_eq!(p["cmdline"], "root=/dev/vda MARKER");
+}
+
+#[test]
+fn initrd_options_replace_or_drop_the_initrds() {
+    let p = plan("debian", &["latest", "--initrd", "/boot/a.img", "--initrd", "/boot/b.img"]).unwrap();
+    assert_eq!(p["initrds"], serde_json::json!(["/boot/a.img", "/boot/b.img"]));
+    let p = plan("debian", &["latest", "--no-initrd"]).unwrap();
+    assert_eq!(p["initrds"], serde_json::json!([]));
+}
+
+#[test]
+fn a_command_line_longer_than_cmdline_size_is_refused() {
+    let long = "x".repeat(5000);
+    let e = plan("debian", &["latest", "--append", &long]).unwrap_err();
+    assert!(e.contains("longer than") && e.contains("/boot/vmlinuz-6.12.9+bpo-amd64"), "{e}");
+}
+
+#[test]
+fn no_selector_and_no_terminal_is_an_error() {
+    let r = fixture("debian");
+    let o = run(&["reboot", "--dry-run", "--root", r.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no terminal"), "{}", stderr(&o));
+}
+
+#[test]
+fn dry_run_text_names_kernel_initrds_cmdline_and_hand_over() {
+    let r = fixture("debian");
+    let o = run(&["reboot", "--dry-run", "latest", "--mode", "direct", "--root", r.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("kernel:    /boot/vmlinuz-6.12.9+bpo-amd64"), "{out}");
+    assert!(out.contains("initrds:   /boot/initrd.img-6.12.9+bpo-amd64"), "{out}");
+    assert!(out.contains("cmdline:   root=UUID="), "{out}");
+    assert!(out.contains("hand-over: direct"), "{out}");
+}
+
+#[test]
+fn auto_mode_is_systemd_only_where_systemd_runs() {
+    let t = crate::common::tree_copy("debian");
+    let root = t.path().to_str().unwrap();
+    let p = |root: &str| {
+        let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", root]);
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["mode"].clone()
+    };
+    assert_eq!(p(root), "direct");
+    std::fs::create_dir_all(t.path().join("run/systemd/system")).unwrap();
+    assert_eq!(p(root), "systemd");
+}
+
+#[test]
+fn bare_command_is_reboot_and_takes_its_flags() {
+    let r = fixture("debian");
+    let o = run(&["--root", r.to_str().unwrap(), "--dry-run", "--json", "latest", "--append", "M=1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(p["cmdline"].as_str().unwrap().ends_with("M=1"));
+}
+
+#[test]
+fn json_without_dry_run_is_a_usage_error() {
+    let o = run(&["reboot", "--json", "latest", "--root", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -7,6 +7,7 @@ mod analyze;
 mod card;
 mod disk;
 mod list;
+mod menu;
 mod mkpatch;
 mod reboot;
 mod upload;

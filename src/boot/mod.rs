@@ -95,3 +95,86 @@ pub struct BootEntry {
     #[serde(skip)]
     pub sections: Vec<Section>,
 }
+
+/// Why discovery or selection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("no kernel matches {selector:?}; candidates: {candidates}")]
+    UnknownSelector { selector: String, candidates: String },
+    #[error("{selector:?} matches several kernels: {candidates}; name one by id")]
+    AmbiguousSelector { selector: String, candidates: String },
+    #[error("no kernel is marked default: {reason}")]
+    NoDefault { reason: String },
+    #[error("no entry is the running kernel {release:?}")]
+    NotRunning { release: String },
+    #[error("no usable kernel found under {root}")]
+    NoKernel { root: PathBuf },
+    #[error("{kernel} is not usable: {problems}")]
+    Unusable { kernel: PathBuf, problems: String },
+    #[error("the command line is {len} bytes, longer than the {max} that {kernel} accepts")]
+    CmdlineTooLong { len: usize, max: u32, kernel: PathBuf },
+}
+
+impl Root {
+    /// Follow symlinks in `system_path` the way the system would see them
+    /// (absolute targets are taken under this root, not the host's `/`),
+    /// and give the final path as the system sees it. `None` when a
+    /// component is missing or the links loop.
+    pub fn resolve(&self, system_path: &Path) -> Option<PathBuf> {
+        use std::collections::VecDeque;
+        use std::path::Component;
+        let mut todo: VecDeque<std::ffi::OsString> = system_path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_owned()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut cur = PathBuf::from("/");
+        let mut hops = 0u32;
+        while let Some(c) = todo.pop_front() {
+            if c == ".." {
+                cur.pop();
+                continue;
+            }
+            let next = cur.join(&c);
+            let meta = std::fs::symlink_metadata(self.path(&next)).ok()?;
+            if meta.file_type().is_symlink() {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                let target = std::fs::read_link(self.path(&next)).ok()?;
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                for (i, t) in target
+                    .components()
+                    .filter_map(|c| match c {
+                        Component::Normal(n) => Some(n.to_owned()),
+                        Component::ParentDir => Some("..".into()),
+                        _ => None,
+                    })
+                    .enumerate()
+                {
+                    todo.insert(i, t);
+                }
+            } else {
+                cur = next;
+            }
+        }
+        Some(cur)
+    }
+}
+
+pub mod bls;
+pub mod cmdline;
+pub mod discover;
+pub mod grub;
+pub mod select;
+pub mod version;
+
+pub use discover::{discover, Discovery};

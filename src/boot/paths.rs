@@ -8,8 +8,8 @@ pub const BLS_ROOTS: [&str; 3] = ["/boot", "/efi", "/boot/efi"];
 pub const BLS_ENTRIES: &str = "loader/entries";
 /// Below a BLS root: Type 2 unified kernel images.
 pub const UKI_DIR: &str = "EFI/Linux";
-pub const GRUBENV: &str = "/boot/grub/grubenv";
-pub const GRUB_CFG: &str = "/boot/grub/grub.cfg";
+/// GRUB's directories: Debian's, then Fedora's. Each holds `grub.cfg` and `grubenv`.
+pub const GRUB_DIRS: [&str; 2] = ["/boot/grub", "/boot/grub2"];
 pub const KERNEL_CMDLINE: &str = "/etc/kernel/cmdline";
 pub const PROC_CMDLINE: &str = "/proc/cmdline";
 pub const OSRELEASE: &str = "/proc/sys/kernel/osrelease";

@@ -18,6 +18,9 @@ pub enum Mode {
     Direct,
 }
 
+/// Seconds processes get between SIGTERM and SIGKILL in direct mode.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+
 /// Options of the hand-over, shared by `reboot` and `exec`.
 #[derive(Debug, Clone, Args)]
 pub struct HandoverArgs {
@@ -28,7 +31,7 @@ pub struct HandoverArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Seconds that processes get between SIGTERM and SIGKILL in direct mode.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
     pub timeout: u64,
 }
 

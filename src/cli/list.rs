@@ -1,8 +1,12 @@
 //! Glue of `kexec-chooser list`: every boot entry, for people or as JSON.
 
+use std::io::Write;
+
+use anyhow::Context;
 use clap::Args;
 
 use super::Ctx;
+use crate::boot::{self, BootEntry};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -11,6 +15,80 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-pub fn run(_ctx: &Ctx, _args: &ListArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`list` is not implemented yet")
+fn marks(e: &BootEntry) -> String {
+    let mut m = String::new();
+    m.push(if e.running { 'R' } else { ' ' });
+    m.push(if e.default { 'D' } else { ' ' });
+    m.push(if e.usable { ' ' } else { '!' });
+    m
+}
+
+fn paths_text(v: &[std::path::PathBuf]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// The table for people: one line per entry, problems indented below it.
+pub fn write_table(out: &mut impl Write, entries: &[BootEntry]) -> std::io::Result<()> {
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| {
+            [
+                e.id.clone(),
+                e.version.clone(),
+                format!("{}/{}", source_str(e), e.format.as_str()),
+                e.kernel.display().to_string(),
+                paths_text(&e.initrds),
+                marks(e),
+            ]
+        })
+        .collect();
+    let head = ["ID", "VERSION", "SOURCE", "KERNEL", "INITRDS", ""];
+    let mut w = [0usize; 5];
+    for r in rows.iter().map(|r| &r[..5]).chain(std::iter::once(&head.map(String::from)[..5])) {
+        for (i, c) in r.iter().enumerate().take(5) {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    writeln!(out, "    {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}", head[0], head[1], head[2], head[3], head[4],
+        w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3])?;
+    for (r, e) in rows.iter().zip(entries) {
+        let line = format!("{} {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}", r[5], r[0], r[1], r[2], r[3], r[4],
+            w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3]);
+        writeln!(out, "{}", line.trim_end())?;
+        for p in &e.problems {
+            writeln!(out, "      problem: {p}")?;
+        }
+    }
+    writeln!(out, "R = running, D = default, ! = not usable")?;
+    Ok(())
+}
+
+fn source_str(e: &BootEntry) -> &'static str {
+    match e.source {
+        boot::Source::Vmlinuz => "vmlinuz",
+        boot::Source::Bls => "bls",
+        boot::Source::Uki => "uki",
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
+    let d = boot::discover(&ctx.root);
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &d.entries).context("writing JSON")?;
+        writeln!(out)?;
+    } else if d.entries.is_empty() {
+        eprintln!("kexec-chooser: no kernels found in {}", ctx.root.path(boot::paths::BOOT).display());
+    } else {
+        write_table(&mut out, &d.entries)?;
+    }
+    out.flush()?;
+    if let Some(note) = &d.default_note {
+        eprintln!("kexec-chooser: no default marked: {note}");
+    }
+    Ok(super::exit::OK)
 }

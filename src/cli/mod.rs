@@ -65,7 +65,7 @@ Examples:
     version,
     about,
     long_about = None,
-    args_conflicts_with_subcommands = true,
+    subcommand_precedence_over_arg = true,
     after_help = AFTER_HELP
 )]
 pub struct Cli {
@@ -166,10 +166,12 @@ fn usage_exit_code(args: &[OsString]) -> u8 {
 /// stdout is not a failure: the reader has all it wanted.
 fn report(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::BrokenPipe {
-                return exit::OK;
-            }
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        if kind == Some(std::io::ErrorKind::BrokenPipe) {
+            return exit::OK;
         }
     }
     let code = err
@@ -184,6 +186,13 @@ fn report(err: &anyhow::Error) -> u8 {
 /// Run a parsed command line; `Ok` carries the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = Ctx { root: Root::new(cli.root.clone()) };
+    if cli.command.is_some() && cli.reboot.given() {
+        return Err(ExitError::new(
+            exit::USAGE,
+            "options of `reboot` were given before a subcommand; put them after `reboot`",
+        )
+        .into());
+    }
     match cli.command {
         None => reboot::run(&ctx, &cli.reboot),
         Some(Command::Reboot(args)) => reboot::run(&ctx, &args),

@@ -71,3 +71,36 @@ fn nix_uid() -> u32 {
         })
         .unwrap_or(u32::MAX)
 }
+
+/// Copy a fixture tree into `dst`, keeping symlinks as symlinks.
+pub fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("create tree copy");
+    for ent in std::fs::read_dir(src).expect("read fixture dir") {
+        let ent = ent.expect("dir entry");
+        let from = ent.path();
+        let to = dst.join(ent.file_name());
+        let ft = ent.file_type().expect("file type");
+        if ft.is_symlink() {
+            let target = std::fs::read_link(&from).expect("readlink");
+            std::os::unix::fs::symlink(target, &to).expect("symlink");
+        } else if ft.is_dir() {
+            copy_tree(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).expect("copy file");
+        }
+    }
+}
+
+/// A temporary copy of fixture tree `name`, to change without touching it.
+pub fn tree_copy(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixture(name), dir.path());
+    dir
+}
+
+/// `list --json --root ROOT` parsed.
+pub fn list_json(root: &Path) -> Vec<serde_json::Value> {
+    let o = run(&["list", "--json", "--root", root.to_str().expect("utf-8 path")]);
+    assert!(o.status.success(), "list failed: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("list --json is JSON")
+}
