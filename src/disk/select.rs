@@ -53,7 +53,7 @@ pub struct Filters {
 impl Filters {
     /// Whether an explicit choice (`--exclude`, `--exclude-type`) leaves this out.
     pub fn excludes(&self, mount_point: &Path, e: &MountEntry) -> bool {
-        self.exclude_types.iter().any(|t| *t == e.fstype)
+        self.exclude_types.contains(&e.fstype)
             || self.exclude.iter().any(|x| x == mount_point || x.as_os_str() == e.source.as_str())
     }
 

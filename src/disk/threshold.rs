@@ -335,7 +335,7 @@ mod tests {
         let l = Limit::Percent(20_000);
         assert!(!l.is_crossed(20, 80), "exactly 20% free is not below 20%");
         assert!(l.is_crossed(19, 81));
-        assert!(l.is_crossed(0, 0) == false, "an empty filesystem crosses nothing");
+        assert!(!l.is_crossed(0, 0), "an empty filesystem crosses nothing");
     }
 
     #[test]

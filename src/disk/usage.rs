@@ -51,6 +51,8 @@ pub struct Inodes {
 
 /// Ask the kernel about the filesystem holding `path`. May block for ever on a
 /// dead network or FUSE filesystem: call it through [`super::guard`].
+// The counters are 32-bit on some 32-bit targets: the conversions are not useless there.
+#[allow(clippy::useless_conversion)]
 pub fn statvfs(path: &Path) -> Result<Counters, UsageError> {
     let st = nix::sys::statvfs::statvfs(path).map_err(UsageError::Statvfs)?;
     Ok(Counters {
