@@ -267,7 +267,7 @@ where
             low = low.saturating_add(1);
         }
         // Workers stuck in calls already given up on.
-        let mut slow_in_flight = given_up.iter().filter(|&&i| !worker_returned(&shared, i)).count();
+        let mut slow_in_flight = given_up.iter().filter(|&&i| !worker_returned(shared, i)).count();
         let taken = shared.next.load(Ordering::Acquire).min(n);
         let mut wait = timeout;
         for i in low..taken {
