@@ -48,6 +48,10 @@ pub struct Report<T> {
     pub spawned: usize,
 }
 
+/// Stack of the watchdog thread, which runs the pool loop and the rescue
+/// (formatting and printing the report) when the caller hangs.
+const WATCHDOG_STACK: usize = 256 * 1024;
+
 const PENDING: u8 = 0;
 const DONE: u8 = 1;
 const TIMED_OUT: u8 = 2;
@@ -176,7 +180,11 @@ where
     let watchdog = {
         let shared = Arc::clone(&shared);
         let f = Arc::clone(&f);
-        std::thread::Builder::new().name("disk-watchdog".into()).spawn(move || watch(&shared, &f, timeout, rescue))
+        std::thread::Builder::new()
+            .name("disk-watchdog".into())
+            // It only sleeps and, rarely, starts the pool: a small stack will do.
+            .stack_size(WATCHDOG_STACK)
+            .spawn(move || watch(&shared, &f, timeout, rescue))
     };
     let Ok(watchdog) = watchdog else {
         // No watchdog, no safety net: let pool workers make every call instead.
@@ -191,8 +199,11 @@ where
             }
         }
     }
+    // The watchdog is not woken to end: at its next deadline it sees this
+    // flag, and when `run` is the last thing a process does, exiting ends it
+    // sooner and cheaper than a wake-up, a thread exit and an unmap would.
     shared.inline_done.store(true, Ordering::Release);
-    watchdog.thread().unpark();
+    drop(watchdog);
     shared.report(1)
 }
 
