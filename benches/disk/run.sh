@@ -15,7 +15,7 @@ out=${OUT_DIR:-$PWD/target/bench-disk}
 mkdir -p "$out"
 
 echo "== this machine's mounts ($(wc -l </proc/self/mountinfo) in mountinfo)"
-hyperfine -N --warmup 20 --min-runs 200 \
+hyperfine -N --warmup 20 --min-runs 300 \
     --export-markdown "$out/host.md" \
     "$bin disk --json" "$bin disk --all --json" "df -B1"
 
@@ -29,7 +29,7 @@ unshare -m --propagation private bash -euc '
         mount -t tmpfs -o size=1m "kc-bench-$i" "$base/m$i"
     done
     echo "$(wc -l </proc/self/mountinfo) mounts in mountinfo"
-    hyperfine -N --warmup 10 --min-runs 100 \
+    hyperfine -N --warmup 10 --min-runs 200 \
         --export-markdown "$out/tmpfs.md" \
         "$bin disk --json" "$bin disk --all --json" "df -B1"
 ' bash "$bin" "$n" "$out"

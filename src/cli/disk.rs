@@ -261,7 +261,13 @@ fn after_resolve(job: &Arc<Job>, resolved: Option<guard::Report<std::io::Result<
             }
         }
     };
-    let shown = |p: &Path| -> Option<PathBuf> { p.strip_prefix(&root_dir).ok().map(|rel| Path::new("/").join(rel)) };
+    let host = root_dir == Path::new("/");
+    let shown = |p: &Path| -> Option<PathBuf> {
+        if host {
+            return Some(p.to_path_buf());
+        }
+        p.strip_prefix(&root_dir).ok().map(|rel| Path::new("/").join(rel))
+    };
     let plan: Vec<Planned> = if job.paths.is_empty() {
         select::listing(&job.entries, &job.filters, shown)
             .into_iter()

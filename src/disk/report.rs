@@ -213,7 +213,7 @@ struct JsonRow<'a> {
     reason: Option<&'a str>,
 }
 
-/// An array with one object per row.
+/// An array with one object per row, each on a line of its own.
 pub fn json(rows: &[Row]) -> Result<String, serde_json::Error> {
     let list: Vec<JsonRow> = rows
         .iter()
@@ -235,8 +235,14 @@ pub fn json(rows: &[Row]) -> Result<String, serde_json::Error> {
             }
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&list)?;
-    s.push('\n');
+    // One object per line: readable, greppable, and a fraction of the size
+    // (and time) of pretty-printing hundreds of mounts.
+    let mut s = String::from("[");
+    for (k, item) in list.iter().enumerate() {
+        s.push_str(if k == 0 { "\n" } else { ",\n" });
+        s.push_str(&serde_json::to_string(item)?);
+    }
+    s.push_str("\n]\n");
     Ok(s)
 }
 

@@ -3,6 +3,7 @@
 //! so every rule here is tested without mounting anything.
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::mountinfo::MountEntry;
@@ -66,22 +67,32 @@ impl Filters {
 /// one at the same place or at a directory above it (statvfs of its mount
 /// point would answer for the one on top).
 pub fn visible(entries: &[MountEntry]) -> Vec<&MountEntry> {
-    let mut last: HashMap<&Path, usize> = HashMap::with_capacity(entries.len());
+    // Keyed by bytes: hashing a Path walks its components, which with
+    // hundreds of mounts shows up next to the statvfs calls themselves.
+    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
-        last.insert(e.mount_point.as_path(), i);
+        last.insert(e.mount_point.as_os_str().as_bytes(), i);
     }
     let by_id: HashMap<u64, &MountEntry> = entries.iter().map(|e| (e.id, e)).collect();
     entries
         .iter()
         .enumerate()
         .filter(|(i, e)| {
-            !e.mount_point.ancestors().any(|a| match last.get(a) {
+            !ancestors(e.mount_point.as_os_str().as_bytes()).any(|a| match last.get(a) {
                 Some(&l) if l > *i => entries.get(l).is_some_and(|top| !is_ancestor(&by_id, top.id, e)),
                 _ => false,
             })
         })
         .map(|(_, e)| e)
         .collect()
+}
+
+/// A mount point and every directory above it, as bytes: `/a/b`, `/a`, `/`.
+/// Mount points in mountinfo are absolute and normalised, so cutting at each
+/// `/` is exact.
+fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let cuts = path.iter().enumerate().filter(|&(_, &b)| b == b'/').map(|(i, _)| i);
+    std::iter::once(path).chain(cuts.filter_map(move |i| if i == 0 { path.get(..1) } else { path.get(..i) }).rev())
 }
 
 /// Whether mount `id` is `e` or one of the mounts `e` sits on.
@@ -245,6 +256,13 @@ mod tests {
         assert_eq!(holder(&v, Path::new("/boot/grub")).unwrap().source, "/dev/vdb");
         assert_eq!(holder(&v, Path::new("/bootx")).unwrap().source, "/dev/vda");
         assert_eq!(holder(&v, Path::new("/")).unwrap().source, "/dev/vda");
+    }
+
+    #[test]
+    fn ancestors_are_cut_at_each_slash() {
+        let got: Vec<&[u8]> = ancestors(b"/a/bc/d").collect();
+        assert_eq!(got, [&b"/a/bc/d"[..], b"/a/bc", b"/a", b"/"]);
+        assert_eq!(ancestors(b"/").collect::<Vec<_>>(), [&b"/"[..], b"/"]);
     }
 
     #[test]
