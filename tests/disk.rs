@@ -598,3 +598,32 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!host.contains("kc-hung"), "the hung mount leaked onto the host");
 }
+
+// ------------------------------------------------------------ --root
+
+const ROOTED: &str = r#"
+bin=$1; dir=$2
+mkdir -p "$dir/sys/srv"
+mount -t tmpfs -o size=1m kc-srv "$dir/sys/srv"
+"$bin" --root "$dir/sys" disk --all --json
+exec "$bin" --root "$dir/sys" disk --json /srv/missing /srv
+"#;
+
+#[test]
+#[ignore = "needs root"]
+fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let o = in_namespace(ROOTED, &[dir.path().to_str().unwrap()]);
+    let text = stdout(&o);
+    let (listing, by_path) = text.split_once("]\n").expect("two JSON arrays");
+    let listing: Vec<serde_json::Value> = serde_json::from_str(&format!("{listing}]")).unwrap();
+    let mounts: Vec<&str> = listing.iter().map(|r| r["mount"].as_str().unwrap()).collect();
+    assert_eq!(mounts, ["/srv"], "{text}");
+    let by_path: Vec<serde_json::Value> = serde_json::from_str(by_path).unwrap();
+    assert_eq!(by_path[0]["mount"], "/srv/missing");
+    assert_eq!(by_path[0]["state"], "critical");
+    assert_eq!(by_path[1]["mount"], "/srv");
+    assert_eq!(by_path[1]["size_bytes"], MIB);
+    assert_eq!(code(&o), 2);
+}
