@@ -18,8 +18,13 @@ fn code(o: &Output) -> i32 {
 }
 
 fn json(o: &Output) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_str(&stdout(o))
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", stdout(o), stderr(o)));
+    let v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    });
     v.as_array().expect("a JSON array").clone()
 }
 
@@ -30,14 +35,25 @@ fn row<'a>(rows: &'a [serde_json::Value], mount: &str) -> &'a serde_json::Value 
 }
 
 fn require_root() {
-    assert!(common::is_root(), "this test mounts filesystems: run it as root (CI does)");
+    assert!(
+        common::is_root(),
+        "this test mounts filesystems: run it as root (CI does)"
+    );
 }
 
 /// Run `script` with bash inside a private mount namespace; `$1` is the
 /// binary, `$2..` are `args`. Arguments are passed, never pasted into the script.
 fn in_namespace(script: &str, args: &[&str]) -> Output {
     Command::new("unshare")
-        .args(["-m", "--propagation", "private", "bash", "-euc", script, "bash"])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "bash",
+            "-euc",
+            script,
+            "bash",
+        ])
         .arg(bin())
         .args(args)
         .env("NO_COLOR", "1")
@@ -52,14 +68,22 @@ fn in_namespace(script: &str, args: &[&str]) -> Output {
 fn a_bad_limit_is_unknown() {
     let o = common::run(&["disk", "--warn", "lots"]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
-    assert!(stderr(&o).contains("lots"), "the error names the value: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("lots"),
+        "the error names the value: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn a_warning_below_the_critical_limit_is_refused_as_unknown() {
     let o = common::run(&["disk", "--warn", "5%", "--crit", "10%", "/"]);
     assert_eq!(code(&o), 3);
-    assert!(stderr(&o).contains("--warn 5% is below --crit 10%"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--warn 5% is below --crit 10%"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -74,12 +98,24 @@ fn a_missing_path_is_critical_and_named() {
     assert_eq!(code(&o), 2, "{}", stdout(&o));
     let line = stdout(&o);
     assert!(line.starts_with("DISK CRITICAL - "), "{line}");
-    assert!(line.contains("/nonexistent/kexec-chooser-disk CRITICAL (No such file or directory)"), "{line}");
+    assert!(
+        line.contains("/nonexistent/kexec-chooser-disk CRITICAL (No such file or directory)"),
+        "{line}"
+    );
 }
 
 #[test]
 fn cron_is_silent_when_all_is_ok_and_speaks_when_not() {
-    let quiet = ["--warn", "0%", "--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
+    let quiet = [
+        "--warn",
+        "0%",
+        "--crit",
+        "0%",
+        "--warn-inodes",
+        "0%",
+        "--crit-inodes",
+        "0%",
+    ];
     let o = common::run(&[&["disk", "--cron"][..], &quiet[..], &["/"]].concat());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "nothing to say when all is OK");
@@ -136,16 +172,23 @@ fn sizes_match_df_to_the_byte() {
         let before = df();
         let o = common::run(&["disk", "--all", "--json"]);
         let after = df();
-        assert!(code(&o) != 3, "no mount should be unknown here: {}", stdout(&o));
+        assert!(
+            code(&o) != 3,
+            "no mount should be unknown here: {}",
+            stdout(&o)
+        );
         let rows = json(&o);
         let mut left = Vec::new();
         for r in &rows {
             let mount = r["mount"].as_str().unwrap().to_string();
-            let (Some(b), Some(a)) = (before.get(&mount), after.get(&mount)) else { continue };
+            let (Some(b), Some(a)) = (before.get(&mount), after.get(&mount)) else {
+                continue;
+            };
             if unverified.as_ref().is_some_and(|u| !u.contains(&mount)) {
                 continue;
             }
-            let ours = [&r["size_bytes"], &r["used_bytes"], &r["avail_bytes"]].map(|v| v.as_u64().unwrap());
+            let ours = [&r["size_bytes"], &r["used_bytes"], &r["avail_bytes"]]
+                .map(|v| v.as_u64().unwrap());
             assert_eq!(ours[0], b[0], "size of {mount}: disk vs df -B1");
             let matches = if a == b {
                 ours == *b
@@ -157,7 +200,11 @@ fn sizes_match_df_to_the_byte() {
             }
         }
         if unverified.is_none() {
-            assert!(rows.iter().any(|r| before.contains_key(r["mount"].as_str().unwrap())), "nothing in common with df");
+            assert!(
+                rows.iter()
+                    .any(|r| before.contains_key(r["mount"].as_str().unwrap())),
+                "nothing in common with df"
+            );
         }
         if left.is_empty() {
             return;
@@ -173,12 +220,24 @@ fn the_root_filesystem_is_listed_with_the_contract_fields() {
     let rows = json(&o);
     let root = row(&rows, "/");
     for k in [
-        "mount", "device", "fstype", "size_bytes", "used_bytes", "avail_bytes", "use_percent", "inodes",
-        "inodes_free", "state", "reason",
+        "mount",
+        "device",
+        "fstype",
+        "size_bytes",
+        "used_bytes",
+        "avail_bytes",
+        "use_percent",
+        "inodes",
+        "inodes_free",
+        "state",
+        "reason",
     ] {
         assert!(root.get(k).is_some(), "field {k} missing: {root}");
     }
-    assert!(rows.iter().all(|r| !["proc", "sysfs", "cgroup2", "devpts", "tmpfs"].contains(&r["fstype"].as_str().unwrap())));
+    assert!(rows
+        .iter()
+        .all(|r| !["proc", "sysfs", "cgroup2", "devpts", "tmpfs"]
+            .contains(&r["fstype"].as_str().unwrap())));
 }
 
 // ------------------------------------------------------------ nagios
@@ -219,8 +278,13 @@ fn perfdata_item(item: &str) -> Result<(String, f64, String), String> {
     if fields.len() > 5 {
         return Err("more than five fields".into());
     }
-    let num = |s: &str| -> Result<f64, String> { s.parse::<f64>().map_err(|_| format!("{s:?} is not a number")) };
-    let value_end = fields[0].find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(fields[0].len());
+    let num = |s: &str| -> Result<f64, String> {
+        s.parse::<f64>()
+            .map_err(|_| format!("{s:?} is not a number"))
+    };
+    let value_end = fields[0]
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(fields[0].len());
     let (value, uom) = fields[0].split_at(value_end);
     let value = num(value)?;
     if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
@@ -275,9 +339,15 @@ fn the_nagios_line_parses_with_the_perfdata_grammar() {
     let o = common::run(&["disk", "--nagios", "--all"]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 1, "one line: {out}");
-    let (text, perf) = out.trim_end().split_once('|').expect("a | before the perfdata");
+    let (text, perf) = out
+        .trim_end()
+        .split_once('|')
+        .expect("a | before the perfdata");
     let state = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][usize::try_from(code(&o)).unwrap()];
-    assert!(text.starts_with(&format!("DISK {state} - free space: ")), "{text}");
+    assert!(
+        text.starts_with(&format!("DISK {state} - free space: ")),
+        "{text}"
+    );
     let items = split_perfdata(perf);
     assert!(!items.is_empty());
     let mut labels = Vec::new();
@@ -290,20 +360,33 @@ fn the_nagios_line_parses_with_the_perfdata_grammar() {
         }
         labels.push(label);
     }
-    assert!(labels.contains(&"/".to_string()) && labels.contains(&"/ (inodes)".to_string()), "{labels:?}");
+    assert!(
+        labels.contains(&"/".to_string()) && labels.contains(&"/ (inodes)".to_string()),
+        "{labels:?}"
+    );
 
     // The figures agree with the JSON of the same filesystem.
     let rows = json(&common::run(&["disk", "--json", "/"]));
     let root = &items.iter().find(|i| i.starts_with("'/'=")).unwrap();
     let fields: Vec<&str> = root.trim_start_matches("'/'=").split(';').collect();
-    assert_eq!(fields[4], rows[0]["size_bytes"].as_u64().unwrap().to_string());
+    assert_eq!(
+        fields[4],
+        rows[0]["size_bytes"].as_u64().unwrap().to_string()
+    );
     assert_eq!(fields[3], "0");
 }
 
 #[test]
 fn the_perfdata_checker_rejects_what_the_grammar_does() {
     // The checker above must be able to fail, or the test proves nothing.
-    for bad in ["'/'=12XB;1;2;0;3", "/ x=1B", "'/=1B", "'/'=abc", "'/'=1;2;3;4;5;6", "'/'=1B;x;;0;1"] {
+    for bad in [
+        "'/'=12XB;1;2;0;3",
+        "/ x=1B",
+        "'/=1B",
+        "'/'=abc",
+        "'/'=1;2;3;4;5;6",
+        "'/'=1B;x;;0;1",
+    ] {
         assert!(perfdata_item(bad).is_err(), "{bad:?} was accepted");
     }
     assert!(perfdata_item("'a b'=1B;~:2;@1:3;0;4").is_ok());
@@ -329,14 +412,22 @@ fn the_prometheus_file_parses_with_prometheus_client() {
     let file = dir.path().join("disk.prom");
     let o = common::run(&["disk", "--all", "--prometheus", file.to_str().unwrap()]);
     assert!(code(&o) != 3, "{}", stderr(&o));
-    assert_eq!(stdout(&o), "", "with --prometheus alone nothing goes to stdout");
+    assert_eq!(
+        stdout(&o),
+        "",
+        "with --prometheus alone nothing goes to stdout"
+    );
     let names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, ["disk.prom"], "no temporary file is left");
 
-    let p = Command::new("python3").args(["-c", PROM_PARSER]).arg(&file).output().expect("run python3");
+    let p = Command::new("python3")
+        .args(["-c", PROM_PARSER])
+        .arg(&file)
+        .output()
+        .expect("run python3");
     assert!(
         p.status.success(),
         "prometheus_client could not parse the file (setup: scripts/setup.d/50-disk.sh): {}",
@@ -345,10 +436,32 @@ fn the_prometheus_file_parses_with_prometheus_client() {
     let parsed = stdout(&p);
     let json_rows = json(&common::run(&["disk", "--all", "--json", "/"]));
     let size = json_rows[0]["size_bytes"].as_u64().unwrap();
-    assert!(parsed.contains(&format!("kexec_chooser_disk_size_bytes / {} {}.0", json_rows[0]["fstype"].as_str().unwrap(), size)), "{parsed}");
-    assert!(parsed.lines().any(|l| l.starts_with("kexec_chooser_disk_last_run_timestamp_seconds ")), "{parsed}");
-    for metric in ["used_bytes", "avail_bytes", "inodes", "inodes_free", "state", "device_error"] {
-        assert!(parsed.contains(&format!("kexec_chooser_disk_{metric} / ")), "no {metric}: {parsed}");
+    assert!(
+        parsed.contains(&format!(
+            "kexec_chooser_disk_size_bytes / {} {}.0",
+            json_rows[0]["fstype"].as_str().unwrap(),
+            size
+        )),
+        "{parsed}"
+    );
+    assert!(
+        parsed
+            .lines()
+            .any(|l| l.starts_with("kexec_chooser_disk_last_run_timestamp_seconds ")),
+        "{parsed}"
+    );
+    for metric in [
+        "used_bytes",
+        "avail_bytes",
+        "inodes",
+        "inodes_free",
+        "state",
+        "device_error",
+    ] {
+        assert!(
+            parsed.contains(&format!("kexec_chooser_disk_{metric} / ")),
+            "no {metric}: {parsed}"
+        );
     }
 }
 
@@ -356,17 +469,24 @@ fn the_prometheus_file_parses_with_prometheus_client() {
 
 #[test]
 fn no_colour_in_a_pipe_even_without_no_color() {
-    let o = Command::new(bin()).args(["disk", "--all"]).env_remove("NO_COLOR").output().unwrap();
+    let o = Command::new(bin())
+        .args(["disk", "--all"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
     assert!(!stdout(&o).contains('\x1b'), "{}", stdout(&o));
 }
 
 /// Run the binary on a pseudo-terminal (Python's pty module) and return what it printed.
 fn on_a_terminal(no_color: Option<&str>) -> String {
     let mut c = Command::new("python3");
-    c.args(["-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"])
-        .arg(bin())
-        .args(["disk", "--all", "--warn", "100%", "--crit", "0%"])
-        .env_remove("NO_COLOR");
+    c.args([
+        "-c",
+        "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
+    ])
+    .arg(bin())
+    .args(["disk", "--all", "--warn", "100%", "--crit", "0%"])
+    .env_remove("NO_COLOR");
     if let Some(v) = no_color {
         c.env("NO_COLOR", v);
     }
@@ -376,7 +496,11 @@ fn on_a_terminal(no_color: Option<&str>) -> String {
 
 #[test]
 fn colour_on_a_terminal_and_none_with_no_color() {
-    assert!(on_a_terminal(None).contains("\x1b[33mWARNING"), "{:?}", on_a_terminal(None));
+    assert!(
+        on_a_terminal(None).contains("\x1b[33mWARNING"),
+        "{:?}",
+        on_a_terminal(None)
+    );
     assert!(!on_a_terminal(Some("1")).contains('\x1b'));
 }
 
@@ -397,7 +521,11 @@ fn filled(opts: &str, bytes: u64, files: u32, extra: &[&str]) -> (i32, serde_jso
     require_root();
     let dir = tempfile::tempdir().unwrap();
     let (bytes, files) = (bytes.to_string(), files.to_string());
-    let args = [&[dir.path().to_str().unwrap(), opts, &bytes, &files][..], extra].concat();
+    let args = [
+        &[dir.path().to_str().unwrap(), opts, &bytes, &files][..],
+        extra,
+    ]
+    .concat();
     let o = in_namespace(FILL, &args);
     let rows = json(&o);
     assert_eq!(rows.len(), 1, "{rows:#?}");
@@ -421,7 +549,11 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
         assert_eq!(r["size_bytes"], 10 * MIB, "{r}");
         assert_eq!(r["used_bytes"], used, "{r}");
         assert_eq!(r["avail_bytes"], 10 * MIB - used, "{r}");
-        assert_eq!((r["state"].as_str().unwrap(), code), (state, exit), "{used} bytes used: {r}");
+        assert_eq!(
+            (r["state"].as_str().unwrap(), code),
+            (state, exit),
+            "{used} bytes used: {r}"
+        );
     }
 }
 
@@ -432,7 +564,13 @@ fn size_limits_cross_like_percentages() {
     assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
     let (code, r) = filled("size=10m", 9 * MIB, 0, &["--warn", "4M", "--crit", "2M"]);
     assert_eq!((r["state"].as_str().unwrap(), code), ("critical", 2), "{r}");
-    assert!(r["reason"].as_str().unwrap().contains("below the critical limit 2.0M"), "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("below the critical limit 2.0M"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -444,10 +582,23 @@ fn inode_thresholds_cross_on_a_tmpfs_with_few_inodes() {
         let (code, r) = filled("size=10m,nr_inodes=100", 0, files, &limits);
         assert_eq!(r["inodes"], 100, "{r}");
         assert_eq!(r["inodes_free"], 100 - 1 - u64::from(files), "{r}");
-        assert_eq!((r["state"].as_str().unwrap(), code), (state, exit), "{files} files: {r}");
+        assert_eq!(
+            (r["state"].as_str().unwrap(), code),
+            (state, exit),
+            "{files} files: {r}"
+        );
     }
-    let (code, r) = filled("size=10m,nr_inodes=100", 0, 85, &["--warn-inodes", "20", "--crit-inodes", "5"]);
-    assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "counts work too: {r}");
+    let (code, r) = filled(
+        "size=10m,nr_inodes=100",
+        0,
+        85,
+        &["--warn-inodes", "20", "--crit-inodes", "5"],
+    );
+    assert_eq!(
+        (r["state"].as_str().unwrap(), code),
+        ("warning", 1),
+        "counts work too: {r}"
+    );
 }
 
 #[test]
@@ -457,7 +608,10 @@ fn the_nagios_line_of_a_known_tmpfs_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let script = FILL.replace("--json", "--nagios");
-    let o = in_namespace(&script, &[d, "size=10m,nr_inodes=1000", &(6 * MIB).to_string(), "9"]);
+    let o = in_namespace(
+        &script,
+        &[d, "size=10m,nr_inodes=1000", &(6 * MIB).to_string(), "9"],
+    );
     assert_eq!(
         stdout(&o),
         format!(
@@ -531,12 +685,23 @@ impl Drop for KillOnDrop {
 #[ignore = "needs root"]
 fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     require_root();
-    assert!(Path::new("/dev/fuse").exists(), "/dev/fuse is missing (modprobe fuse)");
+    assert!(
+        Path::new("/dev/fuse").exists(),
+        "/dev/fuse is missing (modprobe fuse)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
     let timeout = 1.0;
     let child = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "bash", "-euc", HUNG, "bash"])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "bash",
+            "-euc",
+            HUNG,
+            "bash",
+        ])
         .arg(bin())
         .args([&d, &timeout.to_string()])
         .env("NO_COLOR", "1")
@@ -576,19 +741,32 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     let took = started.expect("never saw kexec-chooser run").elapsed();
     let stdout_text = reader.join().unwrap();
 
-    assert_eq!(status.code(), Some(3), "a mount that did not answer is UNKNOWN: {stdout_text}");
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "a mount that did not answer is UNKNOWN: {stdout_text}"
+    );
     assert!(
         took < Duration::from_secs_f64(timeout + 0.5),
         "took {took:?} with --timeout {timeout}: should be within the timeout plus half a second"
     );
     // main + the worker stuck in the hung statfs + its one replacement.
-    assert!(most_threads <= 3, "{most_threads} threads at once: a thread per mount?");
+    assert!(
+        most_threads <= 3,
+        "{most_threads} threads at once: a thread per mount?"
+    );
 
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_text).expect("JSON on stdout");
     let hung = row(&rows, &format!("{d}/hung"));
     assert_eq!(hung["state"], "unknown", "{hung}");
     assert_eq!(hung["device"], "kc-hung");
-    assert!(hung["reason"].as_str().unwrap().contains("did not answer within 1s"), "{hung}");
+    assert!(
+        hung["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1s"),
+        "{hung}"
+    );
     for i in 1..=9 {
         let ok = row(&rows, &format!("{d}/ok{i}"));
         assert_eq!(ok["state"], "ok", "{ok}");
@@ -596,7 +774,10 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     }
     drop(child);
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!host.contains("kc-hung"), "the hung mount leaked onto the host");
+    assert!(
+        !host.contains("kc-hung"),
+        "the hung mount leaked onto the host"
+    );
 }
 
 // ------------------------------------------------------------ --root
@@ -618,7 +799,10 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
     let text = stdout(&o);
     let (listing, by_path) = text.split_once("]\n").expect("two JSON arrays");
     let listing: Vec<serde_json::Value> = serde_json::from_str(&format!("{listing}]")).unwrap();
-    let mounts: Vec<&str> = listing.iter().map(|r| r["mount"].as_str().unwrap()).collect();
+    let mounts: Vec<&str> = listing
+        .iter()
+        .map(|r| r["mount"].as_str().unwrap())
+        .collect();
     assert_eq!(mounts, ["/srv"], "{text}");
     let by_path: Vec<serde_json::Value> = serde_json::from_str(by_path).unwrap();
     assert_eq!(by_path[0]["mount"], "/srv/missing");

@@ -106,9 +106,14 @@ pub struct DiskArgs {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
-        return Err(format!("{s:?} is not between 0 and {MAX_TIMEOUT_SECS} seconds"));
+        return Err(format!(
+            "{s:?} is not between 0 and {MAX_TIMEOUT_SECS} seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -136,14 +141,28 @@ pub fn run(ctx: &Ctx, args: &DiskArgs) -> anyhow::Result<u8> {
         to_resolve.push(job.root.dir().to_path_buf());
     }
     // Absolute paths are the system's, under --root; relative ones are ours.
-    to_resolve.extend(job.paths.iter().map(|p| if p.is_absolute() { job.root.path(p) } else { p.clone() }));
+    to_resolve.extend(job.paths.iter().map(|p| {
+        if p.is_absolute() {
+            job.root.path(p)
+        } else {
+            p.clone()
+        }
+    }));
     if to_resolve.is_empty() {
         return conclude(nagios, after_resolve(&job, None));
     }
     let rescue_job = Arc::clone(&job);
-    let resolved = guard::run(to_resolve, job.timeout, |p: &PathBuf| std::fs::canonicalize(p), move |r| {
-        exit_with(conclude(rescue_job.nagios, after_resolve(&rescue_job, Some(r))))
-    });
+    let resolved = guard::run(
+        to_resolve,
+        job.timeout,
+        |p: &PathBuf| std::fs::canonicalize(p),
+        move |r| {
+            exit_with(conclude(
+                rescue_job.nagios,
+                after_resolve(&rescue_job, Some(r)),
+            ))
+        },
+    );
     conclude(nagios, after_resolve(&job, Some(resolved)))
 }
 
@@ -173,8 +192,12 @@ enum Format {
 
 impl Job {
     fn new(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<Job> {
-        let text = std::fs::read(MOUNTINFO)
-            .map_err(|e| ExitError::new(State::Unknown.code(), format!("cannot read {MOUNTINFO}: {e}")))?;
+        let text = std::fs::read(MOUNTINFO).map_err(|e| {
+            ExitError::new(
+                State::Unknown.code(),
+                format!("cannot read {MOUNTINFO}: {e}"),
+            )
+        })?;
         let (entries, bad) = mountinfo::parse(&text);
         for b in &bad {
             eprintln!("kexec-chooser: disk: ignoring {MOUNTINFO} {b}");
@@ -223,8 +246,10 @@ fn conclude(nagios: bool, result: anyhow::Result<u8>) -> anyhow::Result<u8> {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The end of a run finished by the watchdog: the thread that started it is
@@ -236,7 +261,9 @@ fn exit_with(result: anyhow::Result<u8>) {
         Err(err) if is_broken_pipe(&err) => 0,
         Err(err) => {
             eprintln!("kexec-chooser: {err:#}");
-            err.chain().find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code)).unwrap_or(State::Unknown.code())
+            err.chain()
+                .find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code))
+                .unwrap_or(State::Unknown.code())
         }
     };
     std::process::exit(i32::from(code));
@@ -244,7 +271,10 @@ fn exit_with(result: anyhow::Result<u8>) {
 
 /// Phase 2: plan the filesystems from the resolved paths, statvfs them under
 /// the deadline, and finish.
-fn after_resolve(job: &Arc<Job>, resolved: Option<guard::Report<std::io::Result<PathBuf>>>) -> anyhow::Result<u8> {
+fn after_resolve(
+    job: &Arc<Job>,
+    resolved: Option<guard::Report<std::io::Result<PathBuf>>>,
+) -> anyhow::Result<u8> {
     let mut outcomes = resolved.map(|r| r.outcomes).unwrap_or_default().into_iter();
     let root_dir = if job.root.is_host() {
         PathBuf::from("/")
@@ -253,7 +283,11 @@ fn after_resolve(job: &Arc<Job>, resolved: Option<guard::Report<std::io::Result<
         match outcomes.next() {
             Some(Outcome::Done(Ok(p))) => p,
             Some(Outcome::Done(Err(e))) => {
-                return Err(ExitError::new(State::Unknown.code(), format!("--root {dir}: {}", io_reason(&e))).into())
+                return Err(ExitError::new(
+                    State::Unknown.code(),
+                    format!("--root {dir}: {}", io_reason(&e)),
+                )
+                .into())
             }
             _ => {
                 let msg = format!("--root {dir}: did not answer within {}", secs(job.timeout));
@@ -266,7 +300,9 @@ fn after_resolve(job: &Arc<Job>, resolved: Option<guard::Report<std::io::Result<
         if host {
             return Some(p.to_path_buf());
         }
-        p.strip_prefix(&root_dir).ok().map(|rel| Path::new("/").join(rel))
+        p.strip_prefix(&root_dir)
+            .ok()
+            .map(|rel| Path::new("/").join(rel))
     };
     let plan: Vec<Planned> = if job.paths.is_empty() {
         select::listing(&job.entries, &job.filters, shown)
@@ -285,9 +321,17 @@ fn after_resolve(job: &Arc<Job>, resolved: Option<guard::Report<std::io::Result<
         })
         .collect();
     let (rescue_job, rescue_plan) = (Arc::clone(job), Arc::clone(&plan));
-    let answers = guard::run(stat_paths, job.timeout, |p: &PathBuf| usage::statvfs(p), move |r| {
-        exit_with(conclude(rescue_job.nagios, finish(&rescue_job, &rescue_plan, r)))
-    });
+    let answers = guard::run(
+        stat_paths,
+        job.timeout,
+        |p: &PathBuf| usage::statvfs(p),
+        move |r| {
+            exit_with(conclude(
+                rescue_job.nagios,
+                finish(&rescue_job, &rescue_plan, r),
+            ))
+        },
+    );
     finish(job, &plan, answers)
 }
 
@@ -301,7 +345,12 @@ struct Target {
 
 impl Target {
     fn new(shown: PathBuf, e: &MountEntry) -> Target {
-        Target { shown, stat_path: e.mount_point.clone(), device: e.source.clone(), fstype: e.fstype.clone() }
+        Target {
+            shown,
+            stat_path: e.mount_point.clone(),
+            device: e.source.clone(),
+            fstype: e.fstype.clone(),
+        }
     }
 }
 
@@ -312,7 +361,11 @@ enum Planned {
 }
 
 /// Judge the answers, write the Prometheus file, print, and give the exit code.
-fn finish(job: &Job, plan: &[Planned], answers: guard::Report<Result<usage::Counters, usage::UsageError>>) -> anyhow::Result<u8> {
+fn finish(
+    job: &Job,
+    plan: &[Planned],
+    answers: guard::Report<Result<usage::Counters, usage::UsageError>>,
+) -> anyhow::Result<u8> {
     let explicit = !job.paths.is_empty();
     let mut answers = answers.outcomes.into_iter();
     let mut rows = Vec::with_capacity(plan.len());
@@ -336,13 +389,21 @@ fn finish(job: &Job, plan: &[Planned], answers: guard::Report<Result<usage::Coun
                 Err(e) => (None, State::Unknown, Some(e.to_string())),
             },
             Outcome::Done(Err(e)) => (None, State::Unknown, Some(e.to_string())),
-            Outcome::TimedOut => {
-                (None, State::Unknown, Some(format!("statvfs did not answer within {}", secs(job.timeout))))
-            }
+            Outcome::TimedOut => (
+                None,
+                State::Unknown,
+                Some(format!(
+                    "statvfs did not answer within {}",
+                    secs(job.timeout)
+                )),
+            ),
             Outcome::NotStarted => (
                 None,
                 State::Unknown,
-                Some(format!("not checked: {} filesystems before it did not answer", guard::MAX_WORKERS)),
+                Some(format!(
+                    "not checked: {} filesystems before it did not answer",
+                    guard::MAX_WORKERS
+                )),
             ),
         };
         rows.push(Row {
@@ -357,7 +418,9 @@ fn finish(job: &Job, plan: &[Planned], answers: guard::Report<Result<usage::Coun
     let state = report::overall(&rows);
 
     if let Some(path) = &job.prometheus {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         report::write_atomically(path, &report::prometheus(&rows, now))
             .map_err(|e| ExitError::new(State::Unknown.code(), e.to_string()))?;
     }
@@ -377,7 +440,10 @@ fn finish(job: &Job, plan: &[Planned], answers: guard::Report<Result<usage::Coun
 /// Warnings must fire before criticals when they are comparable.
 fn check_limits(t: &Thresholds) -> Result<(), String> {
     if !t.warn.is_not_below(t.crit) {
-        return Err(format!("--warn {} is below --crit {}: the warning could never come first", t.warn, t.crit));
+        return Err(format!(
+            "--warn {} is below --crit {}: the warning could never come first",
+            t.warn, t.crit
+        ));
     }
     if !t.warn_inodes.is_not_below(t.crit_inodes) {
         return Err(format!(
@@ -421,14 +487,19 @@ fn plan_paths(
                 // A path that is not there is the check failing (CRITICAL); one
                 // we may not look at is a check we could not make (UNKNOWN).
                 let state = match e.kind() {
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => State::Critical,
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory => {
+                        State::Critical
+                    }
                     _ => State::Unknown,
                 };
                 plan.push(unchecked(state, io_reason(&e)));
                 continue;
             }
             Outcome::TimedOut | Outcome::NotStarted => {
-                plan.push(unchecked(State::Unknown, format!("the path did not answer within {}", secs(job.timeout))));
+                plan.push(unchecked(
+                    State::Unknown,
+                    format!("the path did not answer within {}", secs(job.timeout)),
+                ));
                 continue;
             }
         };

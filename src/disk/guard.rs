@@ -79,8 +79,13 @@ struct Shared<I, T> {
 
 impl<I, T> Shared<I, T> {
     fn settle(&self, i: usize, to: u8) -> bool {
-        let Some(state) = self.state.get(i) else { return false };
-        if state.compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        let Some(state) = self.state.get(i) else {
+            return false;
+        };
+        if state
+            .compare_exchange(PENDING, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
             self.settled.fetch_add(1, Ordering::AcqRel);
             true
         } else {
@@ -90,7 +95,9 @@ impl<I, T> Shared<I, T> {
 
     fn take(&self, i: usize) -> Option<T> {
         let slot = self.values.get(i)?;
-        let mut guard = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.take()
     }
 
@@ -119,14 +126,18 @@ impl<I, T> Shared<I, T> {
     /// Stamp the start of item `i`, make the call, and keep its value.
     /// Returns whether the value counts (false: it came back too late).
     fn call(&self, i: usize, f: &impl Fn(&I) -> T) -> bool {
-        let Some(item) = self.items.get(i) else { return false };
+        let Some(item) = self.items.get(i) else {
+            return false;
+        };
         let stamp = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
         if let Some(st) = self.started.get(i) {
             st.store(stamp.saturating_add(1), Ordering::Release);
         }
         let value = f(item);
         if let Some(slot) = self.values.get(i) {
-            let mut guard = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             *guard = Some(value);
         }
         if let Some(r) = self.returned.get(i) {
@@ -143,18 +154,28 @@ impl<I, T> Shared<I, T> {
     fn report(&self, spawned: usize) -> Report<T> {
         let mut abandoned = 0usize;
         let outcomes = (0..self.items.len())
-            .map(|i| match self.state.get(i).map(|s| s.load(Ordering::Acquire)) {
-                Some(DONE) => self.take(i).map_or(Outcome::TimedOut, Outcome::Done),
-                Some(TIMED_OUT) => {
-                    if !self.returned.get(i).is_some_and(|r| r.load(Ordering::Acquire)) {
-                        abandoned = abandoned.saturating_add(1);
+            .map(
+                |i| match self.state.get(i).map(|s| s.load(Ordering::Acquire)) {
+                    Some(DONE) => self.take(i).map_or(Outcome::TimedOut, Outcome::Done),
+                    Some(TIMED_OUT) => {
+                        if !self
+                            .returned
+                            .get(i)
+                            .is_some_and(|r| r.load(Ordering::Acquire))
+                        {
+                            abandoned = abandoned.saturating_add(1);
+                        }
+                        Outcome::TimedOut
                     }
-                    Outcome::TimedOut
-                }
-                _ => Outcome::NotStarted,
-            })
+                    _ => Outcome::NotStarted,
+                },
+            )
             .collect();
-        Report { outcomes, abandoned, spawned }
+        Report {
+            outcomes,
+            abandoned,
+            spawned,
+        }
     }
 }
 
@@ -222,7 +243,10 @@ where
             return;
         }
         let i = shared.current.load(Ordering::Acquire);
-        let pending = shared.state.get(i).is_some_and(|s| s.load(Ordering::Acquire) == PENDING);
+        let pending = shared
+            .state
+            .get(i)
+            .is_some_and(|s| s.load(Ordering::Acquire) == PENDING);
         let Some(start) = shared.started_at(i).filter(|_| pending) else {
             // Between two calls: the next one starts at once.
             std::thread::park_timeout(Duration::from_millis(1));
@@ -237,7 +261,9 @@ where
             continue;
         }
         // The caller is stuck in item i: the pool takes the items after it.
-        shared.next.store(i.saturating_add(1).min(n), Ordering::Release);
+        shared
+            .next
+            .store(i.saturating_add(1).min(n), Ordering::Release);
         rescue(pool(shared, f, timeout, 1));
         return;
     }
@@ -245,7 +271,12 @@ where
 
 /// Check the items from `shared.next` on worker threads, starting one more
 /// whenever every worker is slow; return when every item is settled.
-fn pool<I, T, F>(shared: &Arc<Shared<I, T>>, f: &Arc<F>, timeout: Duration, already_spawned: usize) -> Report<T>
+fn pool<I, T, F>(
+    shared: &Arc<Shared<I, T>>,
+    f: &Arc<F>,
+    timeout: Duration,
+    already_spawned: usize,
+) -> Report<T>
 where
     I: Send + Sync + 'static,
     T: Send + Sync + 'static,
@@ -274,15 +305,24 @@ where
     let mut given_up: Vec<usize> = Vec::new();
     while !shared.all_settled() {
         let now = shared.base.elapsed();
-        while shared.state.get(low).is_some_and(|s| s.load(Ordering::Acquire) != PENDING) {
+        while shared
+            .state
+            .get(low)
+            .is_some_and(|s| s.load(Ordering::Acquire) != PENDING)
+        {
             low = low.saturating_add(1);
         }
         // Workers stuck in calls already given up on.
-        let mut slow_in_flight = given_up.iter().filter(|&&i| !worker_returned(shared, i)).count();
+        let mut slow_in_flight = given_up
+            .iter()
+            .filter(|&&i| !worker_returned(shared, i))
+            .count();
         let taken = shared.next.load(Ordering::Acquire).min(n);
         let mut wait = timeout;
         for i in low..taken {
-            let (Some(st), Some(state)) = (shared.started.get(i), shared.state.get(i)) else { break };
+            let (Some(st), Some(state)) = (shared.started.get(i), shared.state.get(i)) else {
+                break;
+            };
             match state.load(Ordering::Acquire) {
                 PENDING => {}
                 _ => continue,
@@ -343,7 +383,10 @@ fn suspicion_delay(timeout: Duration) -> Duration {
 }
 
 fn worker_returned<I, T>(shared: &Shared<I, T>, i: usize) -> bool {
-    shared.returned.get(i).is_some_and(|r| r.load(Ordering::Acquire))
+    shared
+        .returned
+        .get(i)
+        .is_some_and(|r| r.load(Ordering::Acquire))
 }
 
 fn worker<I, T, F: Fn(&I) -> T>(shared: &Shared<I, T>, f: &F, wake: &mpsc::Sender<()>) {
@@ -390,10 +433,19 @@ mod tests {
     #[test]
     fn every_item_gets_its_value_in_order_on_the_callers_thread() {
         let caller = std::thread::current().id();
-        let r = run((0..500u32).collect(), Duration::from_secs(5), move |x| {
-            assert_eq!(std::thread::current().id(), caller, "no hand-over to another thread");
-            x * 2
-        }, |_| unreachable!("nothing hangs"));
+        let r = run(
+            (0..500u32).collect(),
+            Duration::from_secs(5),
+            move |x| {
+                assert_eq!(
+                    std::thread::current().id(),
+                    caller,
+                    "no hand-over to another thread"
+                );
+                x * 2
+            },
+            |_| unreachable!("nothing hangs"),
+        );
         assert_eq!(r.outcomes.len(), 500);
         for (i, o) in r.outcomes.iter().enumerate() {
             assert_eq!(*o, Outcome::Done(u32::try_from(i).unwrap() * 2));
@@ -423,10 +475,22 @@ mod tests {
         assert!(rescued, "the stuck caller cannot return the report");
         assert_eq!(
             r.outcomes,
-            vec![Outcome::Done(1), Outcome::Done(2), Outcome::TimedOut, Outcome::Done(4), Outcome::Done(5)]
+            vec![
+                Outcome::Done(1),
+                Outcome::Done(2),
+                Outcome::TimedOut,
+                Outcome::Done(4),
+                Outcome::Done(5)
+            ]
         );
-        assert_eq!(r.abandoned, 1, "exactly the hung call's thread is left behind");
-        assert_eq!(r.spawned, 2, "the watchdog and one worker, not one per item");
+        assert_eq!(
+            r.abandoned, 1,
+            "exactly the hung call's thread is left behind"
+        );
+        assert_eq!(
+            r.spawned, 2,
+            "the watchdog and one worker, not one per item"
+        );
         assert!(took < timeout + Duration::from_millis(500), "took {took:?}");
     }
 
@@ -441,20 +505,34 @@ mod tests {
             x
         });
         let took = t0.elapsed();
-        assert_eq!(r.outcomes[..3], [Outcome::TimedOut, Outcome::TimedOut, Outcome::TimedOut]);
+        assert_eq!(
+            r.outcomes[..3],
+            [Outcome::TimedOut, Outcome::TimedOut, Outcome::TimedOut]
+        );
         assert_eq!(r.outcomes[3], Outcome::Done(1));
         assert_eq!(r.abandoned, 3);
         // The caller's timeout, then the pool's two hangs side by side: two
         // timeouts and a suspicion delay, not three timeouts in a row.
-        assert!(took < 2 * timeout + Duration::from_millis(300), "took {took:?}");
+        assert!(
+            took < 2 * timeout + Duration::from_millis(300),
+            "took {took:?}"
+        );
     }
 
     #[test]
     fn beyond_the_worker_cap_the_rest_is_not_started() {
         let items: Vec<u8> = std::iter::repeat(0).take(MAX_WORKERS + 4).collect();
         let (r, _) = run_anywhere(items, Duration::from_millis(80), |_| hang());
-        let timed_out = r.outcomes.iter().filter(|o| **o == Outcome::TimedOut).count();
-        let not_started = r.outcomes.iter().filter(|o| **o == Outcome::NotStarted).count();
+        let timed_out = r
+            .outcomes
+            .iter()
+            .filter(|o| **o == Outcome::TimedOut)
+            .count();
+        let not_started = r
+            .outcomes
+            .iter()
+            .filter(|o| **o == Outcome::NotStarted)
+            .count();
         // The caller's call plus one per pool worker.
         assert_eq!(timed_out, 1 + MAX_WORKERS);
         assert_eq!(not_started, 3);

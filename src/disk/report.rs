@@ -68,7 +68,16 @@ fn colour(state: State) -> &'static str {
 /// The table for people; `colour` only when stdout is a terminal and
 /// `NO_COLOR` is unset (decided by the caller).
 pub fn table(rows: &[Row], use_colour: bool) -> String {
-    let header = ["Mounted on", "Type", "Size", "Used", "Avail", "Use%", "IUse%", "State"];
+    let header = [
+        "Mounted on",
+        "Type",
+        "Size",
+        "Used",
+        "Avail",
+        "Use%",
+        "IUse%",
+        "State",
+    ];
     let mut cells: Vec<[String; 8]> = Vec::with_capacity(rows.len().saturating_add(1));
     cells.push(header.map(String::from));
     for r in rows {
@@ -82,7 +91,16 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
-        cells.push([printable(&r.mount), r.fstype.clone(), size, used, avail, pct, ipct, r.state.name().into()]);
+        cells.push([
+            printable(&r.mount),
+            r.fstype.clone(),
+            size,
+            used,
+            avail,
+            pct,
+            ipct,
+            r.state.name().into(),
+        ]);
     }
     let mut width = [0usize; 8];
     for row in &cells {
@@ -112,7 +130,11 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
                 }
             }
         }
-        if let Some(reason) = n.checked_sub(1).and_then(|i| rows.get(i)).and_then(|r| r.reason.as_ref()) {
+        if let Some(reason) = n
+            .checked_sub(1)
+            .and_then(|i| rows.get(i))
+            .and_then(|r| r.reason.as_ref())
+        {
             let _ = write!(line, "  {reason}");
         }
         out.push_str(line.trim_end());
@@ -132,7 +154,13 @@ pub fn cron(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows.iter().filter(|r| r.state != State::Ok) {
         let reason = r.reason.as_deref().unwrap_or("");
-        let _ = writeln!(out, "{} {}: {}", r.state.name(), printable(&r.mount), reason);
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            r.state.name(),
+            printable(&r.mount),
+            reason
+        );
     }
     if rows.is_empty() {
         out.push_str("UNKNOWN: no filesystem to check\n");
@@ -162,7 +190,11 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
                     Some(p) => format!("{}%", 100u8.saturating_sub(p)),
                     None => "-".to_string(),
                 };
-                let _ = write!(text, " {name} {mib}MiB ({} inode={inode});", percent_text(u.free_fraction()));
+                let _ = write!(
+                    text,
+                    " {name} {mib}MiB ({} inode={inode});",
+                    percent_text(u.free_fraction())
+                );
                 let label = name.replace('\'', "''");
                 let _ = write!(
                     perf,
@@ -252,19 +284,39 @@ pub fn json(rows: &[Row]) -> Result<String, serde_json::Error> {
 pub fn prometheus(rows: &[Row], now: f64) -> String {
     type Get = fn(&Row) -> Option<u64>;
     let families: [(&str, &str, Get); 7] = [
-        ("size_bytes", "Filesystem size in bytes (f_blocks * f_frsize).", |r| r.usage.map(|u| u.size)),
-        ("used_bytes", "Used bytes ((f_blocks - f_bfree) * f_frsize).", |r| r.usage.map(|u| u.used)),
-        ("avail_bytes", "Bytes available to unprivileged users (f_bavail * f_frsize).", |r| {
-            r.usage.map(|u| u.avail)
+        (
+            "size_bytes",
+            "Filesystem size in bytes (f_blocks * f_frsize).",
+            |r| r.usage.map(|u| u.size),
+        ),
+        (
+            "used_bytes",
+            "Used bytes ((f_blocks - f_bfree) * f_frsize).",
+            |r| r.usage.map(|u| u.used),
+        ),
+        (
+            "avail_bytes",
+            "Bytes available to unprivileged users (f_bavail * f_frsize).",
+            |r| r.usage.map(|u| u.avail),
+        ),
+        ("inodes", "Inodes in all (f_files).", |r| {
+            r.usage.and_then(|u| u.inodes).map(|i| i.total)
         }),
-        ("inodes", "Inodes in all (f_files).", |r| r.usage.and_then(|u| u.inodes).map(|i| i.total)),
-        ("inodes_free", "Inodes available to unprivileged users (f_favail).", |r| {
-            r.usage.and_then(|u| u.inodes).map(|i| i.avail)
-        }),
-        ("state", "Check state: 0 ok, 1 warning, 2 critical, 3 unknown.", |r| Some(u64::from(r.state.code()))),
-        ("device_error", "1 when the filesystem could not be checked (statvfs failed or hung).", |r| {
-            Some(u64::from(r.usage.is_none()))
-        }),
+        (
+            "inodes_free",
+            "Inodes available to unprivileged users (f_favail).",
+            |r| r.usage.and_then(|u| u.inodes).map(|i| i.avail),
+        ),
+        (
+            "state",
+            "Check state: 0 ok, 1 warning, 2 critical, 3 unknown.",
+            |r| Some(u64::from(r.state.code())),
+        ),
+        (
+            "device_error",
+            "1 when the filesystem could not be checked (statvfs failed or hung).",
+            |r| Some(u64::from(r.usage.is_none())),
+        ),
     ];
     let mut out = String::new();
     for (name, help, get) in families {
@@ -282,9 +334,18 @@ pub fn prometheus(rows: &[Row], now: f64) -> String {
             }
         }
     }
-    let _ = writeln!(out, "# HELP kexec_chooser_disk_last_run_timestamp_seconds When the check last ran (Unix time).");
-    let _ = writeln!(out, "# TYPE kexec_chooser_disk_last_run_timestamp_seconds gauge");
-    let _ = writeln!(out, "kexec_chooser_disk_last_run_timestamp_seconds {now:.3}");
+    let _ = writeln!(
+        out,
+        "# HELP kexec_chooser_disk_last_run_timestamp_seconds When the check last ran (Unix time)."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE kexec_chooser_disk_last_run_timestamp_seconds gauge"
+    );
+    let _ = writeln!(
+        out,
+        "kexec_chooser_disk_last_run_timestamp_seconds {now:.3}"
+    );
     out
 }
 
@@ -306,11 +367,21 @@ fn label(s: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("cannot create {path}: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot rename {from} to {to}: {source}")]
-    Rename { from: PathBuf, to: PathBuf, source: std::io::Error },
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Write `text` to `path` through a temporary file in the same directory and
@@ -322,16 +393,29 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), WriteError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map_or_else(|| "disk".into(), |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(|| "disk".into(), |n| n.to_string_lossy().into_owned());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> Result<(), WriteError> {
-        let mut f = fs::File::create(&tmp).map_err(|source| WriteError::Create { path: tmp.clone(), source })?;
-        let werr = |source| WriteError::Write { path: tmp.clone(), source };
+        let mut f = fs::File::create(&tmp).map_err(|source| WriteError::Create {
+            path: tmp.clone(),
+            source,
+        })?;
+        let werr = |source| WriteError::Write {
+            path: tmp.clone(),
+            source,
+        };
         f.write_all(text.as_bytes()).map_err(werr)?;
         // Readable by the exporter's user whatever our umask.
-        f.set_permissions(fs::Permissions::from_mode(0o644)).map_err(werr)?;
+        f.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(werr)?;
         f.sync_all().map_err(werr)?;
-        fs::rename(&tmp, path).map_err(|source| WriteError::Rename { from: tmp.clone(), to: path.to_path_buf(), source })
+        fs::rename(&tmp, path).map_err(|source| WriteError::Rename {
+            from: tmp.clone(),
+            to: path.to_path_buf(),
+            source,
+        })
     };
     let result = write();
     if result.is_err() {
@@ -367,7 +451,11 @@ mod tests {
                 size,
                 used,
                 avail: 543 << 20,
-                inodes: Some(Inodes { total: 65536, used: 1100, avail: 64436 }),
+                inodes: Some(Inodes {
+                    total: 65536,
+                    used: 1100,
+                    avail: 64436,
+                }),
             }),
             state: State::Ok,
             reason: None,
@@ -398,8 +486,14 @@ mod tests {
     #[test]
     fn nagios_names_an_unanswered_mount_and_the_worst_state_wins() {
         let line = nagios(&[example(), hung()], &defaults());
-        assert!(line.starts_with("DISK UNKNOWN - free space: / 543MiB"), "{line}");
-        assert!(line.contains(" /mnt/nfs UNKNOWN (statvfs did not answer within 2s);|"), "{line}");
+        assert!(
+            line.starts_with("DISK UNKNOWN - free space: / 543MiB"),
+            "{line}"
+        );
+        assert!(
+            line.contains(" /mnt/nfs UNKNOWN (statvfs did not answer within 2s);|"),
+            "{line}"
+        );
     }
 
     #[test]
@@ -420,12 +514,27 @@ mod tests {
 
     #[test]
     fn json_has_the_contract_fields_and_nulls_for_unknown() {
-        let v: serde_json::Value = serde_json::from_str(&json(&[example(), hung()]).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&[example(), hung()]).unwrap()).unwrap();
         let a = v.as_array().unwrap();
-        let keys: Vec<&str> = a[0].as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = a[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         for k in [
-            "mount", "device", "fstype", "size_bytes", "used_bytes", "avail_bytes", "use_percent", "inodes",
-            "inodes_free", "state", "reason",
+            "mount",
+            "device",
+            "fstype",
+            "size_bytes",
+            "used_bytes",
+            "avail_bytes",
+            "use_percent",
+            "inodes",
+            "inodes_free",
+            "state",
+            "reason",
         ] {
             assert!(keys.contains(&k), "missing {k}");
         }

@@ -154,7 +154,9 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
         let m = u32::try_from(m).map_err(|_| LimitError::PercentTooBig(input.to_string()))?;
         return Ok(Limit::Percent(m));
     }
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let shift = if sizes {
         match unit.trim().to_ascii_uppercase().as_str() {
@@ -233,7 +235,10 @@ pub fn judge(t: &Thresholds, u: &Usage) -> (State, Option<String>) {
         ));
     }
     if let Some(i) = &u.inodes {
-        let inodes = [(State::Critical, t.crit_inodes), (State::Warning, t.warn_inodes)];
+        let inodes = [
+            (State::Critical, t.crit_inodes),
+            (State::Warning, t.warn_inodes),
+        ];
         if let Some((s, limit)) = inodes.iter().find(|(_, l)| l.is_crossed(i.avail, i.used)) {
             state = state.worst(*s);
             reasons.push(format!(
@@ -304,7 +309,12 @@ mod tests {
     }
 
     fn usage(used: u64, avail: u64) -> Usage {
-        Usage { size: used + avail, used, avail, inodes: None }
+        Usage {
+            size: used + avail,
+            used,
+            avail,
+            inodes: None,
+        }
     }
 
     #[test]
@@ -325,9 +335,18 @@ mod tests {
         for bad in ["", "%", "abc", "5X", "-5%", "1.2.3G", "G", "5 %x", ".%"] {
             assert!(Limit::parse_space(bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(Limit::parse_space("101%"), Err(LimitError::PercentTooBig("101%".into())));
-        assert!(matches!(Limit::parse_space("99999999999E"), Err(LimitError::TooLarge(_))));
-        assert!(Limit::parse_inodes("5G").is_err(), "inode counts have no size suffix");
+        assert_eq!(
+            Limit::parse_space("101%"),
+            Err(LimitError::PercentTooBig("101%".into()))
+        );
+        assert!(matches!(
+            Limit::parse_space("99999999999E"),
+            Err(LimitError::TooLarge(_))
+        ));
+        assert!(
+            Limit::parse_inodes("5G").is_err(),
+            "inode counts have no size suffix"
+        );
     }
 
     #[test]
@@ -351,7 +370,11 @@ mod tests {
     #[test]
     fn inode_limits_are_judged_separately() {
         let mut u = usage(10, 90);
-        u.inodes = Some(Inodes { total: 100, used: 97, avail: 3 });
+        u.inodes = Some(Inodes {
+            total: 100,
+            used: 97,
+            avail: 3,
+        });
         let (s, reason) = judge(&t(), &u);
         assert_eq!(s, State::Critical);
         assert!(reason.unwrap().contains("3 inodes free"));
@@ -360,8 +383,14 @@ mod tests {
     #[test]
     fn perfdata_limits_match_check_disks_example() {
         // From the issue: size 1032847360 with --warn 20% --crit 10%.
-        assert_eq!(Limit::Percent(20_000).used_limit(1_032_847_360), 826_277_888);
-        assert_eq!(Limit::Percent(10_000).used_limit(1_032_847_360), 929_562_624);
+        assert_eq!(
+            Limit::Percent(20_000).used_limit(1_032_847_360),
+            826_277_888
+        );
+        assert_eq!(
+            Limit::Percent(10_000).used_limit(1_032_847_360),
+            929_562_624
+        );
         assert_eq!(Limit::Amount(100).used_limit(1000), 900);
         assert_eq!(Limit::Amount(2000).used_limit(1000), 0);
     }

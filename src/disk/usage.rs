@@ -130,7 +130,15 @@ mod tests {
     use super::*;
 
     fn counters(frsize: u64, blocks: u64, bfree: u64, bavail: u64) -> Counters {
-        Counters { frsize, blocks, bfree, bavail, files: 100, ffree: 40, favail: 40 }
+        Counters {
+            frsize,
+            blocks,
+            bfree,
+            bavail,
+            files: 100,
+            ffree: 40,
+            favail: 40,
+        }
     }
 
     #[test]
@@ -149,9 +157,19 @@ mod tests {
 
     #[test]
     fn use_percent_rounds_up_even_a_tiny_remainder() {
-        let u = Usage { size: 0, used: 1, avail: 999_999, inodes: None };
+        let u = Usage {
+            size: 0,
+            used: 1,
+            avail: 999_999,
+            inodes: None,
+        };
         assert_eq!(u.use_percent(), Some(1));
-        let full = Usage { size: 0, used: 5, avail: 0, inodes: None };
+        let full = Usage {
+            size: 0,
+            used: 5,
+            avail: 0,
+            inodes: None,
+        };
         assert_eq!(full.use_percent(), Some(100));
     }
 
@@ -172,12 +190,20 @@ mod tests {
     #[test]
     fn overflowing_counts_are_an_error_not_a_wrap() {
         let c = counters(u64::MAX, 2, 1, 1);
-        assert!(matches!(Usage::from_counters(&c), Err(UsageError::Overflow)));
+        assert!(matches!(
+            Usage::from_counters(&c),
+            Err(UsageError::Overflow)
+        ));
     }
 
     #[test]
     fn huge_figures_do_not_overflow_the_percentage() {
-        let u = Usage { size: u64::MAX, used: u64::MAX / 2, avail: u64::MAX / 2, inodes: None };
+        let u = Usage {
+            size: u64::MAX,
+            used: u64::MAX / 2,
+            avail: u64::MAX / 2,
+            inodes: None,
+        };
         assert_eq!(u.use_percent(), Some(50));
     }
 
