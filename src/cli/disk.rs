@@ -112,7 +112,7 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
         return Err(format!(
-            "{s:?} is not between 0 and {MAX_TIMEOUT_SECS} seconds"
+            "{s:?} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}"
         ));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -68,6 +68,9 @@ fn colour(state: State) -> &'static str {
 /// The table for people; `colour` only when stdout is a terminal and
 /// `NO_COLOR` is unset (decided by the caller).
 pub fn table(rows: &[Row], use_colour: bool) -> String {
+    if rows.is_empty() {
+        return "no filesystem to check\n".to_string();
+    }
     let header = [
         "Mounted on",
         "Type",
