@@ -120,7 +120,7 @@ fn cron_is_silent_when_all_is_ok_and_speaks_when_not() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "nothing to say when all is OK");
 
-    // Nothing is ever 100% free: a 100% warning limit always fires.
+    // A root filesystem in use is never 100% free: a 100% warning limit fires.
     let o = common::run(&["disk", "--cron", "--warn", "100%", "--crit", "0%", "/"]);
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
@@ -484,7 +484,7 @@ fn on_a_terminal(no_color: Option<&str>) -> String {
         "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
     ])
     .arg(bin())
-    .args(["disk", "--all", "--warn", "100%", "--crit", "0%"])
+    .args(["disk", "--warn", "100%", "--crit", "0%", "/"])
     .env_remove("NO_COLOR");
     if let Some(v) = no_color {
         c.env("NO_COLOR", v);
