@@ -10,5 +10,6 @@ mod kexec;
 mod list;
 mod menu;
 mod mkpatch;
+mod package;
 mod reboot;
 mod upload;
