@@ -160,6 +160,7 @@ fn drive(
     if handover.is_some() {
         refuse_without_consent(consent, "reboot")?;
     }
+    crate::shutdown::direct::start_clock();
     preflight::check(&ctx.root, sys, plan, allow)
         .context("preflight refused; nothing was loaded")?;
     refuse_foreign_root(ctx, sys)?;
