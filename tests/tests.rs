@@ -6,6 +6,7 @@ mod common;
 mod analyze;
 mod card;
 mod disk;
+mod kexec;
 mod list;
 mod menu;
 mod mkpatch;
