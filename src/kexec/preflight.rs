@@ -245,6 +245,8 @@ pub(crate) mod tests {
             initrds: e.initrds.clone(),
             cmdline: "root=/dev/vda ro quiet".into(),
             cmdline_source: "test".into(),
+            syscall: crate::kexec::syscall::Syscall::KexecFileLoad,
+            syscall_reason: "test".into(),
             mode: None,
             entry: e,
         }
