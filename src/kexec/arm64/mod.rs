@@ -129,6 +129,7 @@ impl Loadable {
 
 /// Build the segments from the kernel Image, the initrd, the command line,
 /// the running device tree and memory map (pure: no syscall here).
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     kernel: Vec<u8>,
     initrd: Option<Vec<u8>>,

@@ -49,7 +49,7 @@ pub fn build(dtb: u64, kernel_entry: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects, clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -63,7 +63,7 @@ mod tests {
             return format!("ldr x{rt}, [{:#x}]", pc + 4 * imm19 as usize);
         }
         // ORR (shifted register), 64-bit, LSL #0: sf=1 01 01010 00 0 Rm imm6 Rn Rd.
-        if w >> 21 == 0b1010_1010_000 && (w >> 10) & 63 == 0 {
+        if w >> 21 == 0b101_0101_0000 && (w >> 10) & 63 == 0 {
             let (rm, rn, rd) = ((w >> 16) & 31, (w >> 5) & 31, w & 31);
             if rn == 31 {
                 let src = if rm == 31 { "xzr".to_string() } else { format!("x{rm}") };

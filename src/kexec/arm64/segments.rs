@@ -130,7 +130,7 @@ fn fit(free: &[Range], taken: &[Range], size: u64, align: u64, min: u64, no_cros
             }
             if let Some(c) = no_cross {
                 let next = align_up(start.checked_add(1)?, c)?;
-                if end > next && start % c != 0 {
+                if end > next && start.checked_rem(c) != Some(0) {
                     start = next;
                     continue;
                 }
@@ -205,7 +205,7 @@ pub fn check(map: &MemoryMap, layout: &Layout, text_offset: u64, page: u64, entr
         if s.mem.checked_add(s.memsz).is_none() {
             return Err(PlacementError::Overflow);
         }
-        if s.mem % page != 0 || s.memsz % page != 0 {
+        if s.mem.checked_rem(page) != Some(0) || s.memsz.checked_rem(page) != Some(0) {
             return Err(PlacementError::Unaligned { what, range, page });
         }
         if s.len > s.memsz {
@@ -226,12 +226,12 @@ pub fn check(map: &MemoryMap, layout: &Layout, text_offset: u64, page: u64, entr
         }
     }
     let k = &layout.kernel;
-    if k.mem.checked_sub(text_offset).map_or(true, |base| base % KERNEL_ALIGN != 0) {
+    if k.mem.checked_sub(text_offset).map_or(true, |base| base.checked_rem(KERNEL_ALIGN) != Some(0)) {
         return Err(PlacementError::KernelMisplaced { mem: k.mem, text_offset });
     }
     let d = &layout.dtb;
     let dtb_last = d.mem.saturating_add(d.len.saturating_sub(1));
-    if d.len > DTB_MAX || d.mem / DTB_MAX != dtb_last / DTB_MAX {
+    if d.len > DTB_MAX || d.mem.checked_div(DTB_MAX) != dtb_last.checked_div(DTB_MAX) {
         return Err(PlacementError::DtbTooLarge(d.len));
     }
     if entry != layout.purgatory.mem {
@@ -241,7 +241,7 @@ pub fn check(map: &MemoryMap, layout: &Layout, text_offset: u64, page: u64, entr
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
     use super::super::iomem::{parse, tests::VIRT};
     use super::*;
