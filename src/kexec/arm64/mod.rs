@@ -298,6 +298,33 @@ pub(crate) mod tests {
         assert_eq!(Fdt::parse(&l.dtb).unwrap().node("/chosen").unwrap().prop("bootargs").unwrap(), b"a b\0");
     }
 
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kernels").join(name)).unwrap()
+    }
+
+    #[test]
+    fn debian_arm64_image_reserves_its_image_size_at_a_2mib_base() {
+        // The head of Debian's 6.1.0-56-arm64 vmlinuz: text_offset 0,
+        // image_size 0x2010000, flags 0xa (LE, 4K pages, anywhere).
+        let head = fixture("vmlinuz-6.1.0-56-arm64.head");
+        let h = header::parse(&head).unwrap();
+        assert_eq!((h.text_offset, h.image_size, h.flags), (0, 0x0201_0000, 0xa));
+        assert!(h.place_anywhere() && !h.big_endian() && h.page_size() == Some(4096));
+        let running = fdt::tests::sample().to_bytes().unwrap();
+        let map = iomem::parse(iomem::tests::VIRT).unwrap();
+        let l = build(head.clone(), Some(vec![1; 10]), b"", &running, "fdt", &map, 4096, &seeds()).unwrap();
+        assert_eq!(l.layout.kernel.mem % segments::KERNEL_ALIGN, 0);
+        assert_eq!(l.layout.kernel.len, head.len() as u64);
+        assert_eq!(l.layout.kernel.memsz, 0x0201_0000, "the BSS past the file is reserved");
+        assert!(l.layout.initrd.unwrap().mem >= l.layout.kernel.mem + 0x0201_0000);
+    }
+
+    #[test]
+    fn a_gzip_image_is_refused_as_compressed() {
+        let e = build(fixture("Image-6.1.0-56-arm64.gz.head"), None, b"", &[], "fdt", &iomem::parse(iomem::tests::VIRT).unwrap(), 4096, &seeds()).unwrap_err();
+        assert!(e.to_string().contains("compressed arm64 image (gzip)"), "{e}");
+    }
+
     #[test]
     fn compressed_foreign_and_big_endian_kernels_are_refused() {
         let running = fdt::tests::sample().to_bytes().unwrap();
