@@ -58,7 +58,9 @@ pub enum LoadError {
     PermissionDenied,
     #[error("the kernel rejected the image's signature ({errno}): only kernels signed with a trusted key load here")]
     Signature { errno: Errno },
-    #[error("the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?")]
+    #[error(
+        "the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?"
+    )]
     Format,
     #[error("the kernel found the image, initrd or command line invalid (EINVAL)")]
     Invalid,
@@ -96,7 +98,8 @@ pub struct Prepared {
 }
 
 fn open(root: &Root, path: &Path) -> Result<File, LoadError> {
-    File::open(root.path(path)).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
+    File::open(root.path(path))
+        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
 }
 
 fn new_memfd(what: &'static str) -> Result<File, LoadError> {
@@ -105,7 +108,13 @@ fn new_memfd(what: &'static str) -> Result<File, LoadError> {
 }
 
 /// Copy `len` bytes at `offset` of `file` to the end of `out`.
-fn copy_range(file: &mut File, offset: u64, len: u64, out: &mut File, what: &str) -> Result<(), LoadError> {
+fn copy_range(
+    file: &mut File,
+    offset: u64,
+    len: u64,
+    out: &mut File,
+    what: &str,
+) -> Result<(), LoadError> {
     let copy_err = |source| LoadError::Copy { what: what.to_string(), source };
     file.seek(SeekFrom::Start(offset)).map_err(copy_err)?;
     let copied = io::copy(&mut file.take(len), out).map_err(copy_err)?;
@@ -126,19 +135,22 @@ fn section_into(
         return Ok(false);
     };
     let mut f = open(root, &plan.kernel)?;
-    let file_len = f
-        .metadata()
-        .map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?
-        .len();
+    let file_len =
+        f.metadata().map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?.len();
     if s.offset.checked_add(s.size).map_or(true, |end| end > file_len) {
-        return Err(LoadError::SectionOutOfFile { path: plan.kernel.clone(), section: s.name.clone() });
+        return Err(LoadError::SectionOutOfFile {
+            path: plan.kernel.clone(),
+            section: s.name.clone(),
+        });
     }
     copy_range(&mut f, s.offset, s.size, out, name)?;
     Ok(true)
 }
 
 fn rewound(mut f: File, what: &str) -> Result<OwnedFd, LoadError> {
-    f.flush().and_then(|_| f.rewind()).map_err(|source| LoadError::Copy { what: what.into(), source })?;
+    f.flush()
+        .and_then(|_| f.rewind())
+        .map_err(|source| LoadError::Copy { what: what.into(), source })?;
     Ok(OwnedFd::from(f))
 }
 
@@ -166,8 +178,10 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             let mut any = uki && section_into(root, plan, ".initrd", &mut m)?;
             for path in &plan.initrds {
                 let mut f = open(root, path)?;
-                io::copy(&mut f, &mut m)
-                    .map_err(|source| LoadError::Copy { what: path.display().to_string(), source })?;
+                io::copy(&mut f, &mut m).map_err(|source| LoadError::Copy {
+                    what: path.display().to_string(),
+                    source,
+                })?;
                 any = true;
             }
             if any {
@@ -188,9 +202,9 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
         Errno::EPERM if !cap_sys_boot => LoadError::NotPermitted,
         Errno::EPERM if state.load_disabled == Some(true) => LoadError::Disabled,
         Errno::EPERM if state.limit_used_up() => LoadError::LimitReached,
-        Errno::EPERM if state.locked_down() => LoadError::Lockdown {
-            mode: state.lockdown.clone().unwrap_or_default(),
-        },
+        Errno::EPERM if state.locked_down() => {
+            LoadError::Lockdown { mode: state.lockdown.clone().unwrap_or_default() }
+        }
         Errno::EPERM => LoadError::PermissionDenied,
         Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EBADMSG => LoadError::Signature { errno },
         Errno::ENOEXEC => LoadError::Format,
@@ -210,7 +224,12 @@ pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<Sy
 
 /// [`load`] as on `arch`: kexec_file_load first; where it is missing (ENOSYS)
 /// and the native path exists and lockdown allows it, kexec_load.
-pub fn load_on(root: &Root, sys: &mut dyn System, prepared: &Prepared, arch: Option<Arch>) -> Result<Syscall, LoadError> {
+pub fn load_on(
+    root: &Root,
+    sys: &mut dyn System,
+    prepared: &Prepared,
+    arch: Option<Arch>,
+) -> Result<Syscall, LoadError> {
     let initrd = prepared.initrd.as_ref().map(|f| f.as_fd());
     let used = match sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags) {
         Ok(()) => Syscall::KexecFileLoad,
@@ -237,7 +256,9 @@ pub fn load_on(root: &Root, sys: &mut dyn System, prepared: &Prepared, arch: Opt
 /// Unload whatever is loaded for kexec.
 pub fn unload(root: &Root, sys: &mut dyn System) -> Result<(), LoadError> {
     sys.kexec_unload().map_err(|e| match e {
-        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => explain(e, &KexecState::read(root), sys.has_cap_sys_boot()),
+        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => {
+            explain(e, &KexecState::read(root), sys.has_cap_sys_boot())
+        }
         e => LoadError::Unload(e),
     })
 }

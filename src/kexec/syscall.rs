@@ -56,7 +56,10 @@ pub fn native_refused(state: &KexecState, arch: Option<Arch>) -> Option<String> 
 
 /// Predict the syscall from the running kernel's config and lockdown.
 pub fn predict(state: &KexecState, arch: Option<Arch>) -> Choice {
-    let file = |reason: &str| Choice { syscall: Syscall::KexecFileLoad, reason: reason.into() };
+    let file = |reason: &str| Choice {
+        syscall: Syscall::KexecFileLoad,
+        reason: reason.into(),
+    };
     if !native_supported(arch) {
         return file("kexec_file_load is the only load path on this architecture");
     }
@@ -102,7 +105,10 @@ mod tests {
 
     #[test]
     fn arm64_with_kexec_file_or_unknown_config_tries_kexec_file_load_first() {
-        assert_eq!(predict(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall, Syscall::KexecFileLoad);
+        assert_eq!(
+            predict(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall,
+            Syscall::KexecFileLoad
+        );
         let c = predict(&state(Config::Unknown, None), Some(Arch::Aarch64));
         assert_eq!(c.syscall, Syscall::KexecFileLoad);
         assert!(c.reason.contains("ENOSYS"));
@@ -112,16 +118,32 @@ mod tests {
     fn lockdown_refuses_the_native_path_and_says_so() {
         let s = state(Config::No, Some("integrity"));
         let why = native_refused(&s, Some(Arch::Aarch64)).unwrap();
-        assert!(why.contains("locked down (integrity)") && why.contains("refuses kexec_load"), "{why}");
-        assert!(predict(&s, Some(Arch::Aarch64)).reason.contains("loading will fail"));
-        assert_eq!(native_refused(&state(Config::No, Some("none")), Some(Arch::Aarch64)), None);
-        assert_eq!(native_refused(&state(Config::No, None), Some(Arch::Aarch64)), None);
+        assert!(
+            why.contains("locked down (integrity)") && why.contains("refuses kexec_load"),
+            "{why}"
+        );
+        assert!(predict(&s, Some(Arch::Aarch64))
+            .reason
+            .contains("loading will fail"));
+        assert_eq!(
+            native_refused(&state(Config::No, Some("none")), Some(Arch::Aarch64)),
+            None
+        );
+        assert_eq!(
+            native_refused(&state(Config::No, None), Some(Arch::Aarch64)),
+            None
+        );
     }
 
     #[test]
     fn x86_64_stays_on_kexec_file_load() {
         let s = state(Config::No, Some("none"));
-        assert_eq!(predict(&s, Some(Arch::X86_64)).syscall, Syscall::KexecFileLoad);
-        assert!(native_refused(&s, Some(Arch::X86_64)).unwrap().contains("arm64 only"));
+        assert_eq!(
+            predict(&s, Some(Arch::X86_64)).syscall,
+            Syscall::KexecFileLoad
+        );
+        assert!(native_refused(&s, Some(Arch::X86_64))
+            .unwrap()
+            .contains("arm64 only"));
     }
 }

@@ -70,7 +70,11 @@ pub fn kexec_load(entry: u64, segments: &[Segment<'_>], flags: u64) -> Result<()
             memsz: libc::size_t::try_from(s.memsz).map_err(|_| Errno::EINVAL)?,
         });
     }
-    let ptr = if raw.is_empty() { std::ptr::null() } else { raw.as_ptr() };
+    let ptr = if raw.is_empty() {
+        std::ptr::null()
+    } else {
+        raw.as_ptr()
+    };
     // SAFETY: `raw` holds `raw.len()` initialised kexec_segment structs whose
     // `buf` pointers each point to `bufsz` readable bytes borrowed for the
     // duration of the call (the kernel copies them before returning); with no
@@ -126,7 +130,11 @@ mod tests {
 
     #[test]
     fn more_than_sixteen_segments_never_reach_the_kernel() {
-        let seg = Segment { buf: &[], mem: 0, memsz: 0 };
+        let seg = Segment {
+            buf: &[],
+            mem: 0,
+            memsz: 0,
+        };
         assert_eq!(kexec_load(0, &[seg; 17], 0), Err(Errno::EINVAL));
     }
 

@@ -243,6 +243,24 @@ impl System for Real {
     }
 }
 
+/// Run `f` with SIGINT ignored, then put the previous disposition back.
+///
+/// The prompt library turns a Ctrl-C it reads in raw mode into
+/// `raise(SIGINT)`, which would kill the process with the cursor hidden;
+/// ignored, the raise is a no-op and the prompt returns an `Interrupted`
+/// error instead, so the caller restores the terminal and exits 130.
+pub fn with_sigint_ignored<T>(f: impl FnOnce() -> T) -> T {
+    use nix::sys::signal::{signal, SigHandler};
+    // SAFETY: SIG_IGN installs no handler code, so nothing runs in signal context.
+    let previous = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
+    let out = f();
+    if let Ok(previous) = previous {
+        // SAFETY: `previous` is the disposition that was in place before, put back as it was.
+        let _ = unsafe { signal(Signal::SIGINT, previous) };
+    }
+    out
+}
+
 /// An anonymous in-memory file for what has no file of its own: several
 /// initrds concatenated, a UKI's sections, an unpacked image.
 pub fn memfd(name: &CStr) -> Result<OwnedFd, Errno> {

@@ -71,7 +71,8 @@ pub fn split_cmdline(cmdline: &str) -> Vec<String> {
 pub fn cmdline_diff(running: &str, next: &str) -> Vec<String> {
     let old = split_cmdline(running);
     let new = split_cmdline(next);
-    let mut out: Vec<String> = old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
+    let mut out: Vec<String> =
+        old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
     out.extend(new.iter().filter(|w| !old.contains(w)).map(|w| format!("+ {w}")));
     out
 }
@@ -121,15 +122,18 @@ pub fn render(s: &Summary<'_>) -> String {
 /// read, end of input included, is a no; the cursor is restored on every path.
 pub fn ask(question: &str) -> Answer {
     let term = dialoguer::console::Term::stderr();
-    let r = dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact_on_opt(&term);
+    let r = crate::sys::with_sigint_ignored(|| {
+        dialoguer::Confirm::new().with_prompt(question).default(false).interact_on_opt(&term)
+    });
     let _ = term.show_cursor();
     match r {
         Ok(Some(true)) => Answer::Yes,
         Ok(_) => Answer::No,
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => Answer::Interrupted,
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            // The prompt line was left unfinished.
+            let _ = term.write_line("");
+            Answer::Interrupted
+        }
         Err(_) => Answer::No,
     }
 }
@@ -176,7 +180,14 @@ mod tests {
             mode: "direct",
         };
         let r = render(&s);
-        for want in ["6.1.0-9-amd64", "/boot/vmlinuz-6.1.0-9-amd64", "/boot/ucode.img", "initrd.img-6.1.0-9", "+ marker", "hand-over: direct"] {
+        for want in [
+            "6.1.0-9-amd64",
+            "/boot/vmlinuz-6.1.0-9-amd64",
+            "/boot/ucode.img",
+            "initrd.img-6.1.0-9",
+            "+ marker",
+            "hand-over: direct",
+        ] {
             assert!(r.contains(want), "{want} missing in {r}");
         }
     }
