@@ -82,6 +82,8 @@ pub enum LoadError {
     NativeRefused { why: String },
     #[error(transparent)]
     Native(#[from] super::arm64::Arm64Error),
+    #[error(transparent)]
+    Unpack(#[from] super::arm64::unpack::UnpackError),
     #[error("this kernel has neither kexec_file_load nor kexec_load (CONFIG_KEXEC is off)")]
     NoKexec,
     #[error("kexec_load refused the segments ({0}): a segment lies where the kernel does not accept one")]
@@ -163,6 +165,17 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             return Err(LoadError::MissingSection { path: plan.kernel.clone(), section: ".linux" });
         }
         rewound(m, ".linux")?
+    } else if super::preflight::running_arch().0 == Some(Arch::Aarch64)
+        && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
+    {
+        // arm64 loads only the raw Image: unpack Image.gz / zboot into memory.
+        let data = std::fs::read(root.path(&plan.kernel))
+            .map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?;
+        let image = super::arm64::unpack::unpack(&data)?;
+        let mut m = new_memfd("kernel")?;
+        m.write_all(&image)
+            .map_err(|source| LoadError::Copy { what: "the unpacked kernel".into(), source })?;
+        rewound(m, "the unpacked kernel")?
     } else {
         OwnedFd::from(open(root, &plan.kernel)?)
     };

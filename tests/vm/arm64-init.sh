@@ -53,6 +53,15 @@ direct)
     kexec-chooser reboot "$target" --mode direct --yes --timeout 2 --append "kct.marker=$m"
     say "kexec-chooser returned rc=$? without rebooting"
     ;;
+gzip)
+    # A gzip-compressed Image chosen by path: unpacked in memory, then kexec_load.
+    m=$(new_marker)
+    say "appending marker=$m"
+    say "uptime-before=$(cut -d' ' -f1 /proc/uptime)"
+    kexec-chooser reboot /boot/alt/Image.gz --initrd "/boot/initrd.img-$target" --force \
+        --mode direct --yes --timeout 2 --append "kct.marker=$m"
+    say "kexec-chooser returned rc=$? without rebooting"
+    ;;
 refusals)
     refusal garbage kexec-chooser reboot 9.9.9-garbage --mode direct --yes
     mv "/boot/initrd.img-$target" /boot/initrd.away

@@ -180,6 +180,9 @@ class Arm64Guest:
             shutil.copy2(kroot / "boot" / f"vmlinuz-{release}", boot)
             shutil.copy2(kroot / "boot" / f"config-{release}", boot)
             shutil.copy2(self.initrd, boot / f"initrd.img-{release}")
+        (boot / "alt").mkdir()
+        with open(boot / "alt/Image.gz", "wb") as out:
+            run(["gzip", "-1", "-n", "-c", str(boot / f"vmlinuz-{self.b}")], stdout=out)
         (boot / f"vmlinuz-{GARBAGE}").write_bytes(os.urandom(1 << 20))
         (boot / f"initrd.img-{GARBAGE}").write_bytes(b"not an initrd")
         self.kernel = self.a_root / "boot" / f"vmlinuz-{self.a}"
@@ -194,19 +197,16 @@ class Arm64Guest:
                 "-append", append, "-drive", f"file={self.boot_img},if=virtio,format=raw", "-no-reboot"]
 
 
-def test_direct(guest):
-    """A warm-reboots into B through kexec_load, with the marker on B's command line."""
+def test_direct(guest, scenario="direct"):
+    """A warm-reboots into B through kexec_load, with the marker on B's command
+    line; `gzip` does it from a gzip-compressed Image chosen by path."""
     def body(c):
         i, m, _ = kct(c, r"booted release=(\S+)", BOOT_TIMEOUT)
         if m.group(1) != guest.a:
             raise Failure(f"first boot ran {m.group(1)}, not {guest.a}")
-        i, m, _ = kct(c, r"status (.*)", 60, i)
-        if '"syscall":"kexec_load"' not in m.group(1):
-            raise Failure(f"status does not say kexec_load: {m.group(1)}")
-        i, m, _ = kct(c, r"plan (.*)", 60, i)
-        if '"syscall":"kexec_load"' not in m.group(1):
-            raise Failure(f"the --dry-run --json plan does not say kexec_load: {m.group(1)}")
-        i, m, _ = kct(c, r"appending marker=(\w+)", 30, i)
+        if scenario == "direct":
+            status_and_plan(c, i)
+        i, m, _ = kct(c, r"appending marker=(\w+)", 60, i)
         marker = m.group(1)
         i, m, t0 = kct(c, r"uptime-before", 30, i)
         i, m, t1 = kct(c, r"booted release=(\S+)", BOOT_TIMEOUT, i + 1)
@@ -223,9 +223,17 @@ def test_direct(guest):
             raise Failure("kexec-chooser did not say it loaded with kexec_load")
         return t1 - t0
 
-    secs = with_console(guest.qemu("direct"), "arm64-direct", body)
-    log(f"arm64 direct: {guest.a} -> {guest.b} warm through kexec_load, marker seen "
+    secs = with_console(guest.qemu(scenario), f"arm64-{scenario}", body)
+    log(f"arm64 {scenario}: {guest.a} -> {guest.b} warm through kexec_load, marker seen "
         f"({secs:.1f} s from the command to the second kernel's first KCT line)")
+
+
+def status_and_plan(c, i):
+    """`status --json` and the `--dry-run --json` plan both say kexec_load."""
+    for what in ["status", "plan"]:
+        i, m, _ = kct(c, rf"{what} (.*)", 60, i)
+        if '"syscall":"kexec_load"' not in m.group(1):
+            raise Failure(f"{what} does not say kexec_load: {m.group(1)}")
 
 
 REFUSALS = {
@@ -287,8 +295,8 @@ def bench(guest, rounds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("tests", nargs="*", default=["refusals", "direct"],
-                    help="refusals, direct, bench (default: refusals direct)")
+    ap.add_argument("tests", nargs="*", default=["refusals", "direct", "gzip"],
+                    help="refusals, direct, gzip, bench (default: refusals direct gzip)")
     ap.add_argument("--release", action="store_true", help="build the guest binary with --release")
     ap.add_argument("--rounds", type=int, default=3, help="rounds per tool in bench")
     args = ap.parse_args()
@@ -304,8 +312,8 @@ def main():
         for t in args.tests:
             started = time.monotonic()
             try:
-                if t == "direct":
-                    test_direct(guest)
+                if t in ("direct", "gzip"):
+                    test_direct(guest, t)
                 elif t == "refusals":
                     test_refusals(guest)
                 elif t == "bench":

@@ -16,6 +16,7 @@ pub mod fdt;
 pub mod iomem;
 pub mod purgatory;
 pub mod segments;
+pub mod unpack;
 
 use std::io::{Read, Seek};
 use std::os::fd::AsFd;
@@ -44,7 +45,7 @@ pub enum Arm64Error {
     },
     #[error("the kernel is not an arm64 Image: {0}")]
     NotAnImage(String),
-    #[error("the kernel is a compressed arm64 image ({0}); the native kexec_load path takes the uncompressed Image only (unpacking is not supported yet)")]
+    #[error("the kernel is a compressed arm64 image ({0}); the native kexec_load path takes the Image, unpacked first by the load step")]
     Compressed(String),
     #[error("the kernel is a big-endian arm64 Image; only little-endian kernels are loaded")]
     BigEndian,
