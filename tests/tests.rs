@@ -11,5 +11,6 @@ mod kexec;
 mod list;
 mod menu;
 mod mkpatch;
+mod package;
 mod reboot;
 mod upload;

@@ -1,13 +1,286 @@
-//! Glue of `kexec-chooser analyze`: performance regression detection.
+//! Glue of `kexec-chooser analyze`: read benchmark results, run a detector
+//! over each series, print the text lines or JSON, draw the charts, and turn
+//! the outcome into the contractual exit code (0 none, 1 change, 2 bad input).
 
-use clap::Args;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-use super::Ctx;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
 
-/// Arguments of `analyze` (to be filled in by its issue).
+use super::{Ctx, ExitError};
+use crate::perf::report::{self, Better, JsonReport};
+use crate::perf::{self, plot, ttest, window, Analysis, Dataset, Format};
+
+/// Exit codes of `analyze`.
+pub mod exit {
+    pub const NO_CHANGE: u8 = 0;
+    pub const CHANGE: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+}
+
+const AFTER_HELP: &str = "\
+Input columns: buildid, value, machine (required); test, branch, platform,
+timestamp (Unix seconds or RFC 3339), revision (optional). Series are
+grouped by (test, branch, platform), merged across machines and ordered by
+buildid. Dates are printed in UTC.
+
+Exit status:
+  0  no change found
+  1  at least one change (regression or improvement) found
+  2  bad input or bad arguments";
+
+/// Which detector to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// The original Talos analysis: stable windows, tolerance, spikes.
+    Window,
+    /// Perfherder's detector: weighted means and a Welch t statistic.
+    Ttest,
+}
+
+/// How the input is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// JSON lines if the first line starts with `{`, else CSV.
+    Auto,
+    Csv,
+    Json,
+}
+
+/// Arguments of `analyze`.
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {}
+#[command(after_help = AFTER_HELP)]
+pub struct AnalyzeArgs {
+    /// Results to analyse: CSV with a header row or JSON lines; `-` is stdin.
+    #[arg(value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
 
-pub fn run(_ctx: &Ctx, _args: &AnalyzeArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("`analyze` is not implemented yet")
+    /// Detection method.
+    #[arg(long, value_enum, default_value_t = Method::Window)]
+    pub method: Method,
+
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+
+    /// Window: consecutive points out of tolerance that confirm a change.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub confirm: u32,
+
+    /// Window: last points of one machine out of tolerance, while the other
+    /// machines are not, that make a machine problem (0 turns it off).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = machine_points)]
+    pub machine_points: u32,
+
+    /// Window: tolerance, in standard deviations of the reference window.
+    #[arg(long, value_name = "SD", default_value_t = 2.5, value_parser = positive)]
+    pub threshold: f64,
+
+    /// Window: points in the reference window.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
+    pub window: u32,
+
+    /// T-test: t statistic above which a change is reported.
+    #[arg(long, value_name = "T", default_value_t = 7.0, value_parser = positive)]
+    pub t_threshold: f64,
+
+    /// Smallest change reported, in percent [default: 2 for ttest, 0 for window].
+    #[arg(long, value_name = "PERCENT", value_parser = non_negative)]
+    pub min_change: Option<f64>,
+
+    /// Lower values are better (times; the default).
+    #[arg(long, conflicts_with = "higher_is_better")]
+    pub lower_is_better: bool,
+
+    /// Higher values are better (scores, throughput).
+    #[arg(long)]
+    pub higher_is_better: bool,
+
+    /// Print JSON: every point with its class, every change and machine problem.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Draw the charts to FILE.svg (one file per series) or FILE.html (one page).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
+    /// Skip rows that do not parse (their count goes to stderr) instead of stopping.
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number >= 0")),
+    }
+}
+
+fn machine_points(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n) if n != 1 => Ok(n),
+        _ => Err(format!("{s:?}: give 0 (off) or at least 2 points")),
+    }
+}
+
+/// Where the charts go.
+enum PlotTarget {
+    Svg(PathBuf),
+    Html(PathBuf),
+}
+
+fn plot_target(path: &Path) -> Result<PlotTarget, ExitError> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("svg") => Ok(PlotTarget::Svg(path.to_owned())),
+        Some("html" | "htm") => Ok(PlotTarget::Html(path.to_owned())),
+        _ => Err(ExitError::new(
+            exit::BAD_INPUT,
+            format!("--plot {}: the name must end in .svg or .html", path.display()),
+        )),
+    }
+}
+
+pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let target = args.plot.as_deref().map(plot_target).transpose()?;
+    let name = if args.input == Path::new("-") { "<stdin>".to_owned() } else { args.input.display().to_string() };
+    let format = match args.format {
+        InputFormat::Auto => Format::Auto,
+        InputFormat::Csv => Format::Csv,
+        InputFormat::Json => Format::Json,
+    };
+    let parsed = if args.input == Path::new("-") {
+        read(io::stdin().lock(), format, args.skip_bad, &name)?
+    } else {
+        let f = File::open(&args.input)
+            .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")))?;
+        read(BufReader::with_capacity(1 << 20, f), format, args.skip_bad, &name)?
+    };
+    if parsed.skipped > 0 {
+        let first = parsed.first_skipped.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default();
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "kexec-chooser: {name}: skipped {} bad rows{first}", parsed.skipped);
+    }
+    let ds = parsed.dataset;
+
+    let results = analyze_all(&ds, args);
+    let better = if args.higher_is_better { Better::Higher } else { Better::Lower };
+
+    if let Some(target) = target {
+        draw(&ds, &results, &target)?;
+    }
+
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    if args.json {
+        let method = match args.method {
+            Method::Window => "window",
+            Method::Ttest => "ttest",
+        };
+        let doc = JsonReport { method, better, data: &ds, results: &results };
+        serde_json::to_writer(&mut out, &doc).map_err(io::Error::from).context("writing the JSON")?;
+        writeln!(out)?;
+    } else {
+        for (i, a) in &results {
+            if let Some(s) = ds.series.get(*i) {
+                report::write_text(&mut out, &ds, s, a, args.machine_points as usize)?;
+            }
+        }
+    }
+    out.flush()?;
+    let changed = results.iter().any(|(_, a)| !a.changes.is_empty());
+    Ok(if changed { exit::CHANGE } else { exit::NO_CHANGE })
+}
+
+fn read<R: BufRead>(r: R, format: Format, skip_bad: bool, name: &str) -> anyhow::Result<perf::Parsed> {
+    // A read failure of the file is as much bad input as a bad row: exit 2.
+    perf::parse(r, format, skip_bad)
+        .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into())
+}
+
+/// Run the chosen detector on every series, in input order.
+fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
+    ds.series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let a = match args.method {
+                Method::Window => window::analyze(
+                    &s.points,
+                    &window::Params {
+                        window: args.window as usize,
+                        threshold: args.threshold,
+                        confirm: args.confirm as usize,
+                        machine_points: args.machine_points as usize,
+                        min_change: args.min_change.unwrap_or(0.0),
+                    },
+                ),
+                Method::Ttest => ttest::analyze(
+                    &s.points,
+                    &ttest::Params {
+                        t_threshold: args.t_threshold,
+                        min_change: args.min_change.unwrap_or(2.0),
+                        ..ttest::Params::default()
+                    },
+                ),
+            };
+            (i, a)
+        })
+        .collect()
+}
+
+/// `chart.svg` for one series; `chart-1-Tp3_Linux_1.9.2.svg`... for several.
+fn svg_name(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
+    if !several {
+        return base.to_owned();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let slug: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(60)
+        .collect();
+    let file = format!("{stem}-{}{}{slug}.svg", index + 1, if slug.is_empty() { "" } else { "-" });
+    base.with_file_name(file)
+}
+
+fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> anyhow::Result<()> {
+    let charts: Vec<_> = results.iter().filter_map(|(i, a)| ds.series.get(*i).map(|s| (s, a))).collect();
+    let create = |path: &Path| {
+        File::create(path)
+            .map(BufWriter::new)
+            .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", path.display())))
+    };
+    match target {
+        PlotTarget::Html(path) => {
+            let mut f = create(path)?;
+            plot::write_html(&mut f, ds, &charts)
+                .and_then(|()| f.flush())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        PlotTarget::Svg(base) => {
+            let several = charts.len() > 1;
+            for (k, (s, a)) in charts.iter().enumerate() {
+                let path = svg_name(base, k, &s.label(), several);
+                let mut f = create(&path)?;
+                plot::write_svg(&mut f, ds, s, a)
+                    .and_then(|()| f.flush())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                if several {
+                    let mut err = io::stderr().lock();
+                    let _ = writeln!(err, "kexec-chooser: wrote {}", path.display());
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,1 +1,210 @@
-//! The `perf` utility (see its issue).
+//! Performance regression detection over benchmark series (`analyze`): the
+//! data model shared by the input parser, the two detectors (the original
+//! Talos window method and Perfherder's t-test) and the outputs.
+
+pub mod date;
+pub mod input;
+pub mod plot;
+pub mod report;
+pub mod ttest;
+pub mod window;
+
+use std::ops::Range;
+
+pub use input::{parse, Format, InputError, Parsed};
+
+/// One benchmark result. Text (build id, revision) lives in the dataset's
+/// arena so that ten million points cost a few tens of bytes each.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub value: f64,
+    /// The build id as a number, NaN when it is not one.
+    pub key: f64,
+    /// Unix seconds, [`NO_TIME`] when the row had none.
+    pub timestamp: i64,
+    /// Start in the arena of the build id, followed by the revision.
+    pub text_start: usize,
+    pub buildid_len: u32,
+    pub revision_len: u32,
+    /// Index into [`Dataset::machines`].
+    pub machine: u32,
+}
+
+/// The timestamp of a point that has none.
+pub const NO_TIME: i64 = i64::MIN;
+
+impl Point {
+    pub fn time(&self) -> Option<i64> {
+        (self.timestamp != NO_TIME).then_some(self.timestamp)
+    }
+    fn buildid_range(&self) -> Range<usize> {
+        self.text_start..self.text_start.saturating_add(self.buildid_len as usize)
+    }
+    fn revision_range(&self) -> Range<usize> {
+        let start = self.buildid_range().end;
+        start..start.saturating_add(self.revision_len as usize)
+    }
+}
+
+/// The points of one (test, branch, platform), merged across machines and
+/// ordered by build id.
+#[derive(Debug, Clone, Default)]
+pub struct Series {
+    pub test: String,
+    pub branch: String,
+    pub platform: String,
+    pub points: Vec<Point>,
+}
+
+impl Series {
+    /// `Tp3 Linux 1.9.2`, the non-empty parts, for messages and titles.
+    pub fn label(&self) -> String {
+        [self.test.as_str(), self.platform.as_str(), self.branch.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Every series of an input, with the strings their points refer to.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub series: Vec<Series>,
+    pub arena: String,
+    pub machines: Vec<String>,
+}
+
+impl Dataset {
+    pub fn buildid(&self, p: &Point) -> &str {
+        self.arena.get(p.buildid_range()).unwrap_or("")
+    }
+    pub fn revision(&self, p: &Point) -> Option<&str> {
+        self.arena.get(p.revision_range()).filter(|s| !s.is_empty())
+    }
+    pub fn machine(&self, p: &Point) -> &str {
+        self.machines.get(p.machine as usize).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The bucket each point falls in (the original analysis' four colours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Good,
+    Spike,
+    Regression,
+    Machine,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Good => "good",
+            Class::Spike => "spike",
+            Class::Regression => "regression",
+            Class::Machine => "machine",
+        }
+    }
+}
+
+/// Which way the values moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Increase,
+    Decrease,
+}
+
+impl Direction {
+    pub fn of(delta: f64) -> Direction {
+        if delta < 0.0 {
+            Direction::Decrease
+        } else {
+            Direction::Increase
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Increase => "increase",
+            Direction::Decrease => "decrease",
+        }
+    }
+}
+
+/// A confirmed change of level in a series ("regression" in the original's
+/// sense: faster or slower).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change {
+    /// Index in the series of the first point of the change (its date).
+    pub index: usize,
+    pub old: f64,
+    pub new: f64,
+    pub direction: Direction,
+}
+
+impl Change {
+    /// Size of the change relative to the old value, in percent (positive).
+    pub fn percent(&self) -> f64 {
+        if self.old == 0.0 {
+            if self.new == 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            ((self.new - self.old) / self.old).abs() * 100.0
+        }
+    }
+}
+
+/// Points of one machine out of tolerance while the others are not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineProblem {
+    /// The machine, an index into [`Dataset::machines`].
+    pub machine: u32,
+    /// The point (series index) where the problem was recognised.
+    pub index: usize,
+    /// The expected value there.
+    pub expected: f64,
+}
+
+/// What a detector says about one series: a class, an expected value and a
+/// tolerance (NaN where there is none yet) for every point, and the changes
+/// and machine problems found.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    pub classes: Vec<Class>,
+    pub expected: Vec<f64>,
+    pub tolerance: Vec<f64>,
+    pub changes: Vec<Change>,
+    pub machine_problems: Vec<MachineProblem>,
+}
+
+impl Analysis {
+    fn with_len(n: usize) -> Analysis {
+        Analysis {
+            classes: vec![Class::Good; n],
+            expected: vec![f64::NAN; n],
+            tolerance: vec![f64::NAN; n],
+            changes: Vec::new(),
+            machine_problems: Vec::new(),
+        }
+    }
+}
+
+/// Mean and sample standard deviation of a non-empty slice, computed in two
+/// passes (exact enough for values with a large offset and little noise).
+pub(crate) fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (mean, 0.0);
+    }
+    let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
+    (mean, (ss / (n - 1.0)).sqrt())
+}

@@ -1,0 +1,297 @@
+//! Charts of analysed series, like the original flot graph: self-contained
+//! SVG (no script, no external file), one chart per series, or one HTML page
+//! holding all of them.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::date::{format_tick, year_of};
+use super::{Analysis, Class, Dataset, Series};
+
+const WIDTH: f64 = 960.0;
+const HEIGHT: f64 = 420.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 40.0;
+const BOTTOM: f64 = 60.0;
+
+/// The colour of each class's circle (good points get none).
+pub fn colour(c: Class) -> Option<&'static str> {
+    match c {
+        Class::Good => None,
+        Class::Spike => Some("orange"),
+        Class::Regression => Some("red"),
+        Class::Machine => Some("blue"),
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Maps data to pixels. The x axis is time when every point has a
+/// timestamp and they span some time, else the point's index.
+struct Scale {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    by_time: bool,
+}
+
+impl Scale {
+    fn new(s: &Series) -> Scale {
+        let times: Option<Vec<i64>> = s.points.iter().map(|p| p.time()).collect();
+        let (mut x0, mut x1, mut by_time) = (0.0, s.points.len().saturating_sub(1) as f64, false);
+        if let Some(ts) = times {
+            let (lo, hi) = (ts.iter().min().copied(), ts.iter().max().copied());
+            if let (Some(lo), Some(hi)) = (lo, hi) {
+                if hi > lo {
+                    (x0, x1, by_time) = (lo as f64, hi as f64, true);
+                }
+            }
+        }
+        if x1 <= x0 {
+            x1 = x0 + 1.0;
+        }
+        let mut y0 = s.points.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
+        let mut y1 = s.points.iter().map(|p| p.value).fold(f64::NEG_INFINITY, f64::max);
+        if !(y0.is_finite() && y1.is_finite()) {
+            (y0, y1) = (0.0, 1.0);
+        }
+        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { y0.abs().max(1.0) * 0.05 };
+        Scale { x0, x1, y0: y0 - pad, y1: y1 + pad, by_time }
+    }
+    fn x_of(&self, s: &Series, i: usize) -> f64 {
+        let v = if self.by_time {
+            s.points.get(i).and_then(|p| p.time()).map_or(self.x0, |t| t as f64)
+        } else {
+            i as f64
+        };
+        LEFT + (v - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
+    }
+    fn y_of(&self, v: f64) -> f64 {
+        TOP + (self.y1 - v) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+/// A round step for about `n` ticks over `span`.
+fn nice_step(span: f64, n: f64) -> f64 {
+    let raw = span / n;
+    let mag = 10f64.powf(raw.log10().floor());
+    let norm = raw / mag;
+    let nice = if norm < 1.5 {
+        1.0
+    } else if norm < 3.0 {
+        2.0
+    } else if norm < 7.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+/// Write the chart of one series as a standalone SVG document.
+pub fn write_svg<W: Write>(out: &mut W, ds: &Dataset, s: &Series, a: &Analysis) -> io::Result<()> {
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+    write_svg_element(out, ds, s, a)
+}
+
+/// The `<svg>` element alone, for embedding in HTML.
+pub fn write_svg_element<W: Write>(out: &mut W, _ds: &Dataset, s: &Series, a: &Analysis) -> io::Result<()> {
+    let sc = Scale::new(s);
+    let mut b = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    let _ = writeln!(
+        b,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
+         viewBox=\"0 0 {WIDTH} {HEIGHT}\" font-family=\"sans-serif\" font-size=\"12\">"
+    );
+    let title = escape(&s.label());
+    let _ = writeln!(b, "<title>{title}</title>");
+    let _ = writeln!(b, "<rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"white\"/>");
+    let _ = writeln!(b, "<text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{title}</text>");
+    let (px0, px1, py0, py1) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
+    let _ = writeln!(
+        b,
+        "<path d=\"M{px0},{py0} V{py1} H{px1}\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>"
+    );
+
+    // Value ticks.
+    let step = nice_step(sc.y1 - sc.y0, 6.0);
+    if step.is_finite() && step > 0.0 {
+        let mut v = (sc.y0 / step).ceil() * step;
+        let mut guard = 0;
+        while v <= sc.y1 && guard < 50 {
+            let y = sc.y_of(v);
+            let _ = writeln!(
+                b,
+                "<line x1=\"{px0}\" y1=\"{y:.1}\" x2=\"{px1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+                px0 - 6.0,
+                y + 4.0,
+                escape(&format!("{}", (v * 1e6).round() / 1e6))
+            );
+            v += step;
+            guard += 1;
+        }
+    }
+
+    // Date (or index) ticks.
+    let ticks = 6;
+    let span = sc.x1 - sc.x0;
+    let multi_year = sc.by_time && year_of(sc.x0 as i64) != year_of(sc.x1 as i64);
+    for k in 0..=ticks {
+        let v = sc.x0 + span * f64::from(k) / f64::from(ticks);
+        let x = LEFT + (v - sc.x0) / span * (WIDTH - LEFT - RIGHT);
+        let label = if sc.by_time {
+            format_tick(v as i64, span < 3.0 * 86_400.0, multi_year)
+        } else {
+            format!("{}", v.round())
+        };
+        let _ = writeln!(
+            b,
+            "<line x1=\"{x:.1}\" y1=\"{py1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"black\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            py1 + 5.0,
+            py1 + 20.0,
+            escape(&label)
+        );
+    }
+    let axis = if sc.by_time { "date (UTC)" } else { "point (ordered by build id)" };
+    let _ = writeln!(
+        b,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{axis}</text>",
+        (px0 + px1) / 2.0,
+        HEIGHT - 22.0
+    );
+    out.write_all(b.as_bytes())?;
+
+    // The raw data of all machines, then the good data over it.
+    write_polyline(out, &sc, s, "orange", |_| true, a)?;
+    write_polyline(out, &sc, s, "green", |c| c == Class::Good, a)?;
+
+    // One circle per point that is not good.
+    out.write_all(b"<g stroke=\"black\" stroke-width=\"0.5\">\n")?;
+    for (i, (&c, p)) in a.classes.iter().zip(&s.points).enumerate() {
+        if let Some(col) = colour(c) {
+            writeln!(
+                out,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{col}\" class=\"{}\"/>",
+                sc.x_of(s, i),
+                sc.y_of(p.value),
+                c.name()
+            )?;
+        }
+    }
+    out.write_all(b"</g>\n")?;
+
+    // Legend, drawn with squares and strokes so circles stay one per point.
+    let mut b = String::new();
+    let entries = [
+        ("line", "green", "good data"),
+        ("line", "orange", "raw data, all machines"),
+        ("dot", "orange", "spike"),
+        ("dot", "red", "regression"),
+        ("dot", "blue", "machine problem"),
+    ];
+    let mut x = LEFT;
+    let y = HEIGHT - 8.0;
+    for (kind, col, text) in entries {
+        if kind == "line" {
+            let _ = write!(
+                b,
+                "<line x1=\"{x}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{col}\" stroke-width=\"2\"/>",
+                y - 4.0,
+                x + 16.0,
+                y - 4.0
+            );
+        } else {
+            let _ = write!(
+                b,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"8\" height=\"8\" rx=\"4\" fill=\"{col}\"/>",
+                x + 4.0,
+                y - 8.0
+            );
+        }
+        let _ = writeln!(b, "<text x=\"{:.1}\" y=\"{y:.1}\">{}</text>", x + 20.0, escape(text));
+        x += 20.0 + 7.0 * text.len() as f64 + 16.0;
+    }
+    b.push_str("</svg>\n");
+    out.write_all(b.as_bytes())
+}
+
+/// A polyline through the points whose class passes `keep`, broken into
+/// pieces where points are left out (so the good line skips the bad data).
+fn write_polyline<W: Write>(
+    out: &mut W,
+    sc: &Scale,
+    s: &Series,
+    col: &str,
+    keep: impl Fn(Class) -> bool,
+    a: &Analysis,
+) -> io::Result<()> {
+    let mut open = false;
+    for (i, p) in s.points.iter().enumerate() {
+        let kept = a.classes.get(i).is_some_and(|&c| keep(c));
+        if kept {
+            if !open {
+                write!(out, "<polyline fill=\"none\" stroke=\"{col}\" stroke-width=\"1.5\" points=\"")?;
+                open = true;
+            }
+            write!(out, "{:.1},{:.1} ", sc.x_of(s, i), sc.y_of(p.value))?;
+        } else if open {
+            out.write_all(b"\"/>\n")?;
+            open = false;
+        }
+    }
+    if open {
+        out.write_all(b"\"/>\n")?;
+    }
+    Ok(())
+}
+
+/// One HTML page with a heading and an inline SVG chart per series.
+pub fn write_html<W: Write>(out: &mut W, ds: &Dataset, charts: &[(&Series, &Analysis)]) -> io::Result<()> {
+    out.write_all(
+        b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+          <title>Performance analysis</title>\n\
+          <style>body{font-family:sans-serif;margin:2em}svg{display:block;margin-bottom:2em}</style>\n\
+          </head>\n<body>\n<h1>Performance analysis</h1>\n",
+    )?;
+    for (s, a) in charts {
+        writeln!(out, "<h2>{}</h2>", escape(&s.label()))?;
+        write_svg_element(out, ds, s, a)?;
+    }
+    out.write_all(b"</body>\n</html>\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_in_names_is_escaped() {
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot; ");
+    }
+
+    #[test]
+    fn nice_steps_are_round() {
+        assert_eq!(nice_step(100.0, 5.0), 20.0);
+        assert!((nice_step(1.0, 4.0) - 0.2).abs() < 1e-12);
+    }
+}
