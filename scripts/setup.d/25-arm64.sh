@@ -5,7 +5,9 @@
 # `apt-get download` finds the arm64 kernels, busybox and kexec-tools, which
 # the VM test itself fetches into its cache.
 set -euo pipefail
-apt-get install -y -qq -o DPkg::Lock::Timeout=600 qemu-system-arm cpio >/dev/null
+# gcc-aarch64-linux-gnu compiles the C and assembly of ring (rustls) for the
+# cross-built guest binary; the Rust side links with rust-lld.
+apt-get install -y -qq -o DPkg::Lock::Timeout=600 qemu-system-arm cpio gcc-aarch64-linux-gnu >/dev/null
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     dpkg --add-architecture arm64
     apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null

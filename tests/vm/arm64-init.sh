@@ -58,7 +58,7 @@ gzip)
     m=$(new_marker)
     say "appending marker=$m"
     say "uptime-before=$(cut -d' ' -f1 /proc/uptime)"
-    kexec-chooser reboot /boot/alt/Image.gz --initrd "/boot/initrd.img-$target" --force \
+    kexec-chooser reboot "/boot/alt/vmlinuz-$target" --initrd "/boot/initrd.img-$target" \
         --mode direct --yes --timeout 2 --append "kct.marker=$m"
     say "kexec-chooser returned rc=$? without rebooting"
     ;;

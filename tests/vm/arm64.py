@@ -108,7 +108,12 @@ def build_binary(profile="dev"):
     if profile == "release":
         argv.append("--release")
     log(f"cross-building kexec-chooser for {TARGET} ({profile})")
-    run(argv, cwd=REPO)
+    # ring (rustls) has C and assembly: Debian's aarch64 cross gcc builds it
+    # (freestanding code, so the glibc-targeted compiler serves musl too).
+    env = dict(os.environ)
+    env.setdefault("CC_aarch64_unknown_linux_musl", "aarch64-linux-gnu-gcc")
+    env.setdefault("AR_aarch64_unknown_linux_musl", "aarch64-linux-gnu-ar")
+    run(argv, cwd=REPO, env=env)
     return REPO / "target" / TARGET / ("release" if profile == "release" else "debug") / "kexec-chooser"
 
 
@@ -181,7 +186,8 @@ class Arm64Guest:
             shutil.copy2(kroot / "boot" / f"config-{release}", boot)
             shutil.copy2(self.initrd, boot / f"initrd.img-{release}")
         (boot / "alt").mkdir()
-        with open(boot / "alt/Image.gz", "wb") as out:
+        # Named like B so that its version (and modules directory) is B's.
+        with open(boot / "alt" / f"vmlinuz-{self.b}", "wb") as out:
             run(["gzip", "-1", "-n", "-c", str(boot / f"vmlinuz-{self.b}")], stdout=out)
         (boot / f"vmlinuz-{GARBAGE}").write_bytes(os.urandom(1 << 20))
         (boot / f"initrd.img-{GARBAGE}").write_bytes(b"not an initrd")
