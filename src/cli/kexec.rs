@@ -166,11 +166,12 @@ fn drive(
     let prepared = load::prepare(&ctx.root, plan).context("nothing was loaded")?;
 
     let Some(h) = handover else {
-        load::load(&ctx.root, sys, &prepared).context("loading failed")?;
+        let used = load::load(&ctx.root, sys, &prepared).context("loading failed")?;
         writeln!(
             log,
-            "kexec-chooser: loaded {}; `systemctl kexec` or `kexec-chooser exec` boots it",
-            plan.version
+            "kexec-chooser: loaded {} with {}; `systemctl kexec` or `kexec-chooser exec` boots it",
+            plan.version,
+            used.as_str()
         )?;
         return Ok(exit::OK);
     };

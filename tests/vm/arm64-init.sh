@@ -67,6 +67,13 @@ refusals)
     mv "/boot/initrd.img-$target" /boot/initrd.away
     refusal noinitrd kexec-chooser reboot "$target" --mode direct --yes
     mv /boot/initrd.away "/boot/initrd.img-$target"
+    # Load without hand-over, then unload: on this kernel the unload, too,
+    # goes through kexec_load (no segments), kexec_file_load being missing.
+    kexec-chooser load "$target" >/tmp/out 2>&1
+    rc=$?
+    l1=$(cat /sys/kernel/kexec_loaded)
+    kexec-chooser unload >>/tmp/out 2>&1
+    say "load-unload rc=$rc/$? loaded=$l1 after=$(cat /sys/kernel/kexec_loaded) msg=$(tr '\n' ' ' </tmp/out)"
     # Lockdown can be raised at run time (never lowered): kexec_load is refused.
     echo integrity >/sys/kernel/security/lockdown
     say "lockdown=$(cat /sys/kernel/security/lockdown)"

@@ -261,6 +261,10 @@ def test_refusals(guest):
             if rc == 0 or loaded != "0" or not re.search(want, msg):
                 raise Failure(f"refusal {name}: rc={rc} loaded={loaded} msg={msg!r} (wanted /{want}/)")
             results[name] = msg.strip()
+        i, m, _ = kct(c, r"load-unload rc=(\S+) loaded=(\d) after=(\d) msg=(.*)", 120)
+        if (m.group(1), m.group(2), m.group(3)) != ("0/0", "1", "0") or "with kexec_load" not in m.group(4):
+            raise Failure(f"load then unload: {m.group(0)}")
+        log(f"arm64: load then unload through kexec_load: {m.group(4).strip()}")
         kct(c, r"alive after refusals", 30, after)
         kct(c, r"done", 30, after)
         c.wait_exit(60)
