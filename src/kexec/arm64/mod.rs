@@ -103,6 +103,8 @@ pub fn edit_chosen(tree: &mut Fdt, cmdline: &[u8], initrd: Option<(u64, u64)>, s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loadable {
     pub layout: Layout,
+    /// The Image header's load offset the kernel segment was placed with.
+    pub text_offset: u64,
     pub kernel: Vec<u8>,
     pub initrd: Option<Vec<u8>>,
     pub dtb: Vec<u8>,
@@ -197,6 +199,7 @@ pub fn build(
     let purgatory = purgatory::build(layout.dtb.mem, layout.kernel.mem);
     Ok(Loadable {
         layout,
+        text_offset: req.text_offset,
         kernel,
         initrd,
         dtb,
@@ -269,7 +272,7 @@ pub fn load(
     segments::check(
         &map,
         &loadable.layout,
-        loadable.layout.kernel.mem % segments::KERNEL_ALIGN,
+        loadable.text_offset,
         page_size(),
         loadable.entry(),
     )?;
