@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# No __pycache__ of the imported harness in the source tree.
+sys.dont_write_bytecode = True
 import vmtest  # noqa: E402
 from vmtest import Failure, kct, log, mke2fs, dir_mb, pack_cpio, run, with_console  # noqa: E402
 
