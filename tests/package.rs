@@ -2,7 +2,7 @@
 //! committed man page and completions are what the clap definitions generate
 //! now, the units' and the cron file's command lines are accepted by the CLI
 //! with the settings of /etc/default/kexec-chooser, and the changelog matches
-//! the package version. scripts/check.d/40-deb.sh checks the .deb itself.
+//! the package version. scripts/check.d/10-deb.sh checks the .deb itself.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -4,4 +4,11 @@
 # Guests are cached under ${CACHE_DIR:-/var/cache/kexec-chooser-tests}/vm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec timeout 1500 python3 tests/vm/vmtest.py refusals direct systemd
+# The systemd guest installs the project's .deb, as users do: the one
+# 10-deb.sh built and checked, else one built here.
+deb=$(ls target/debian/kexec-chooser_*_amd64.deb 2>/dev/null | head -n1 || true)
+if [ -z "$deb" ]; then
+    cargo deb --locked >/dev/null
+    deb=$(ls target/debian/kexec-chooser_*_amd64.deb | head -n1)
+fi
+exec timeout 1500 python3 tests/vm/vmtest.py --artifact "$deb" refusals direct systemd

@@ -82,6 +82,11 @@ impl RebootArgs {
 }
 
 impl PlanArgs {
+    /// What preflight may let pass because the person said so.
+    fn allow(&self) -> crate::kexec::Allow {
+        crate::kexec::Allow { force: self.force, no_initrd: self.no_initrd }
+    }
+
     fn options(&self) -> PlanOptions {
         PlanOptions {
             append: self.append.clone(),
@@ -171,7 +176,7 @@ pub fn run(ctx: &Ctx, args: &RebootArgs) -> anyhow::Result<u8> {
         out.flush()?;
         return Ok(super::exit::OK);
     }
-    super::kexec::load_and_handover(ctx, &plan, Some(&args.handover))
+    super::kexec::load_and_handover_with(ctx, &plan, args.plan.allow(), Some(&args.handover))
 }
 
 pub fn load(ctx: &Ctx, args: &LoadArgs) -> anyhow::Result<u8> {
@@ -182,5 +187,5 @@ pub fn load(ctx: &Ctx, args: &LoadArgs) -> anyhow::Result<u8> {
         out.flush()?;
         return Ok(super::exit::OK);
     }
-    super::kexec::load_and_handover(ctx, &plan, None)
+    super::kexec::load_and_handover_with(ctx, &plan, args.plan.allow(), None)
 }

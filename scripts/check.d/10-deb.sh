@@ -21,9 +21,9 @@ TARBALL="$CACHE/$SUITE-minbase-$(echo "$INCLUDE" | tr ',' '+').tar.gz"
 UNITS=(kexec-chooser-disk.service kexec-chooser-disk.timer kexec-chooser-load.service)
 start=$(date +%s)
 
-say() { printf '40-deb: [%3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
+say() { printf '10-deb: [%3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
 fail() {
-    printf '40-deb: FAIL: %s\n' "$*" >&2
+    printf '10-deb: FAIL: %s\n' "$*" >&2
     exit 1
 }
 
