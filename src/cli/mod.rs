@@ -50,10 +50,10 @@ Files:
   /etc/default/kexec-chooser                               settings of the units
 
 Examples:
-  sudo kexec-chooser                    menu, confirmation, warm reboot
-  kexec-chooser list --json             every kernel as JSON
-  kexec-chooser reboot --dry-run latest print the plan for the newest kernel
-  kexec-chooser disk --cron             silent unless a filesystem is filling up";
+  sudo kexec-chooser                      menu, confirmation, warm reboot
+  kexec-chooser list --json               every kernel as JSON
+  kexec-chooser reboot --dry-run latest   print the plan for the newest kernel
+  kexec-chooser disk --cron               silent unless a filesystem is filling up";
 
 /// Warm-reboot into a chosen kernel with kexec, skipping firmware and boot loader.
 ///

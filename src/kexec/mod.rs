@@ -1,6 +1,12 @@
 //! The kexec step: the plan of what will be loaded, preflight checks, load,
 //! unload and status.
 
+pub mod load;
 pub mod plan;
+pub mod preflight;
+pub mod state;
 
+pub use load::{LoadError, Prepared};
 pub use plan::Plan;
+pub use preflight::{Allow, PreflightError};
+pub use state::KexecState;

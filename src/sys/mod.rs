@@ -1,4 +1,274 @@
 //! The only module with `unsafe`, raw syscalls and libc: everything that touches
 //! the running kernel goes through here.
+//!
+//! The root-only side effects (load, unload, kill, unmount, swapoff, sync,
+//! reboot, running systemctl) sit behind the [`System`] trait so that the
+//! kexec and shutdown logic can be tested with the recording fake in
+//! [`fake`]; [`Real`] is the one implementation that acts, and only ever runs
+//! inside QEMU guests in this project's tests.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
 
 pub mod interrupt;
+pub mod proc;
+
+#[cfg(test)]
+pub mod fake;
+
+pub use proc::{Mount, Process};
+
+/// `kexec_file_load(2)` flags, from include/uapi/linux/kexec.h.
+pub const KEXEC_FILE_UNLOAD: u32 = 0x0000_0001;
+pub const KEXEC_FILE_ON_CRASH: u32 = 0x0000_0002;
+pub const KEXEC_FILE_NO_INITRAMFS: u32 = 0x0000_0004;
+
+/// The syscall number of `kexec_file_load` (arch/x86/entry/syscalls/syscall_64.tbl
+/// and include/uapi/asm-generic/unistd.h); `None` where this crate does not know it.
+#[cfg(target_arch = "x86_64")]
+pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = Some(320);
+#[cfg(target_arch = "aarch64")]
+pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = Some(294);
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = None;
+
+/// `CAP_SYS_BOOT` from include/uapi/linux/capability.h.
+pub const CAP_SYS_BOOT: u32 = 22;
+
+/// The root-only side effects of loading and handing over, so that the logic
+/// above them can run against a recording fake.
+pub trait System {
+    /// Whether this implementation acts on the running kernel (the fake does not).
+    fn acts_on_host(&self) -> bool;
+    /// `kexec_file_load(kernel, initrd, cmdline, flags)`; `cmdline` goes to the
+    /// kernel with its trailing NUL counted in `cmdline_len`.
+    fn kexec_file_load(
+        &mut self,
+        kernel: BorrowedFd<'_>,
+        initrd: Option<BorrowedFd<'_>>,
+        cmdline: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno>;
+    /// Unload the kernel loaded for kexec (not the crash kernel).
+    fn kexec_unload(&mut self) -> Result<(), Errno>;
+    /// Whether a kernel is loaded (`/sys/kernel/kexec_loaded`).
+    fn kexec_loaded(&self) -> io::Result<bool>;
+    /// Whether this process holds `CAP_SYS_BOOT` in its effective set.
+    fn has_cap_sys_boot(&self) -> bool;
+    /// This process's id, spared by the direct shutdown.
+    fn own_pid(&self) -> i32;
+    fn sync(&mut self);
+    /// Ignore SIGHUP, SIGTERM and SIGPIPE: the direct shutdown kills the
+    /// shell and terminal it may have been started from, and must survive that.
+    fn ignore_hangups(&mut self) -> Result<(), Errno>;
+    fn processes(&self) -> io::Result<Vec<Process>>;
+    fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), Errno>;
+    fn sleep(&mut self, duration: Duration);
+    /// Active swap areas, from /proc/swaps.
+    fn swaps(&self) -> io::Result<Vec<PathBuf>>;
+    fn swapoff(&mut self, path: &Path) -> Result<(), Errno>;
+    /// The mount table of this process, from /proc/self/mountinfo, in its order.
+    fn mounts(&self) -> io::Result<Vec<Mount>>;
+    fn umount(&mut self, target: &Path) -> Result<(), Errno>;
+    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno>;
+    /// `reboot(LINUX_REBOOT_CMD_KEXEC)`: returns only when it failed.
+    fn reboot_kexec(&mut self) -> Errno;
+    /// Run a program (never through a shell) and wait for it.
+    fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus>;
+}
+
+/// The implementation that acts on the running kernel.
+#[derive(Debug, Default)]
+pub struct Real;
+
+impl System for Real {
+    fn acts_on_host(&self) -> bool {
+        true
+    }
+
+    fn kexec_file_load(
+        &mut self,
+        kernel: BorrowedFd<'_>,
+        initrd: Option<BorrowedFd<'_>>,
+        cmdline: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        let Some(nr) = SYS_KEXEC_FILE_LOAD else {
+            return Err(Errno::ENOSYS);
+        };
+        let initrd_fd = initrd.map_or(-1, |fd| fd.as_raw_fd());
+        // The kernel reads cmdline_len bytes and checks the last is NUL.
+        let cmdline_len = cmdline.to_bytes_with_nul().len() as libc::c_ulong;
+        // SAFETY: both descriptors are borrowed and stay open for the call;
+        // `cmdline` points to `cmdline_len` readable bytes ending in NUL, which
+        // the kernel copies before returning; no memory is written.
+        let ret = unsafe {
+            libc::syscall(
+                nr,
+                kernel.as_raw_fd() as libc::c_long,
+                initrd_fd as libc::c_long,
+                cmdline_len,
+                cmdline.as_ptr(),
+                libc::c_ulong::from(flags),
+            )
+        };
+        Errno::result(ret).map(drop)
+    }
+
+    fn kexec_unload(&mut self) -> Result<(), Errno> {
+        let Some(nr) = SYS_KEXEC_FILE_LOAD else {
+            return Err(Errno::ENOSYS);
+        };
+        // SAFETY: with KEXEC_FILE_UNLOAD the kernel ignores the descriptors
+        // and reads no command line (length 0, null pointer).
+        let ret = unsafe {
+            libc::syscall(
+                nr,
+                -1 as libc::c_long,
+                -1 as libc::c_long,
+                0 as libc::c_ulong,
+                std::ptr::null::<libc::c_char>(),
+                libc::c_ulong::from(KEXEC_FILE_UNLOAD),
+            )
+        };
+        Errno::result(ret).map(drop)
+    }
+
+    fn kexec_loaded(&self) -> io::Result<bool> {
+        let s = std::fs::read_to_string(crate::boot::paths::KEXEC_LOADED)?;
+        Ok(s.trim() == "1")
+    }
+
+    fn has_cap_sys_boot(&self) -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| proc::effective_capability(&s, CAP_SYS_BOOT))
+            .unwrap_or(false)
+    }
+
+    fn own_pid(&self) -> i32 {
+        nix::unistd::getpid().as_raw()
+    }
+
+    fn sync(&mut self) {
+        nix::unistd::sync();
+    }
+
+    fn ignore_hangups(&mut self) -> Result<(), Errno> {
+        use nix::sys::signal::{signal, SigHandler};
+        for sig in [Signal::SIGHUP, Signal::SIGTERM, Signal::SIGPIPE] {
+            // SAFETY: SIG_IGN installs no handler code, so nothing can run in
+            // signal context and no async-signal-safety rule is at stake.
+            unsafe { signal(sig, SigHandler::SigIgn) }?;
+        }
+        Ok(())
+    }
+
+    fn processes(&self) -> io::Result<Vec<Process>> {
+        proc::read_processes(Path::new("/proc"))
+    }
+
+    fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), Errno> {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn swaps(&self) -> io::Result<Vec<PathBuf>> {
+        Ok(proc::parse_swaps(&std::fs::read_to_string("/proc/swaps")?))
+    }
+
+    fn swapoff(&mut self, path: &Path) -> Result<(), Errno> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let ret = unsafe { libc::swapoff(c.as_ptr()) };
+        Errno::result(ret).map(drop)
+    }
+
+    fn mounts(&self) -> io::Result<Vec<Mount>> {
+        Ok(proc::parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?))
+    }
+
+    fn umount(&mut self, target: &Path) -> Result<(), Errno> {
+        nix::mount::umount2(target, nix::mount::MntFlags::empty())
+    }
+
+    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno> {
+        use nix::mount::MsFlags;
+        nix::mount::mount(
+            None::<&str>,
+            target,
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+    }
+
+    fn reboot_kexec(&mut self) -> Errno {
+        match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_KEXEC) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        }
+    }
+
+    fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus> {
+        std::process::Command::new(program).args(args).status()
+    }
+}
+
+/// Run `f` with SIGINT ignored, then put the previous disposition back.
+///
+/// The prompt library turns a Ctrl-C it reads in raw mode into
+/// `raise(SIGINT)`, which would kill the process with the cursor hidden;
+/// ignored, the raise is a no-op and the prompt returns an `Interrupted`
+/// error instead, so the caller restores the terminal and exits 130.
+pub fn with_sigint_ignored<T>(f: impl FnOnce() -> T) -> T {
+    use nix::sys::signal::{signal, SigHandler};
+    // SAFETY: SIG_IGN installs no handler code, so nothing runs in signal context.
+    let previous = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
+    let out = f();
+    if let Ok(previous) = previous {
+        // SAFETY: `previous` is the disposition that was in place before, put back as it was.
+        let _ = unsafe { signal(Signal::SIGINT, previous) };
+    }
+    out
+}
+
+/// An anonymous in-memory file for what has no file of its own: several
+/// initrds concatenated, a UKI's sections, an unpacked image.
+pub fn memfd(name: &CStr) -> Result<OwnedFd, Errno> {
+    nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn syscall_number_matches_libc() {
+        assert_eq!(SYS_KEXEC_FILE_LOAD, Some(libc::SYS_kexec_file_load));
+    }
+
+    #[test]
+    fn memfd_holds_what_is_written() {
+        use std::io::{Read, Seek, Write};
+        let fd = memfd(c"t").unwrap();
+        let mut f = std::fs::File::from(fd);
+        f.write_all(b"abc").unwrap();
+        f.rewind().unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "abc");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 
+pub mod confirm;
 pub mod menu;
 
 /// Whether kexec-chooser may ask a person anything: only when both stdin

@@ -1,0 +1,359 @@
+//! Preflight: every reason a load would fail or leave a machine that cannot
+//! boot, checked before anything is loaded, each with its remedy.
+
+use std::path::PathBuf;
+
+use crate::boot::{paths, Root, Source};
+use crate::image::{Arch, Format};
+use crate::sys::System;
+
+use super::state::KexecState;
+use super::Plan;
+
+/// What the person allowed with `--force` and `--no-initrd`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Go on without a modules directory or without `root=`.
+    pub force: bool,
+    /// Loading no initrd is wanted.
+    pub no_initrd: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error("loading a kernel needs root (CAP_SYS_BOOT): run it with sudo")]
+    NotPermitted,
+    #[error("kexec is disabled on this boot ({} is 1, and stays so until the next boot): reboot through the firmware instead", paths::KEXEC_LOAD_DISABLED)]
+    LoadDisabled,
+    #[error("the kexec load limit of this boot is used up ({} is 0): reboot through the firmware instead", paths::KEXEC_LOAD_LIMIT_REBOOT)]
+    LoadLimitReached,
+    #[error("{kernel}: not a kernel image kexec can load ({why})")]
+    NotAKernel { kernel: PathBuf, why: String },
+    #[error("{kernel}: a {format} image cannot be loaded by kexec_file_load on {running}")]
+    UnsupportedFormat { kernel: PathBuf, format: &'static str, running: &'static str },
+    #[error("{kernel}: a compressed arm64 image; unpacking it is not supported yet: load the uncompressed Image")]
+    CompressedNotSupported { kernel: PathBuf },
+    #[error("{kernel}: built for {arch:?}, but the running kernel is {running}")]
+    WrongArch { kernel: PathBuf, arch: Arch, running: &'static str },
+    #[error("{kernel}: cannot read it")]
+    KernelUnreadable {
+        kernel: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("initrd {path} is missing: pass --initrd PATH, or --no-initrd to boot without one")]
+    InitrdMissing {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one")]
+    NoInitrd { version: String },
+    #[error("no modules directory for {version} (/lib/modules/{version}): it would boot without its modules; pass --force to go on")]
+    ModulesMissing { version: String },
+    #[error("the command line has no root= and {kernel} has no built-in one: add one with --append root=DEVICE, or pass --force")]
+    NoRootArgument { kernel: PathBuf },
+    #[error("the command line is {len} bytes; {kernel} takes at most {max}")]
+    CmdlineTooLong { kernel: PathBuf, len: usize, max: u32 },
+    #[error("the command line contains a NUL byte")]
+    CmdlineNul,
+}
+
+/// The running architecture as the image module names it.
+pub fn running_arch() -> (Option<Arch>, &'static str) {
+    if cfg!(target_arch = "x86_64") {
+        (Some(Arch::X86_64), "x86_64")
+    } else if cfg!(target_arch = "aarch64") {
+        (Some(Arch::Aarch64), "aarch64")
+    } else {
+        (None, std::env::consts::ARCH)
+    }
+}
+
+/// Whether kexec_file_load on `arch` takes a `format` image as it is.
+fn format_loadable(format: Format, arch: Option<Arch>) -> bool {
+    match (arch, format) {
+        // arch/x86/kernel/kexec-bzimage64.c; a UKI's .linux is a bzImage.
+        (Some(Arch::X86_64), Format::Bzimage | Format::Uki) => true,
+        // arch/arm64/kernel/kexec_image.c takes the raw Image.
+        (Some(Arch::Aarch64), Format::Arm64Image | Format::Uki) => true,
+        _ => false,
+    }
+}
+
+fn has_word_with_key(cmdline: &str, key: &str) -> bool {
+    cmdline.split_whitespace().any(|w| w.split_once('=').map_or(w, |(k, _)| k) == key)
+}
+
+/// Whether the kernel carries a command line of its own that names the root:
+/// a UKI's `.cmdline`, or `CONFIG_CMDLINE` in /boot/config-VERSION.
+fn builtin_root(root: &Root, plan: &Plan) -> bool {
+    let e = &plan.entry;
+    if e.source == Source::Uki && e.cmdline.as_deref().is_some_and(|c| has_word_with_key(c, "root")) {
+        return true;
+    }
+    let config = root.path(paths::BOOT).join(format!("config-{}", plan.version));
+    std::fs::read_to_string(config).ok().is_some_and(|c| {
+        c.lines()
+            .filter_map(|l| l.strip_prefix("CONFIG_CMDLINE="))
+            .any(|v| has_word_with_key(v.trim_matches('"'), "root"))
+    })
+}
+
+/// Check `plan` against the machine under `root`; `Ok` means loading may start.
+pub fn check(root: &Root, sys: &dyn System, plan: &Plan, allow: Allow) -> Result<(), PreflightError> {
+    if !sys.has_cap_sys_boot() {
+        return Err(PreflightError::NotPermitted);
+    }
+    let state = KexecState::read(root);
+    if state.load_disabled == Some(true) {
+        return Err(PreflightError::LoadDisabled);
+    }
+    if state.limit_used_up() {
+        return Err(PreflightError::LoadLimitReached);
+    }
+    check_image(root, plan)?;
+    check_initrds(root, plan, allow)?;
+    if !allow.force && !modules_dir_exists(root, &plan.version) {
+        return Err(PreflightError::ModulesMissing { version: plan.version.clone() });
+    }
+    if plan.cmdline.contains('\0') {
+        return Err(PreflightError::CmdlineNul);
+    }
+    if !allow.force && !has_word_with_key(&plan.cmdline, "root") && !builtin_root(root, plan) {
+        return Err(PreflightError::NoRootArgument { kernel: plan.kernel.clone() });
+    }
+    if let Some(max) = plan.entry.cmdline_size {
+        if u32::try_from(plan.cmdline.len()).map_or(true, |l| l > max) {
+            return Err(PreflightError::CmdlineTooLong {
+                kernel: plan.kernel.clone(),
+                len: plan.cmdline.len(),
+                max,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn modules_dir_exists(root: &Root, version: &str) -> bool {
+    paths::MODULE_DIRS.iter().any(|d| root.path(d).join(version).is_dir())
+}
+
+fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
+    let kernel = plan.kernel.clone();
+    std::fs::File::open(root.path(&plan.kernel))
+        .map_err(|source| PreflightError::KernelUnreadable { kernel: kernel.clone(), source })?;
+    let e = &plan.entry;
+    let (arch, running) = running_arch();
+    match e.format {
+        Format::Unknown => {
+            let why = if e.problems.is_empty() { "unknown format".to_string() } else { e.problems.join("; ") };
+            return Err(PreflightError::NotAKernel { kernel, why });
+        }
+        Format::Compressed | Format::Zboot if arch == Some(Arch::Aarch64) => {
+            return Err(PreflightError::CompressedNotSupported { kernel });
+        }
+        f if !format_loadable(f, arch) => {
+            return Err(PreflightError::UnsupportedFormat { kernel, format: f.as_str(), running });
+        }
+        _ => {}
+    }
+    if let (Some(a), Some(r)) = (e.arch, arch) {
+        if a != r {
+            return Err(PreflightError::WrongArch { kernel, arch: a, running });
+        }
+    }
+    if !e.usable {
+        let why = if e.problems.is_empty() { "marked unusable".to_string() } else { e.problems.join("; ") };
+        return Err(PreflightError::NotAKernel { kernel, why });
+    }
+    Ok(())
+}
+
+fn check_initrds(root: &Root, plan: &Plan, allow: Allow) -> Result<(), PreflightError> {
+    for initrd in &plan.initrds {
+        if let Err(source) = std::fs::File::open(root.path(initrd)) {
+            return Err(PreflightError::InitrdMissing { path: initrd.clone(), source });
+        }
+    }
+    let embedded = plan.entry.source == Source::Uki && plan.entry.sections.iter().any(|s| s.name == ".initrd");
+    if plan.initrds.is_empty() && !embedded && !allow.no_initrd && plan.entry.initrds.is_empty() {
+        return Err(PreflightError::NoInitrd { version: plan.version.clone() });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::boot::BootEntry;
+    use crate::sys::fake::Fake;
+    use std::path::Path;
+
+    /// A machine root with one bzImage-named kernel, an initrd and modules.
+    pub(crate) struct Machine {
+        pub dir: tempfile::TempDir,
+    }
+
+    impl Machine {
+        pub fn new() -> Machine {
+            let m = Machine { dir: tempfile::tempdir().unwrap() };
+            m.write("/boot/vmlinuz-6.1.0-9-amd64", b"KERNEL");
+            m.write("/boot/initrd.img-6.1.0-9-amd64", b"INITRD");
+            std::fs::create_dir_all(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
+            m.write("/proc/sys/kernel/kexec_load_disabled", b"0\n");
+            m
+        }
+        pub fn root(&self) -> Root {
+            Root::new(self.dir.path())
+        }
+        pub fn write(&self, p: &str, data: &[u8]) {
+            let f = self.dir.path().join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, data).unwrap();
+        }
+    }
+
+    pub(crate) fn entry(version: &str) -> BootEntry {
+        BootEntry {
+            id: version.into(),
+            version: version.into(),
+            title: None,
+            kernel: format!("/boot/vmlinuz-{version}").into(),
+            initrds: vec![format!("/boot/initrd.img-{version}").into()],
+            cmdline: None,
+            devicetree: None,
+            source: Source::Vmlinuz,
+            format: if cfg!(target_arch = "aarch64") { Format::Arm64Image } else { Format::Bzimage },
+            arch: running_arch().0,
+            cmdline_size: Some(2047),
+            running: false,
+            default: false,
+            usable: true,
+            problems: vec![],
+            sort_key: None,
+            sections: vec![],
+        }
+    }
+
+    pub(crate) fn plan(version: &str) -> Plan {
+        let e = entry(version);
+        Plan {
+            id: e.id.clone(),
+            version: e.version.clone(),
+            kernel: e.kernel.clone(),
+            initrds: e.initrds.clone(),
+            cmdline: "root=/dev/vda ro quiet".into(),
+            cmdline_source: "a test".into(),
+            mode: None,
+            entry: e,
+        }
+    }
+
+    fn err(m: &Machine, p: &Plan, allow: Allow) -> String {
+        check(&m.root(), &Fake::default(), p, allow).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_complete_plan_passes() {
+        let m = Machine::new();
+        check(&m.root(), &Fake::default(), &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
+    }
+
+    #[test]
+    fn without_cap_sys_boot_nothing_is_loaded() {
+        let m = Machine::new();
+        let fake = Fake { cap_sys_boot: false, ..Fake::default() };
+        let e = check(&m.root(), &fake, &plan("6.1.0-9-amd64"), Allow::default()).unwrap_err();
+        assert!(matches!(e, PreflightError::NotPermitted));
+        assert!(e.to_string().contains("sudo"));
+    }
+
+    #[test]
+    fn disabled_kexec_is_refused() {
+        let m = Machine::new();
+        m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
+        assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1"));
+    }
+
+    #[test]
+    fn used_up_load_limit_is_refused() {
+        let m = Machine::new();
+        m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"0\n");
+        assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("limit"));
+        m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"-1\n");
+        check(&m.root(), &Fake::default(), &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
+    }
+
+    #[test]
+    fn unknown_format_is_refused_with_its_problems() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.entry.format = Format::Unknown;
+        p.entry.usable = false;
+        p.entry.problems = vec!["no bzImage header".into()];
+        let e = err(&m, &p, Allow::default());
+        assert!(e.contains("not a kernel image") && e.contains("no bzImage header"), "{e}");
+    }
+
+    #[test]
+    fn elf_images_are_refused_as_unsupported() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.entry.format = Format::Elf;
+        assert!(err(&m, &p, Allow::default()).contains("a elf image cannot be loaded"));
+    }
+
+    #[test]
+    fn foreign_architecture_is_refused() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.entry.arch = Some(Arch::Riscv64);
+        assert!(err(&m, &p, Allow::default()).contains("Riscv64"));
+    }
+
+    #[test]
+    fn missing_initrd_is_refused_unless_no_initrd() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.initrds = vec![Path::new("/boot/initrd.img-gone").into()];
+        assert!(err(&m, &p, Allow::default()).contains("initrd /boot/initrd.img-gone is missing"));
+        let mut p = plan("6.1.0-9-amd64");
+        p.initrds.clear();
+        p.entry.initrds.clear();
+        assert!(err(&m, &p, Allow::default()).contains("no initrd found"));
+        check(&m.root(), &Fake::default(), &p, Allow { no_initrd: true, force: false }).unwrap();
+    }
+
+    #[test]
+    fn missing_modules_directory_needs_force() {
+        let m = Machine::new();
+        std::fs::remove_dir(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
+        let p = plan("6.1.0-9-amd64");
+        assert!(err(&m, &p, Allow::default()).contains("--force"));
+        check(&m.root(), &Fake::default(), &p, Allow { force: true, no_initrd: false }).unwrap();
+        std::fs::create_dir_all(m.dir.path().join("usr/lib/modules/6.1.0-9-amd64")).unwrap();
+        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+    }
+
+    #[test]
+    fn command_line_without_root_needs_force_or_a_builtin_one() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.cmdline = "quiet rootwait".into();
+        assert!(err(&m, &p, Allow::default()).contains("no root="));
+        check(&m.root(), &Fake::default(), &p, Allow { force: true, no_initrd: false }).unwrap();
+        m.write("/boot/config-6.1.0-9-amd64", b"CONFIG_CMDLINE=\"root=/dev/sda1\"\n");
+        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+    }
+
+    #[test]
+    fn command_line_longer_than_cmdline_size_is_refused() {
+        let m = Machine::new();
+        let mut p = plan("6.1.0-9-amd64");
+        p.entry.cmdline_size = Some(10);
+        assert!(err(&m, &p, Allow::default()).contains("at most 10"));
+        p.entry.cmdline_size = Some(u32::try_from(p.cmdline.len()).unwrap());
+        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+    }
+}

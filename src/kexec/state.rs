@@ -1,0 +1,147 @@
+//! The kernel's kexec state as its files tell it (all read under `--root`):
+//! what preflight checks, what `status` prints, and what explains an errno.
+
+use serde::Serialize;
+
+use crate::boot::{paths, Root};
+
+/// The EFI global-variable GUID under which `SecureBoot` lives (UEFI spec 3.3).
+const SECURE_BOOT_VAR: &str = "SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63";
+
+/// A `CONFIG_*` option of the running kernel, from /boot/config-RELEASE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Config {
+    Yes,
+    No,
+    /// No config file for the running release.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KexecState {
+    /// The running release (`/proc/sys/kernel/osrelease`).
+    pub release: Option<String>,
+    /// `/sys/kernel/kexec_loaded`.
+    pub loaded: Option<bool>,
+    /// `/proc/sys/kernel/kexec_load_disabled`: once 1, no load until reboot.
+    pub load_disabled: Option<bool>,
+    /// `/proc/sys/kernel/kexec_load_limit_reboot` (Linux 6.6+): -1 unlimited.
+    pub load_limit_reboot: Option<i64>,
+    /// The active lockdown mode (`none`, `integrity`, `confidentiality`).
+    pub lockdown: Option<String>,
+    /// Secure Boot as the firmware reports it; `None` without EFI.
+    pub secure_boot: Option<bool>,
+    pub config_kexec_file: Config,
+    pub config_kexec_sig: Config,
+    pub config_kexec_sig_force: Config,
+}
+
+fn read_trim(root: &Root, path: &str) -> Option<String> {
+    std::fs::read_to_string(root.path(path)).ok().map(|s| s.trim().to_string())
+}
+
+/// The word in brackets of a sysfs choice file: `none [integrity] confidentiality`.
+pub fn bracketed(choice: &str) -> Option<&str> {
+    let start = choice.find('[')?;
+    let end = choice.get(start..)?.find(']')?;
+    choice.get(start.checked_add(1)?..start.checked_add(end)?)
+}
+
+/// Look up `CONFIG_name` in the text of a kernel config file.
+pub fn config_option(config: &str, name: &str) -> Config {
+    let set = format!("CONFIG_{name}=");
+    let unset = format!("# CONFIG_{name} is not set");
+    for line in config.lines() {
+        if let Some(v) = line.strip_prefix(&set) {
+            return if v == "y" || v == "m" { Config::Yes } else { Config::No };
+        }
+        if line == unset {
+            return Config::No;
+        }
+    }
+    Config::No
+}
+
+impl KexecState {
+    /// Read every state file under `root`; a missing file leaves its field unknown.
+    pub fn read(root: &Root) -> KexecState {
+        let release = read_trim(root, paths::OSRELEASE);
+        let secure_boot = std::fs::read(root.path(paths::EFIVARS).join(SECURE_BOOT_VAR))
+            .ok()
+            // 4 bytes of attributes, then the 1-byte value.
+            .and_then(|v| v.get(4).copied())
+            .map(|b| b == 1);
+        let config = release
+            .as_ref()
+            .and_then(|r| std::fs::read_to_string(root.path(paths::BOOT).join(format!("config-{r}"))).ok());
+        let opt = |name: &str| config.as_deref().map_or(Config::Unknown, |c| config_option(c, name));
+        KexecState {
+            loaded: read_trim(root, paths::KEXEC_LOADED).map(|s| s == "1"),
+            load_disabled: read_trim(root, paths::KEXEC_LOAD_DISABLED).map(|s| s == "1"),
+            load_limit_reboot: read_trim(root, paths::KEXEC_LOAD_LIMIT_REBOOT).and_then(|s| s.parse().ok()),
+            lockdown: read_trim(root, paths::LOCKDOWN).and_then(|s| bracketed(&s).map(str::to_string)),
+            secure_boot,
+            config_kexec_file: opt("KEXEC_FILE"),
+            config_kexec_sig: opt("KEXEC_SIG"),
+            config_kexec_sig_force: opt("KEXEC_SIG_FORCE"),
+            release,
+        }
+    }
+
+    /// Lockdown that makes the kernel refuse unsigned images.
+    pub fn locked_down(&self) -> bool {
+        matches!(self.lockdown.as_deref(), Some(m) if m != "none")
+    }
+
+    pub fn limit_used_up(&self) -> bool {
+        self.load_limit_reboot == Some(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bracketed_word_is_the_active_choice() {
+        assert_eq!(bracketed("none [integrity] confidentiality"), Some("integrity"));
+        assert_eq!(bracketed("[none] integrity"), Some("none"));
+        assert_eq!(bracketed("none integrity"), None);
+        assert_eq!(bracketed("[broken"), None);
+    }
+
+    #[test]
+    fn config_options_are_read_from_the_config_text() {
+        let c = "CONFIG_KEXEC_FILE=y\n# CONFIG_KEXEC_SIG_FORCE is not set\nCONFIG_KEXEC_SIG=y\n";
+        assert_eq!(config_option(c, "KEXEC_FILE"), Config::Yes);
+        assert_eq!(config_option(c, "KEXEC_SIG_FORCE"), Config::No);
+        assert_eq!(config_option(c, "KEXEC_SIG"), Config::Yes);
+        assert_eq!(config_option(c, "KEXEC"), Config::No);
+    }
+
+    #[test]
+    fn state_is_read_under_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let w = |p: &str, s: &[u8]| {
+            let f = d.path().join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, s).unwrap();
+        };
+        w("/proc/sys/kernel/osrelease", b"6.1.0-9-amd64\n");
+        w("/sys/kernel/kexec_loaded", b"0\n");
+        w("/proc/sys/kernel/kexec_load_disabled", b"1\n");
+        w("/sys/kernel/security/lockdown", b"none [integrity] confidentiality\n");
+        w("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63", &[6, 0, 0, 0, 1]);
+        w("/boot/config-6.1.0-9-amd64", b"CONFIG_KEXEC_FILE=y\n");
+        let s = KexecState::read(&Root::new(d.path()));
+        assert_eq!(s.release.as_deref(), Some("6.1.0-9-amd64"));
+        assert_eq!(s.loaded, Some(false));
+        assert_eq!(s.load_disabled, Some(true));
+        assert_eq!(s.load_limit_reboot, None);
+        assert!(s.locked_down());
+        assert_eq!(s.secure_boot, Some(true));
+        assert_eq!(s.config_kexec_file, Config::Yes);
+        assert_eq!(s.config_kexec_sig, Config::No);
+    }
+}

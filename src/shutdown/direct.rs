@@ -1,0 +1,309 @@
+//! kexec-chooser's own clean shutdown, for machines without systemd as PID 1
+//! (sysvinit, busybox, an initramfs, a rescue shell): stop every process,
+//! turn swap off, unmount deepest first, then `reboot(LINUX_REBOOT_CMD_KEXEC)`.
+//! Each step is reported, since nothing else will tell what happened.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::sys::{Mount, Process, System};
+
+use super::ShutdownError;
+
+/// How often the remaining processes are looked at while waiting.
+const POLL: Duration = Duration::from_millis(100);
+/// How long killed processes get to vanish before the shutdown goes on.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Kernel interfaces rather than storage: nothing to flush, and unmounting
+/// them would only take away what a failed hand-over needs to carry on.
+const API_FILESYSTEMS: &[&str] = &[
+    "proc", "sysfs", "devtmpfs", "devpts", "securityfs", "cgroup", "cgroup2", "pstore",
+    "efivarfs", "debugfs", "tracefs", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl",
+    "binfmt_misc", "autofs", "rpc_pipefs", "nsfs", "selinuxfs",
+];
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Between SIGTERM and SIGKILL.
+    pub timeout: Duration,
+}
+
+fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {
+    // The terminal may be gone (its shell was just stopped): never fail on it.
+    let _ = writeln!(log, "kexec-chooser: {msg}");
+}
+
+/// The processes to stop: all but this one, PID 1, kernel threads and zombies.
+fn targets(sys: &dyn System) -> Result<Vec<Process>, ShutdownError> {
+    let own = sys.own_pid();
+    Ok(sys
+        .processes()
+        .map_err(ShutdownError::Processes)?
+        .into_iter()
+        .filter(|p| p.pid != own && p.pid != 1 && !p.kernel_thread && !p.zombie)
+        .collect())
+}
+
+fn names(ps: &[Process]) -> String {
+    let mut s: Vec<String> = ps.iter().take(8).map(|p| format!("{}[{}]", p.comm, p.pid)).collect();
+    if ps.len() > 8 {
+        s.push(format!("and {} more", ps.len() - 8));
+    }
+    s.join(", ")
+}
+
+/// Poll until no target is left or `limit` has passed; `show` says who is left once a second.
+fn wait_for_exit(
+    sys: &mut dyn System,
+    log: &mut dyn Write,
+    limit: Duration,
+    show: bool,
+) -> Result<Vec<Process>, ShutdownError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        let left = targets(sys)?;
+        if left.is_empty() || waited >= limit {
+            return Ok(left);
+        }
+        if show && waited.as_millis() % 1000 == 0 && waited > Duration::ZERO {
+            say(log, format_args!("waiting for {} process(es): {}", left.len(), names(&left)));
+        }
+        sys.sleep(POLL);
+        waited = waited.saturating_add(POLL);
+    }
+}
+
+fn signal_all(sys: &mut dyn System, ps: &[Process], sig: Signal) {
+    for p in ps {
+        // ESRCH: it exited meanwhile, which is the point.
+        let _ = sys.kill(p.pid, sig);
+    }
+}
+
+/// The filesystems to unmount, deepest first; later mounts before earlier
+/// ones at the same depth, so stacked mounts come off top first.
+pub fn unmount_order(mounts: &[Mount]) -> Vec<Mount> {
+    let mut ms: Vec<(usize, Mount)> = mounts
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str()))
+        .map(|(i, m)| (i, m.clone()))
+        .collect();
+    ms.sort_by(|(ia, a), (ib, b)| {
+        b.target.components().count().cmp(&a.target.components().count()).then(ib.cmp(ia))
+    });
+    ms.into_iter().map(|(_, m)| m).collect()
+}
+
+/// Whether losing writes on this filesystem would lose data: it is backed by
+/// a device or an image file rather than memory or the network.
+fn holds_data(m: &Mount) -> bool {
+    m.source.starts_with('/')
+}
+
+fn unmount_all(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
+    let mounts = sys.mounts().map_err(ShutdownError::Mounts)?;
+    for m in unmount_order(&mounts) {
+        let t = m.target.display();
+        match sys.umount(&m.target) {
+            Ok(()) => say(log, format_args!("unmounted {t}")),
+            Err(e) => match sys.remount_read_only(&m.target) {
+                Ok(()) => say(log, format_args!("{t} is busy ({e}): remounted read-only")),
+                Err(e2) if holds_data(&m) && !m.read_only => {
+                    return Err(ShutdownError::StillWritable { target: m.target.clone(), errno: e2 });
+                }
+                Err(e2) => say(log, format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype)),
+            },
+        }
+    }
+    Ok(())
+}
+
+fn remount_root(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
+    let root = PathBuf::from("/");
+    let mounts = sys.mounts().map_err(ShutdownError::Mounts)?;
+    let entry = mounts.iter().rev().find(|m| m.target == root);
+    match sys.remount_read_only(&root) {
+        Ok(()) => say(log, format_args!("remounted / read-only")),
+        Err(e) => match entry {
+            Some(m) if holds_data(m) && !m.read_only => {
+                return Err(ShutdownError::StillWritable { target: root, errno: e });
+            }
+            _ => say(log, format_args!("/ stays as it is ({e}): it holds no disk data")),
+        },
+    }
+    Ok(())
+}
+
+/// Shut down and jump into the loaded kernel. Returns only on failure.
+pub fn handover(sys: &mut dyn System, opts: &Options, log: &mut dyn Write) -> Result<(), ShutdownError> {
+    sys.ignore_hangups().map_err(ShutdownError::Signals)?;
+    say(log, format_args!("direct hand-over: syncing"));
+    sys.sync();
+
+    let ps = targets(sys)?;
+    say(log, format_args!("sending SIGTERM to {} process(es)", ps.len()));
+    signal_all(sys, &ps, Signal::SIGTERM);
+    let left = wait_for_exit(sys, log, opts.timeout, true)?;
+    if !left.is_empty() {
+        say(log, format_args!("sending SIGKILL to {} process(es): {}", left.len(), names(&left)));
+        signal_all(sys, &left, Signal::SIGKILL);
+        let stuck = wait_for_exit(sys, log, KILL_GRACE, false)?;
+        if !stuck.is_empty() {
+            say(log, format_args!("still there after SIGKILL (in the kernel): {}", names(&stuck)));
+        }
+    } else {
+        say(log, format_args!("every process has exited"));
+    }
+
+    match sys.swaps() {
+        Ok(swaps) => {
+            for s in swaps {
+                match sys.swapoff(&s) {
+                    Ok(()) => say(log, format_args!("swap off: {}", s.display())),
+                    Err(e) => say(log, format_args!("swap off {} failed: {e}", s.display())),
+                }
+            }
+        }
+        Err(e) => say(log, format_args!("cannot read /proc/swaps: {e}")),
+    }
+
+    unmount_all(sys, log)?;
+    remount_root(sys, log)?;
+    sys.sync();
+    say(log, format_args!("reboot(LINUX_REBOOT_CMD_KEXEC)"));
+    Err(ShutdownError::Reboot(sys.reboot_kexec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::{Call, Fake};
+    use nix::errno::Errno;
+
+    fn opts() -> Options {
+        Options { timeout: Duration::from_secs(1) }
+    }
+
+    fn machine() -> Fake {
+        let mut f = Fake::default();
+        f.procs = vec![
+            Fake::proc(1, "init"),
+            Process { pid: 2, comm: "kthreadd".into(), kernel_thread: true, zombie: false },
+            Fake::proc(100, "kexec-chooser"),
+            Fake::proc(200, "sshd"),
+            Fake::proc(300, "stubborn"),
+            Process { pid: 400, comm: "dead".into(), kernel_thread: false, zombie: true },
+        ];
+        f.exits_on_term = [200].into();
+        f.swaps = vec!["/dev/vda2".into()];
+        f.mounts = vec![
+            Fake::mount("/", "ext4", "/dev/vda1"),
+            Fake::mount("/proc", "proc", "proc"),
+            Fake::mount("/mnt", "ext4", "/dev/vdb"),
+            Fake::mount("/mnt/deep/er", "ext4", "/dev/vdc"),
+            Fake::mount("/run", "tmpfs", "tmpfs"),
+        ];
+        f
+    }
+
+    fn pos(f: &Fake, c: &Call) -> usize {
+        f.calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("no {c:?} in {:?}", f.calls))
+    }
+
+    #[test]
+    fn sequence_is_sync_term_wait_kill_swapoff_unmount_deepest_first_remount_sync_reboot() {
+        let mut f = machine();
+        let mut log = Vec::new();
+        let r = handover(&mut f, &opts(), &mut log);
+        assert!(matches!(r, Err(ShutdownError::Reboot(Errno::EPERM))));
+        let first_sync = pos(&f, &Call::Sync);
+        let term200 = pos(&f, &Call::Kill(200, Signal::SIGTERM));
+        let term300 = pos(&f, &Call::Kill(300, Signal::SIGTERM));
+        let kill300 = pos(&f, &Call::Kill(300, Signal::SIGKILL));
+        let swapoff = pos(&f, &Call::Swapoff("/dev/vda2".into()));
+        let deep = pos(&f, &Call::Umount("/mnt/deep/er".into()));
+        let mnt = pos(&f, &Call::Umount("/mnt".into()));
+        let root_ro = pos(&f, &Call::RemountReadOnly("/".into()));
+        let reboot = pos(&f, &Call::RebootKexec);
+        assert_eq!(f.calls[0], Call::IgnoreHangups);
+        assert!(first_sync < term200 && term200 < kill300 && term300 < kill300);
+        assert!(kill300 < swapoff && swapoff < deep && deep < mnt && mnt < root_ro && root_ro < reboot);
+        assert_eq!(f.calls[reboot - 1], Call::Sync);
+        // sshd exited on SIGTERM, so it never got SIGKILL.
+        assert!(!f.calls.contains(&Call::Kill(200, Signal::SIGKILL)));
+        // The timeout was waited out in polls before SIGKILL.
+        let polls = f.calls[..kill300].iter().filter(|c| matches!(c, Call::Sleep(_))).count();
+        assert_eq!(polls, 10);
+    }
+
+    #[test]
+    fn self_pid1_kernel_threads_and_zombies_are_spared() {
+        let mut f = machine();
+        let _ = handover(&mut f, &opts(), &mut Vec::new());
+        for pid in [1, 2, 100, 400] {
+            assert!(!f.calls.iter().any(|c| matches!(c, Call::Kill(p, _) if *p == pid)), "{pid} was signalled");
+        }
+        assert!(!f.calls.contains(&Call::Umount("/proc".into())));
+        assert!(!f.calls.contains(&Call::Umount("/".into())));
+    }
+
+    #[test]
+    fn who_is_left_is_shown_while_waiting() {
+        let mut f = machine();
+        f.exits_on_term.clear();
+        let mut log = Vec::new();
+        let _ = handover(&mut f, &Options { timeout: Duration::from_secs(2) }, &mut log);
+        let log = String::from_utf8(log).unwrap();
+        assert!(log.contains("waiting for 2 process(es): sshd[200], stubborn[300]"), "{log}");
+        assert!(log.contains("sending SIGKILL to 2 process(es)"), "{log}");
+    }
+
+    #[test]
+    fn busy_filesystem_is_remounted_read_only() {
+        let mut f = machine();
+        f.umount_errors.insert("/mnt".into(), Errno::EBUSY);
+        let mut log = Vec::new();
+        let _ = handover(&mut f, &opts(), &mut log);
+        assert!(f.calls.contains(&Call::RemountReadOnly("/mnt".into())));
+        assert!(String::from_utf8(log).unwrap().contains("/mnt is busy"));
+        assert!(f.calls.contains(&Call::RebootKexec));
+    }
+
+    #[test]
+    fn disk_that_stays_writable_stops_the_handover_before_reboot() {
+        let mut f = machine();
+        f.umount_errors.insert("/mnt".into(), Errno::EBUSY);
+        f.remount_errors.insert("/mnt".into(), Errno::EBUSY);
+        let r = handover(&mut f, &opts(), &mut Vec::new());
+        assert!(matches!(r, Err(ShutdownError::StillWritable { .. })));
+        assert!(!f.calls.contains(&Call::RebootKexec));
+    }
+
+    #[test]
+    fn memory_filesystem_that_stays_mounted_is_reported_not_fatal() {
+        let mut f = machine();
+        f.umount_errors.insert("/run".into(), Errno::EBUSY);
+        f.remount_errors.insert("/run".into(), Errno::EINVAL);
+        let mut log = Vec::new();
+        let _ = handover(&mut f, &opts(), &mut log);
+        assert!(String::from_utf8(log).unwrap().contains("/run (tmpfs) left mounted"));
+        assert!(f.calls.contains(&Call::RebootKexec));
+    }
+
+    #[test]
+    fn unmount_order_is_deepest_first_and_top_of_stack_first() {
+        let ms = vec![
+            Fake::mount("/a", "ext4", "/dev/1"),
+            Fake::mount("/a/b", "ext4", "/dev/2"),
+            Fake::mount("/c", "ext4", "/dev/3"),
+            Fake::mount("/a", "ext4", "/dev/4"),
+        ];
+        let order: Vec<String> = unmount_order(&ms).iter().map(|m| m.source.clone()).collect();
+        assert_eq!(order, ["/dev/2", "/dev/4", "/dev/3", "/dev/1"]);
+    }
+}

@@ -1,0 +1,39 @@
+//! Hand-over through systemd: the kernel is loaded already, and `systemctl
+//! kexec` makes systemd stop every unit, unmount, and jump into it. This works
+//! where systemd alone could not find a kernel to load (GRUB on BIOS).
+
+use std::io::Write;
+
+use crate::sys::System;
+
+use super::ShutdownError;
+
+/// Ask systemd to kexec into the loaded kernel. It returns once the job is
+/// queued; the shutdown then goes on without this process.
+pub fn handover(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
+    let _ = writeln!(log, "kexec-chooser: handing over to systemd: systemctl kexec");
+    let status = sys.run("systemctl", &["kexec"]).map_err(ShutdownError::SystemctlSpawn)?;
+    if !status.success() {
+        return Err(ShutdownError::SystemctlFailed(status));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::fake::{Call, Fake};
+
+    #[test]
+    fn systemd_mode_runs_systemctl_kexec_and_nothing_else() {
+        let mut fake = Fake::default();
+        handover(&mut fake, &mut Vec::new()).unwrap();
+        assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
+    }
+
+    #[test]
+    fn failing_systemctl_is_an_error() {
+        let mut fake = Fake { run_code: 1, ..Fake::default() };
+        assert!(matches!(handover(&mut fake, &mut Vec::new()), Err(ShutdownError::SystemctlFailed(_))));
+    }
+}

@@ -1,0 +1,217 @@
+//! A recording fake of [`System`] for unit tests: it acts on nothing, keeps a
+//! log of every call in order, and can be told to fail chosen calls, so the
+//! load and shutdown logic is tested without root and without risk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CStr;
+use std::io::{self, Read, Seek};
+use std::os::fd::BorrowedFd;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use super::{Mount, Process, System};
+
+/// What `kexec_file_load` was given, read back from the descriptors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadCall {
+    pub kernel: Vec<u8>,
+    pub initrd: Option<Vec<u8>>,
+    /// The command line with its NUL, as `cmdline_len` counts it.
+    pub cmdline: Vec<u8>,
+    pub flags: u32,
+}
+
+/// One side effect, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Load(LoadCall),
+    Unload,
+    Sync,
+    IgnoreHangups,
+    Kill(i32, Signal),
+    Sleep(Duration),
+    Swapoff(PathBuf),
+    Umount(PathBuf),
+    RemountReadOnly(PathBuf),
+    RebootKexec,
+    Run(String, Vec<String>),
+}
+
+#[derive(Debug)]
+pub struct Fake {
+    pub calls: Vec<Call>,
+    pub loaded: bool,
+    pub cap_sys_boot: bool,
+    pub pid: i32,
+    pub procs: Vec<Process>,
+    /// Processes that exit on SIGTERM; the others only on SIGKILL.
+    pub exits_on_term: BTreeSet<i32>,
+    pub swaps: Vec<PathBuf>,
+    pub mounts: Vec<Mount>,
+    pub load_error: Option<Errno>,
+    pub umount_errors: BTreeMap<PathBuf, Errno>,
+    pub remount_errors: BTreeMap<PathBuf, Errno>,
+    pub reboot_error: Errno,
+    /// Exit code of every program run.
+    pub run_code: i32,
+}
+
+impl Default for Fake {
+    fn default() -> Self {
+        Fake {
+            calls: Vec::new(),
+            loaded: false,
+            cap_sys_boot: true,
+            pid: 100,
+            procs: Vec::new(),
+            exits_on_term: BTreeSet::new(),
+            swaps: Vec::new(),
+            mounts: Vec::new(),
+            load_error: None,
+            umount_errors: BTreeMap::new(),
+            remount_errors: BTreeMap::new(),
+            reboot_error: Errno::EPERM,
+            run_code: 0,
+        }
+    }
+}
+
+impl Fake {
+    pub fn proc(pid: i32, comm: &str) -> Process {
+        Process { pid, comm: comm.into(), kernel_thread: false, zombie: false }
+    }
+
+    pub fn mount(target: &str, fstype: &str, source: &str) -> Mount {
+        Mount { target: target.into(), fstype: fstype.into(), source: source.into(), read_only: false }
+    }
+
+    /// The load calls only.
+    pub fn loads(&self) -> Vec<&LoadCall> {
+        self.calls.iter().filter_map(|c| if let Call::Load(l) = c { Some(l) } else { None }).collect()
+    }
+}
+
+fn read_fd(fd: BorrowedFd<'_>) -> Vec<u8> {
+    let mut f = std::fs::File::from(fd.try_clone_to_owned().expect("dup"));
+    let mut v = Vec::new();
+    f.rewind().expect("rewind");
+    f.read_to_end(&mut v).expect("read");
+    v
+}
+
+impl System for Fake {
+    fn acts_on_host(&self) -> bool {
+        false
+    }
+
+    fn kexec_file_load(
+        &mut self,
+        kernel: BorrowedFd<'_>,
+        initrd: Option<BorrowedFd<'_>>,
+        cmdline: &CStr,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        self.calls.push(Call::Load(LoadCall {
+            kernel: read_fd(kernel),
+            initrd: initrd.map(read_fd),
+            cmdline: cmdline.to_bytes_with_nul().to_vec(),
+            flags,
+        }));
+        match self.load_error {
+            Some(e) => Err(e),
+            None => {
+                self.loaded = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn kexec_unload(&mut self) -> Result<(), Errno> {
+        self.calls.push(Call::Unload);
+        self.loaded = false;
+        Ok(())
+    }
+
+    fn kexec_loaded(&self) -> io::Result<bool> {
+        Ok(self.loaded)
+    }
+
+    fn has_cap_sys_boot(&self) -> bool {
+        self.cap_sys_boot
+    }
+
+    fn own_pid(&self) -> i32 {
+        self.pid
+    }
+
+    fn sync(&mut self) {
+        self.calls.push(Call::Sync);
+    }
+
+    fn ignore_hangups(&mut self) -> Result<(), Errno> {
+        self.calls.push(Call::IgnoreHangups);
+        Ok(())
+    }
+
+    fn processes(&self) -> io::Result<Vec<Process>> {
+        Ok(self.procs.clone())
+    }
+
+    fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), Errno> {
+        self.calls.push(Call::Kill(pid, signal));
+        if signal == Signal::SIGKILL || (signal == Signal::SIGTERM && self.exits_on_term.contains(&pid)) {
+            self.procs.retain(|p| p.pid != pid);
+        }
+        Ok(())
+    }
+
+    fn sleep(&mut self, duration: Duration) {
+        self.calls.push(Call::Sleep(duration));
+    }
+
+    fn swaps(&self) -> io::Result<Vec<PathBuf>> {
+        Ok(self.swaps.clone())
+    }
+
+    fn swapoff(&mut self, path: &Path) -> Result<(), Errno> {
+        self.calls.push(Call::Swapoff(path.to_path_buf()));
+        self.swaps.retain(|s| s != path);
+        Ok(())
+    }
+
+    fn mounts(&self) -> io::Result<Vec<Mount>> {
+        Ok(self.mounts.clone())
+    }
+
+    fn umount(&mut self, target: &Path) -> Result<(), Errno> {
+        self.calls.push(Call::Umount(target.to_path_buf()));
+        if let Some(e) = self.umount_errors.get(target) {
+            return Err(*e);
+        }
+        self.mounts.retain(|m| m.target != target);
+        Ok(())
+    }
+
+    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno> {
+        self.calls.push(Call::RemountReadOnly(target.to_path_buf()));
+        match self.remount_errors.get(target) {
+            Some(e) => Err(*e),
+            None => Ok(()),
+        }
+    }
+
+    fn reboot_kexec(&mut self) -> Errno {
+        self.calls.push(Call::RebootKexec);
+        self.reboot_error
+    }
+
+    fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        self.calls.push(Call::Run(program.into(), args.iter().map(|a| a.to_string()).collect()));
+        Ok(ExitStatus::from_raw(self.run_code << 8))
+    }
+}

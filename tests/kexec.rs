@@ -1,0 +1,87 @@
+//! Integration tests of `status`, `exec`, `unload` and the refusals that
+//! guard them. Nothing here may load or reboot: every case stops before the
+//! kernel is touched (no terminal and no --yes, or a foreign --root); the
+//! real load and hand-over are proven in QEMU guests by tests/vm/.
+
+use std::path::Path;
+
+use crate::common::{run, stderr, stdout};
+
+fn root_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = d.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    d
+}
+
+fn arg(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn status_tells_that_disabled_kexec_is_impossible() {
+    let d = root_with(&[
+        ("/proc/sys/kernel/kexec_load_disabled", "1\n"),
+        ("/proc/sys/kernel/osrelease", "6.1.0-9-amd64\n"),
+        ("/boot/config-6.1.0-9-amd64", "CONFIG_KEXEC_FILE=y\nCONFIG_KEXEC_SIG=y\n"),
+        ("/sys/kernel/kexec_loaded", "0\n"),
+    ]);
+    let o = run(&["status", "--root", arg(d.path())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("kexec possible:          no"), "{out}");
+    assert!(out.contains("kexec_load_disabled is 1"), "{out}");
+    assert!(out.contains("running release:         6.1.0-9-amd64"), "{out}");
+    assert!(out.contains("CONFIG_KEXEC_FILE:       y"), "{out}");
+    assert!(out.contains("hand-over of auto:       direct"), "{out}");
+}
+
+#[test]
+fn status_json_reports_state_and_auto_mode() {
+    let d = root_with(&[
+        ("/sys/kernel/kexec_loaded", "1\n"),
+        ("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n"),
+        ("/run/systemd/system/.keep", ""),
+    ]);
+    let o = run(&["status", "--json", "--root", arg(d.path())]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["loaded"], true);
+    assert_eq!(v["lockdown"], "integrity");
+    assert_eq!(v["auto_mode"], "systemd");
+    assert_eq!(v["config_kexec_file"], "unknown");
+    let reasons = v["reasons"].as_array().unwrap();
+    assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("lockdown is integrity")), "{reasons:?}");
+}
+
+#[test]
+fn exec_without_terminal_or_yes_refuses_and_touches_nothing() {
+    let o = run(&["exec", "--mode", "direct"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no terminal to ask on; pass --yes"), "{}", stderr(&o));
+}
+
+#[test]
+fn exec_under_a_foreign_root_refuses() {
+    let d = root_with(&[("/sys/kernel/kexec_loaded", "1\n")]);
+    let o = run(&["exec", "--yes", "--mode", "direct", "--root", arg(d.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is for looking only"), "{}", stderr(&o));
+}
+
+#[test]
+fn unload_under_a_foreign_root_refuses() {
+    let d = root_with(&[]);
+    let o = run(&["unload", "--root", arg(d.path())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is for looking only"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_mode_is_a_usage_error() {
+    let o = run(&["exec", "--mode", "sideways", "--yes"]);
+    assert_eq!(o.status.code(), Some(2));
+}
