@@ -97,6 +97,8 @@ def build_root():
         (ROOT / ".done").touch()
     (ROOT / "etc/fstab").write_text("/dev/vda / ext4 rw,errors=remount-ro 0 1\n")
     (ROOT / "etc/hostname").write_text("fleet-guest\n")
+    # sudo (become) looks its own host name up.
+    (ROOT / "etc/hosts").write_text("127.0.0.1 localhost\n127.0.1.1 fleet-guest\n")
     (ROOT / "etc/systemd/network/10-qemu.network").write_text(NETWORK)
     systemd = ROOT / "etc/systemd/system"
     wants = systemd / "multi-user.target.wants"
