@@ -10,11 +10,14 @@ SSH on a loopback port forward (hostfwd=tcp:127.0.0.1:PORT-:22):
      playbook succeeded, the result file says A -> B, the boot id changed,
      the kernel logged exactly one kexec, and `uname -r` over SSH is B.
   2. disk-report.yml gathers `kexec-chooser disk --json` into one report on
-     the controller (only when the built binary has `disk`).
+     the controller: rows for / when the package has `disk`, else the guest
+     kept in the report with state "error" and the message.
   3. The test sets kernel.kexec_load_disabled=1 in the running guest (one
-     way: it stays 1 until the next boot) and runs rolling-kexec.yml again:
-     the host must fail with the reason from `status --json`, the boot id must
-     not change and the kernel must log no further kexec.
+     way: it stays 1 until the next boot) and runs rolling-kexec.yml again,
+     serial 1, with a second host after it in the inventory: the guest must
+     fail with the reason from `status --json`, the boot id must not change,
+     the kernel must log no further kexec, and the roll-out must stop before
+     the second host's batch (it never appears in the recap).
 
 The guest, its QEMU command line and its serial console come from
 tests/vm/vmtest.py (imported, not copied); only its package list differs
@@ -182,6 +185,15 @@ class Guest:
     def kexecs(self):
         return self.console.count(KEXEC_LINE)
 
+    def kexec_to_sshd(self):
+        """Host seconds from the kernel's kexec line to sshd started again."""
+        lines = list(self.console.lines)
+        k = next((i for i, (_, l) in enumerate(lines) if KEXEC_LINE in l), None)
+        if k is None:
+            return None
+        s = next((t for t, l in lines[k:] if re.search(r"Started .*ssh\.service", l)), None)
+        return None if s is None else s - lines[k][0]
+
     def close(self):
         self.stop.set()
         self.console.close()
@@ -189,10 +201,10 @@ class Guest:
         return self.console.save()
 
 
-def inventory(guest, deb, kernel, report_dir):
+def inventory(guest, deb, kernel, report_dir, name="inventory.json", next_batch_port=None):
     """The test inventory: one host, root over SSH with the test's key, and
     host key checking kept on against the guest's own host key."""
-    inv = guest.work / "inventory.json"
+    inv = guest.work / name
     host = {
         "ansible_host": "127.0.0.1",
         "ansible_port": guest.port,
@@ -204,7 +216,13 @@ def inventory(guest, deb, kernel, report_dir):
         "kexec_chooser_kernel": kernel,
         "kexec_chooser_report_dir": str(report_dir),
     }
-    inv.write_text(json.dumps({"all": {"hosts": {"guest": host}}}, indent=1))
+    hosts = {"guest": host}
+    if next_batch_port is not None:
+        # A host after the guest in inventory order, so in the next batch with
+        # serial 1; nothing listens on its port, so reaching it at all would
+        # show in the recap as unreachable.
+        hosts["next-batch"] = dict(host, ansible_port=next_batch_port)
+    inv.write_text(json.dumps({"all": {"hosts": hosts}}, indent=1))
     return inv
 
 
@@ -238,6 +256,8 @@ def has_disk(guest):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--disk-bin", help="by hand: a kexec-chooser binary with `disk`, used for the "
+                    "disk report when the package has none")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("fleettest: run as root (debootstrap, chroot)", file=sys.stderr)
@@ -289,40 +309,60 @@ def main():
             raise Failure(f"the kernel logged {guest.kexecs()} kexecs, wanted exactly 1")
         if guest.console.proc.poll() is not None:
             raise Failure("QEMU exited (-no-reboot): the guest rebooted through the firmware")
+        up = guest.kexec_to_sshd()
         log(f"PASS warm reboot {release_a} -> {release_b}: playbook {secs:.1f} s, "
             f"warm reboot inside it {float(result['seconds']):.1f} s (ansible.builtin.reboot's elapsed)")
         print(f"fleet: playbook {secs:.1f} s, warm reboot {float(result['seconds']):.1f} s "
+              f"(of which kexec to sshd up {up if up is None else round(up, 1)} s) "
               f"({release_a} -> {release_b})", flush=True)
 
-        # 2. The disk report, when the package has `disk`.
-        if has_disk(guest):
-            report = work / "disk-report.json"
-            rc, out, _, path = playbook("disk-report.yml", inv, "disk-report",
-                                        ["-e", f"kexec_chooser_disk_report={report}"])
+        # 2. The disk report.
+        disk_extra = []
+        if not has_disk(guest) and args.disk_bin:
+            # By hand only: a binary that has `disk` stands in for the package's.
+            run(["scp", *guest.ssh_args()[:2], "-P", str(guest.port), *guest.ssh_args()[4:],
+                 args.disk_bin, "root@127.0.0.1:/usr/local/sbin/kexec-chooser-disk"], capture_output=True)
+            disk_extra = ["-e", "kexec_chooser_bin=/usr/local/sbin/kexec-chooser-disk"]
+            log(f"the package has no `disk`: using {args.disk_bin} for the disk report")
+        report = work / "disk-report.json"
+        rc, out, _, path = playbook("disk-report.yml", inv, "disk-report",
+                                    ["-e", f"kexec_chooser_disk_report={report}", *disk_extra])
+        entry = json.loads(report.read_text())["hosts"]["guest"]
+        if disk_extra or has_disk(guest):
             if rc != 0:
                 raise Failure(f"disk-report.yml exited {rc}; log in {path}")
-            rows = json.loads(report.read_text())["hosts"]["guest"]["filesystems"]
-            if not any(row.get("mount") == "/" and isinstance(row.get("size_bytes"), int) for row in rows):
-                raise Failure(f"the disk report has no row for / with a size: {rows}")
-            log(f"PASS disk report: {len(rows)} filesystem(s) of the guest on the controller")
+            rows = entry["filesystems"]
+            if entry["state"] not in ("ok", "warning", "critical", "unknown") or not any(
+                    row.get("mount") == "/" and isinstance(row.get("size_bytes"), int) for row in rows):
+                raise Failure(f"the disk report has no row for / with a size: {entry}")
+            log(f"PASS disk report: {len(rows)} filesystem(s) of the guest on the controller, state {entry['state']}")
         else:
-            log("SKIP disk report: the built binary has no `disk` yet (its branch is not merged)")
+            # Without `disk`, the report must still name the host and why.
+            if rc == 0 or entry["state"] != "error" or not entry["error"]:
+                raise Failure(f"disk-report.yml without `disk`: exit {rc}, entry {entry}; log in {path}")
+            log(f"PASS disk report without `disk` in the package: the guest is reported as error: "
+                f"{entry['error'].splitlines()[0]}")
 
         # 3. kexec_load_disabled=1: the host fails with the reason, nothing reboots.
         guest.ssh("sysctl", "-q", "-w", "kernel.kexec_load_disabled=1")
-        rc, out, _, path = playbook("rolling-kexec.yml", inv, "rolling-kexec-disabled")
+        inv2 = inventory(guest, deb, release_b, reports, "inventory-disabled.json", free_port())
+        rc, out, _, path = playbook("rolling-kexec.yml", inv2, "rolling-kexec-disabled",
+                                    ["-e", "kexec_chooser_serial=1"])
         if rc == 0:
             raise Failure(f"rolling-kexec.yml passed on a guest with kexec_load_disabled=1; log in {path}")
         r = recap(out)
         if r["failed"] != 1:
             raise Failure(f"the disabled guest is not failed in the recap: {r}")
+        if re.search(r"^next-batch\s+:", out, re.M):
+            raise Failure(f"the roll-out went on to the next batch after a failed host; log in {path}")
         if DISABLED_REASON not in out:
             raise Failure(f"the failure does not give the reason {DISABLED_REASON!r}; log in {path}")
         if guest.ssh("cat", "/proc/sys/kernel/random/boot_id") != new_id:
             raise Failure("the boot id changed: the guest rebooted")
         if guest.kexecs() != 1 or guest.ssh("cat", "/sys/kernel/kexec_loaded") != "0":
             raise Failure("a kernel was loaded or a kexec happened on the disabled guest")
-        log(f"PASS kexec_load_disabled=1: the host failed with {DISABLED_REASON!r}, boot id unchanged")
+        log(f"PASS kexec_load_disabled=1: the host failed with {DISABLED_REASON!r}, boot id unchanged, "
+            "the next batch (serial 1) never started")
     except (Failure, subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as e:
         log(f"FAIL: {e}")
         if guest is not None:
