@@ -54,7 +54,10 @@ fn status_json_reports_state_and_auto_mode() {
     assert_eq!(v["auto_mode"], "systemd");
     assert_eq!(v["config_kexec_file"], "unknown");
     let reasons = v["reasons"].as_array().unwrap();
-    assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("lockdown is integrity")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.as_str().unwrap().contains("lockdown is integrity")),
+        "{reasons:?}"
+    );
 }
 
 #[test]

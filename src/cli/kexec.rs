@@ -73,11 +73,20 @@ pub struct StatusArgs {
 type Asker<'a> = &'a mut dyn FnMut(&str) -> Answer;
 
 /// Load `plan` and, unless `handover` is `None` (`load`), hand over to it.
-pub fn load_and_handover(ctx: &Ctx, plan: &Plan, handover: Option<&HandoverArgs>) -> anyhow::Result<u8> {
-    // The plan has no --no-initrd flag of its own: an entry whose initrds were
-    // all dropped is taken as the person's choice to boot without one.
-    let allow = Allow { force: false, no_initrd: plan.initrds.is_empty() && !plan.entry.initrds.is_empty() };
-    load_and_handover_with(ctx, plan, allow, handover)
+pub fn load_and_handover(
+    ctx: &Ctx,
+    plan: &Plan,
+    handover: Option<&HandoverArgs>,
+) -> anyhow::Result<u8> {
+    load_and_handover_with(ctx, plan, allow_from_plan(plan), handover)
+}
+
+/// What a plan alone tells of `--no-initrd` and `--force`: it carries no flag,
+/// so an entry whose initrds were all dropped is taken as the person's choice
+/// to boot without one, and `--force` is unknown (callers that have the
+/// arguments use [`load_and_handover_with`]).
+fn allow_from_plan(plan: &Plan) -> Allow {
+    Allow { force: false, no_initrd: plan.initrds.is_empty() && !plan.entry.initrds.is_empty() }
 }
 
 /// [`load_and_handover`] with `--force` / `--no-initrd` passed on explicitly.
@@ -94,7 +103,9 @@ pub fn load_and_handover_with(
 
 fn refuse_without_consent(consent: Consent, what: &str) -> anyhow::Result<()> {
     if consent == Consent::Refused {
-        bail!("refusing to {what} without confirmation: there is no terminal to ask on; pass --yes");
+        bail!(
+            "refusing to {what} without confirmation: there is no terminal to ask on; pass --yes"
+        );
     }
     Ok(())
 }
@@ -149,13 +160,18 @@ fn drive(
     if handover.is_some() {
         refuse_without_consent(consent, "reboot")?;
     }
-    preflight::check(&ctx.root, sys, plan, allow).context("preflight refused; nothing was loaded")?;
+    preflight::check(&ctx.root, sys, plan, allow)
+        .context("preflight refused; nothing was loaded")?;
     refuse_foreign_root(ctx, sys)?;
     let prepared = load::prepare(&ctx.root, plan).context("nothing was loaded")?;
 
     let Some(h) = handover else {
         load::load(&ctx.root, sys, &prepared).context("loading failed")?;
-        writeln!(log, "kexec-chooser: loaded {}; `systemctl kexec` or `kexec-chooser exec` boots it", plan.version)?;
+        writeln!(
+            log,
+            "kexec-chooser: loaded {}; `systemctl kexec` or `kexec-chooser exec` boots it",
+            plan.version
+        )?;
         return Ok(exit::OK);
     };
     let mode = resolve_mode(ctx, h.mode);
@@ -171,10 +187,18 @@ fn drive(
 }
 
 /// Hand over in `mode`; on failure unload and report, leaving the machine up.
-fn hand_over(ctx: &Ctx, sys: &mut dyn System, h: &HandoverArgs, mode: Mode, log: &mut dyn Write) -> anyhow::Result<u8> {
+fn hand_over(
+    ctx: &Ctx,
+    sys: &mut dyn System,
+    h: &HandoverArgs,
+    mode: Mode,
+    log: &mut dyn Write,
+) -> anyhow::Result<u8> {
     let result = match mode {
         Mode::Systemd => systemd::handover(sys, log),
-        _ => direct::handover(sys, &direct::Options { timeout: Duration::from_secs(h.timeout) }, log),
+        _ => {
+            direct::handover(sys, &direct::Options { timeout: Duration::from_secs(h.timeout) }, log)
+        }
     };
     match result {
         Ok(()) => Ok(exit::OK),
@@ -183,7 +207,8 @@ fn hand_over(ctx: &Ctx, sys: &mut dyn System, h: &HandoverArgs, mode: Mode, log:
                 Ok(()) => "the loaded kernel was unloaded".to_string(),
                 Err(u) => format!("unloading failed too ({u})"),
             };
-            Err(anyhow::Error::new(e).context(format!("hand-over failed; {unloaded} and the machine keeps running")))
+            Err(anyhow::Error::new(e)
+                .context(format!("hand-over failed; {unloaded} and the machine keeps running")))
         }
     }
 }
@@ -217,7 +242,11 @@ fn exec_with(
         bail!("no kernel is loaded for kexec: run `kexec-chooser load` first");
     }
     let mode = resolve_mode(ctx, h.mode);
-    confirm_or_stop(consent, ask, &format!("Hand over to the loaded kernel ({} mode) now?", mode.as_str()))?;
+    confirm_or_stop(
+        consent,
+        ask,
+        &format!("Hand over to the loaded kernel ({} mode) now?", mode.as_str()),
+    )?;
     hand_over(ctx, sys, h, mode, log)
 }
 
@@ -300,7 +329,11 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
         None => "not in this kernel".to_string(),
     };
     writeln!(out, "kexec_load_limit_reboot: {limit}")?;
-    writeln!(out, "lockdown:                {}", st.lockdown.as_deref().unwrap_or("not available"))?;
+    writeln!(
+        out,
+        "lockdown:                {}",
+        st.lockdown.as_deref().unwrap_or("not available")
+    )?;
     let sb = match st.secure_boot {
         Some(true) => "on",
         Some(false) => "off",
@@ -342,16 +375,32 @@ mod tests {
         panic!("asked although it must not")
     }
 
-    fn run(m: &Machine, fake: &mut Fake, h: Option<&HandoverArgs>, consent: Consent, answer: Answer) -> anyhow::Result<u8> {
+    fn run(
+        m: &Machine,
+        fake: &mut Fake,
+        h: Option<&HandoverArgs>,
+        consent: Consent,
+        answer: Answer,
+    ) -> anyhow::Result<u8> {
         let mut ask = |_: &str| answer;
-        drive(&ctx(m), fake, &plan("6.1.0-9-amd64"), Allow::default(), h, consent, &mut ask, &mut Vec::new())
+        drive(
+            &ctx(m),
+            fake,
+            &plan("6.1.0-9-amd64"),
+            Allow::default(),
+            h,
+            consent,
+            &mut ask,
+            &mut Vec::new(),
+        )
     }
 
     #[test]
     fn without_terminal_and_yes_nothing_is_touched() {
         let m = Machine::new();
         let mut fake = Fake::default();
-        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Refused, Answer::Yes).unwrap_err();
+        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Refused, Answer::Yes)
+            .unwrap_err();
         assert!(e.to_string().contains("pass --yes"), "{e}");
         assert!(fake.calls.is_empty(), "{:?}", fake.calls);
     }
@@ -360,7 +409,8 @@ mod tests {
     fn eof_is_not_consent() {
         let m = Machine::new();
         let mut fake = Fake::default();
-        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Ask, Answer::No).unwrap_err();
+        let e =
+            run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Ask, Answer::No).unwrap_err();
         assert!(e.to_string().contains("not confirmed"));
         assert!(fake.calls.is_empty());
     }
@@ -369,7 +419,8 @@ mod tests {
     fn ctrl_c_at_the_prompt_exits_130_and_loads_nothing() {
         let m = Machine::new();
         let mut fake = Fake::default();
-        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Ask, Answer::Interrupted).unwrap_err();
+        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Ask, Answer::Interrupted)
+            .unwrap_err();
         assert_eq!(e.downcast_ref::<ExitError>().map(|e| e.code), Some(exit::INTERRUPTED));
         assert!(fake.calls.is_empty());
     }
@@ -379,7 +430,17 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake::default();
         let mut ask = never_asked;
-        let code = drive(&ctx(&m), &mut fake, &plan("6.1.0-9-amd64"), Allow::default(), None, Consent::Refused, &mut ask, &mut Vec::new()).unwrap();
+        let code = drive(
+            &ctx(&m),
+            &mut fake,
+            &plan("6.1.0-9-amd64"),
+            Allow::default(),
+            None,
+            Consent::Refused,
+            &mut ask,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(code, 0);
         assert_eq!(fake.loads().len(), 1);
         assert_eq!(fake.calls.len(), 1);
@@ -390,7 +451,8 @@ mod tests {
         let m = Machine::new();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
         let mut fake = Fake::default();
-        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Given, Answer::Yes).unwrap_err();
+        let e =
+            run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Given, Answer::Yes).unwrap_err();
         assert!(format!("{e:#}").contains("kexec_load_disabled"));
         assert!(fake.calls.is_empty());
     }
@@ -408,7 +470,8 @@ mod tests {
     fn failed_handover_unloads_and_keeps_running() {
         let m = Machine::new();
         let mut fake = Fake { run_code: 1, ..Fake::default() };
-        let e = run(&m, &mut fake, Some(&args(Mode::Systemd)), Consent::Given, Answer::Yes).unwrap_err();
+        let e = run(&m, &mut fake, Some(&args(Mode::Systemd)), Consent::Given, Answer::Yes)
+            .unwrap_err();
         assert!(format!("{e:#}").contains("unloaded and the machine keeps running"), "{e:#}");
         assert_eq!(fake.calls.last(), Some(&Call::Unload));
         assert!(!fake.loaded);
@@ -418,7 +481,8 @@ mod tests {
     fn direct_mode_ends_in_reboot_kexec_and_unloads_when_it_fails() {
         let m = Machine::new();
         let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
-        let e = run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Given, Answer::Yes).unwrap_err();
+        let e =
+            run(&m, &mut fake, Some(&args(Mode::Direct)), Consent::Given, Answer::Yes).unwrap_err();
         assert!(format!("{e:#}").contains("reboot(LINUX_REBOOT_CMD_KEXEC) failed"));
         let n = fake.calls.len();
         assert_eq!(&fake.calls[n - 2..], &[Call::RebootKexec, Call::Unload]);
@@ -437,11 +501,37 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake::default();
         let mut ask = never_asked;
-        let e = exec_with(&ctx(&m), &mut fake, &args(Mode::Systemd), Consent::Given, &mut ask, &mut Vec::new()).unwrap_err();
+        let e = exec_with(
+            &ctx(&m),
+            &mut fake,
+            &args(Mode::Systemd),
+            Consent::Given,
+            &mut ask,
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no kernel is loaded"));
         fake.loaded = true;
-        exec_with(&ctx(&m), &mut fake, &args(Mode::Systemd), Consent::Given, &mut ask, &mut Vec::new()).unwrap();
+        exec_with(
+            &ctx(&m),
+            &mut fake,
+            &args(Mode::Systemd),
+            Consent::Given,
+            &mut ask,
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
+    }
+
+    #[test]
+    fn dropped_initrds_count_as_no_initrd_but_an_entry_without_any_does_not() {
+        let mut p = plan("6.1.0-9-amd64");
+        assert!(!allow_from_plan(&p).no_initrd);
+        p.initrds.clear();
+        assert!(allow_from_plan(&p).no_initrd);
+        p.entry.initrds.clear();
+        assert!(!allow_from_plan(&p).no_initrd);
     }
 
     #[test]

@@ -114,6 +114,17 @@ pub fn identify_file(path: &Path) -> Result<Identified, FileError> {
         source,
     };
     let mut id = super::identify(&head).map_err(image_error)?;
+    // First the length, so that a cut-off UKI says so rather than that its
+    // sections are bad.
+    if let Some(need) = id.min_file_len {
+        if file_len < need {
+            return Err(image_error(ImageError::Truncated {
+                what: "kernel image",
+                need,
+                have: file_len,
+            }));
+        }
+    }
     if id.format == Some(Format::Uki) {
         let sections = id.sections.clone();
         let find = |name: &str| sections.iter().find(|s| s.name == name);
@@ -141,15 +152,6 @@ pub fn identify_file(path: &Path) -> Result<Identified, FileError> {
                 })?;
                 merge_linux(&mut id, inner);
             }
-        }
-    }
-    if let Some(need) = id.min_file_len {
-        if file_len < need {
-            return Err(image_error(ImageError::Truncated {
-                what: "kernel image",
-                need,
-                have: file_len,
-            }));
         }
     }
     Ok(id)

@@ -413,6 +413,20 @@ fn identify_file_reports_a_kernel_cut_short() {
         "{err}"
     );
     assert!(err.to_string().contains("vmlinuz-6.1.0-56-amd64"), "{err}");
+    let cut_uki = dir.path().join("cut.efi");
+    std::fs::write(&cut_uki, &read(UKI)[..100_000]).unwrap();
+    let err = identify_file(&cut_uki).unwrap_err();
+    assert!(
+        matches!(
+            err.image_error(),
+            Some(ImageError::Truncated {
+                what: "kernel image",
+                have: 100_000,
+                ..
+            })
+        ),
+        "{err}"
+    );
     let missing = identify_file(&dir.path().join("nope")).unwrap_err();
     assert!(matches!(missing, FileError::Read { .. }));
     assert_eq!(read_head(&fixture(UKI)).unwrap().len(), HEAD_LEN);

@@ -56,7 +56,9 @@ pub enum LoadError {
     PermissionDenied,
     #[error("the kernel rejected the image's signature ({errno}): only kernels signed with a trusted key load here")]
     Signature { errno: Errno },
-    #[error("the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?")]
+    #[error(
+        "the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?"
+    )]
     Format,
     #[error("the kernel found the image, initrd or command line invalid (EINVAL)")]
     Invalid,
@@ -86,7 +88,8 @@ pub struct Prepared {
 }
 
 fn open(root: &Root, path: &Path) -> Result<File, LoadError> {
-    File::open(root.path(path)).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
+    File::open(root.path(path))
+        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
 }
 
 fn new_memfd(what: &'static str) -> Result<File, LoadError> {
@@ -95,7 +98,13 @@ fn new_memfd(what: &'static str) -> Result<File, LoadError> {
 }
 
 /// Copy `len` bytes at `offset` of `file` to the end of `out`.
-fn copy_range(file: &mut File, offset: u64, len: u64, out: &mut File, what: &str) -> Result<(), LoadError> {
+fn copy_range(
+    file: &mut File,
+    offset: u64,
+    len: u64,
+    out: &mut File,
+    what: &str,
+) -> Result<(), LoadError> {
     let copy_err = |source| LoadError::Copy { what: what.to_string(), source };
     file.seek(SeekFrom::Start(offset)).map_err(copy_err)?;
     let copied = io::copy(&mut file.take(len), out).map_err(copy_err)?;
@@ -116,19 +125,22 @@ fn section_into(
         return Ok(false);
     };
     let mut f = open(root, &plan.kernel)?;
-    let file_len = f
-        .metadata()
-        .map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?
-        .len();
+    let file_len =
+        f.metadata().map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?.len();
     if s.offset.checked_add(s.size).map_or(true, |end| end > file_len) {
-        return Err(LoadError::SectionOutOfFile { path: plan.kernel.clone(), section: s.name.clone() });
+        return Err(LoadError::SectionOutOfFile {
+            path: plan.kernel.clone(),
+            section: s.name.clone(),
+        });
     }
     copy_range(&mut f, s.offset, s.size, out, name)?;
     Ok(true)
 }
 
 fn rewound(mut f: File, what: &str) -> Result<OwnedFd, LoadError> {
-    f.flush().and_then(|_| f.rewind()).map_err(|source| LoadError::Copy { what: what.into(), source })?;
+    f.flush()
+        .and_then(|_| f.rewind())
+        .map_err(|source| LoadError::Copy { what: what.into(), source })?;
     Ok(OwnedFd::from(f))
 }
 
@@ -156,8 +168,10 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             let mut any = uki && section_into(root, plan, ".initrd", &mut m)?;
             for path in &plan.initrds {
                 let mut f = open(root, path)?;
-                io::copy(&mut f, &mut m)
-                    .map_err(|source| LoadError::Copy { what: path.display().to_string(), source })?;
+                io::copy(&mut f, &mut m).map_err(|source| LoadError::Copy {
+                    what: path.display().to_string(),
+                    source,
+                })?;
                 any = true;
             }
             if any {
@@ -178,9 +192,9 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
         Errno::EPERM if !cap_sys_boot => LoadError::NotPermitted,
         Errno::EPERM if state.load_disabled == Some(true) => LoadError::Disabled,
         Errno::EPERM if state.limit_used_up() => LoadError::LimitReached,
-        Errno::EPERM if state.locked_down() => LoadError::Lockdown {
-            mode: state.lockdown.clone().unwrap_or_default(),
-        },
+        Errno::EPERM if state.locked_down() => {
+            LoadError::Lockdown { mode: state.lockdown.clone().unwrap_or_default() }
+        }
         Errno::EPERM => LoadError::PermissionDenied,
         Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EBADMSG => LoadError::Signature { errno },
         Errno::ENOEXEC => LoadError::Format,
@@ -195,7 +209,9 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
 /// Load what `prepared` holds, then check that the kernel says it is loaded.
 pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<(), LoadError> {
     let initrd = prepared.initrd.as_ref().map(|f| f.as_fd());
-    if let Err(errno) = sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags) {
+    if let Err(errno) =
+        sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags)
+    {
         return Err(explain(errno, &KexecState::read(root), sys.has_cap_sys_boot()));
     }
     if !sys.kexec_loaded().map_err(LoadError::LoadedUnknown)? {
@@ -207,7 +223,9 @@ pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<()
 /// Unload whatever is loaded for kexec.
 pub fn unload(root: &Root, sys: &mut dyn System) -> Result<(), LoadError> {
     sys.kexec_unload().map_err(|e| match e {
-        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => explain(e, &KexecState::read(root), sys.has_cap_sys_boot()),
+        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => {
+            explain(e, &KexecState::read(root), sys.has_cap_sys_boot())
+        }
         e => LoadError::Unload(e),
     })
 }

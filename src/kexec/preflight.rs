@@ -47,7 +47,9 @@ pub enum PreflightError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one")]
+    #[error(
+        "no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one"
+    )]
     NoInitrd { version: String },
     #[error("no modules directory for {version} (/lib/modules/{version}): it would boot without its modules; pass --force to go on")]
     ModulesMissing { version: String },
@@ -89,7 +91,8 @@ fn has_word_with_key(cmdline: &str, key: &str) -> bool {
 /// a UKI's `.cmdline`, or `CONFIG_CMDLINE` in /boot/config-VERSION.
 fn builtin_root(root: &Root, plan: &Plan) -> bool {
     let e = &plan.entry;
-    if e.source == Source::Uki && e.cmdline.as_deref().is_some_and(|c| has_word_with_key(c, "root")) {
+    if e.source == Source::Uki && e.cmdline.as_deref().is_some_and(|c| has_word_with_key(c, "root"))
+    {
         return true;
     }
     let config = root.path(paths::BOOT).join(format!("config-{}", plan.version));
@@ -101,7 +104,12 @@ fn builtin_root(root: &Root, plan: &Plan) -> bool {
 }
 
 /// Check `plan` against the machine under `root`; `Ok` means loading may start.
-pub fn check(root: &Root, sys: &dyn System, plan: &Plan, allow: Allow) -> Result<(), PreflightError> {
+pub fn check(
+    root: &Root,
+    sys: &dyn System,
+    plan: &Plan,
+    allow: Allow,
+) -> Result<(), PreflightError> {
     if !sys.has_cap_sys_boot() {
         return Err(PreflightError::NotPermitted);
     }
@@ -147,7 +155,11 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
     let (arch, running) = running_arch();
     match e.format {
         Format::Unknown => {
-            let why = if e.problems.is_empty() { "unknown format".to_string() } else { e.problems.join("; ") };
+            let why = if e.problems.is_empty() {
+                "unknown format".to_string()
+            } else {
+                e.problems.join("; ")
+            };
             return Err(PreflightError::NotAKernel { kernel, why });
         }
         Format::Compressed | Format::Zboot if arch == Some(Arch::Aarch64) => {
@@ -164,7 +176,11 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
         }
     }
     if !e.usable {
-        let why = if e.problems.is_empty() { "marked unusable".to_string() } else { e.problems.join("; ") };
+        let why = if e.problems.is_empty() {
+            "marked unusable".to_string()
+        } else {
+            e.problems.join("; ")
+        };
         return Err(PreflightError::NotAKernel { kernel, why });
     }
     Ok(())
@@ -176,7 +192,8 @@ fn check_initrds(root: &Root, plan: &Plan, allow: Allow) -> Result<(), Preflight
             return Err(PreflightError::InitrdMissing { path: initrd.clone(), source });
         }
     }
-    let embedded = plan.entry.source == Source::Uki && plan.entry.sections.iter().any(|s| s.name == ".initrd");
+    let embedded =
+        plan.entry.source == Source::Uki && plan.entry.sections.iter().any(|s| s.name == ".initrd");
     if plan.initrds.is_empty() && !embedded && !allow.no_initrd && plan.entry.initrds.is_empty() {
         return Err(PreflightError::NoInitrd { version: plan.version.clone() });
     }
@@ -224,7 +241,11 @@ pub(crate) mod tests {
             cmdline: None,
             devicetree: None,
             source: Source::Vmlinuz,
-            format: if cfg!(target_arch = "aarch64") { Format::Arm64Image } else { Format::Bzimage },
+            format: if cfg!(target_arch = "aarch64") {
+                Format::Arm64Image
+            } else {
+                Format::Bzimage
+            },
             arch: running_arch().0,
             cmdline_size: Some(2047),
             running: false,
@@ -273,7 +294,9 @@ pub(crate) mod tests {
     fn disabled_kexec_is_refused() {
         let m = Machine::new();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
-        assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1"));
+        assert!(
+            err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1")
+        );
     }
 
     #[test]

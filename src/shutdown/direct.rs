@@ -21,9 +21,27 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 /// Kernel interfaces rather than storage: nothing to flush, and unmounting
 /// them would only take away what a failed hand-over needs to carry on.
 const API_FILESYSTEMS: &[&str] = &[
-    "proc", "sysfs", "devtmpfs", "devpts", "securityfs", "cgroup", "cgroup2", "pstore",
-    "efivarfs", "debugfs", "tracefs", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl",
-    "binfmt_misc", "autofs", "rpc_pipefs", "nsfs", "selinuxfs",
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "securityfs",
+    "cgroup",
+    "cgroup2",
+    "pstore",
+    "efivarfs",
+    "debugfs",
+    "tracefs",
+    "bpf",
+    "mqueue",
+    "hugetlbfs",
+    "configfs",
+    "fusectl",
+    "binfmt_misc",
+    "autofs",
+    "rpc_pipefs",
+    "nsfs",
+    "selinuxfs",
 ];
 
 #[derive(Debug, Clone)]
@@ -90,7 +108,9 @@ pub fn unmount_order(mounts: &[Mount]) -> Vec<Mount> {
     let mut ms: Vec<(usize, Mount)> = mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str()))
+        .filter(|(_, m)| {
+            m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str())
+        })
         .map(|(i, m)| (i, m.clone()))
         .collect();
     ms.sort_by(|(ia, a), (ib, b)| {
@@ -114,9 +134,15 @@ fn unmount_all(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdown
             Err(e) => match sys.remount_read_only(&m.target) {
                 Ok(()) => say(log, format_args!("{t} is busy ({e}): remounted read-only")),
                 Err(e2) if holds_data(&m) && !m.read_only => {
-                    return Err(ShutdownError::StillWritable { target: m.target.clone(), errno: e2 });
+                    return Err(ShutdownError::StillWritable {
+                        target: m.target.clone(),
+                        errno: e2,
+                    });
                 }
-                Err(e2) => say(log, format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype)),
+                Err(e2) => say(
+                    log,
+                    format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype),
+                ),
             },
         }
     }
@@ -140,7 +166,11 @@ fn remount_root(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdow
 }
 
 /// Shut down and jump into the loaded kernel. Returns only on failure.
-pub fn handover(sys: &mut dyn System, opts: &Options, log: &mut dyn Write) -> Result<(), ShutdownError> {
+pub fn handover(
+    sys: &mut dyn System,
+    opts: &Options,
+    log: &mut dyn Write,
+) -> Result<(), ShutdownError> {
     sys.ignore_hangups().map_err(ShutdownError::Signals)?;
     say(log, format_args!("direct hand-over: syncing"));
     sys.sync();
@@ -232,7 +262,9 @@ mod tests {
         let reboot = pos(&f, &Call::RebootKexec);
         assert_eq!(f.calls[0], Call::IgnoreHangups);
         assert!(first_sync < term200 && term200 < kill300 && term300 < kill300);
-        assert!(kill300 < swapoff && swapoff < deep && deep < mnt && mnt < root_ro && root_ro < reboot);
+        assert!(
+            kill300 < swapoff && swapoff < deep && deep < mnt && mnt < root_ro && root_ro < reboot
+        );
         assert_eq!(f.calls[reboot - 1], Call::Sync);
         // sshd exited on SIGTERM, so it never got SIGKILL.
         assert!(!f.calls.contains(&Call::Kill(200, Signal::SIGKILL)));
@@ -246,7 +278,10 @@ mod tests {
         let mut f = machine();
         let _ = handover(&mut f, &opts(), &mut Vec::new());
         for pid in [1, 2, 100, 400] {
-            assert!(!f.calls.iter().any(|c| matches!(c, Call::Kill(p, _) if *p == pid)), "{pid} was signalled");
+            assert!(
+                !f.calls.iter().any(|c| matches!(c, Call::Kill(p, _) if *p == pid)),
+                "{pid} was signalled"
+            );
         }
         assert!(!f.calls.contains(&Call::Umount("/proc".into())));
         assert!(!f.calls.contains(&Call::Umount("/".into())));

@@ -71,7 +71,8 @@ pub fn split_cmdline(cmdline: &str) -> Vec<String> {
 pub fn cmdline_diff(running: &str, next: &str) -> Vec<String> {
     let old = split_cmdline(running);
     let new = split_cmdline(next);
-    let mut out: Vec<String> = old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
+    let mut out: Vec<String> =
+        old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
     out.extend(new.iter().filter(|w| !old.contains(w)).map(|w| format!("+ {w}")));
     out
 }
@@ -179,7 +180,14 @@ mod tests {
             mode: "direct",
         };
         let r = render(&s);
-        for want in ["6.1.0-9-amd64", "/boot/vmlinuz-6.1.0-9-amd64", "/boot/ucode.img", "initrd.img-6.1.0-9", "+ marker", "hand-over: direct"] {
+        for want in [
+            "6.1.0-9-amd64",
+            "/boot/vmlinuz-6.1.0-9-amd64",
+            "/boot/ucode.img",
+            "initrd.img-6.1.0-9",
+            "+ marker",
+            "hand-over: direct",
+        ] {
             assert!(r.contains(want), "{want} missing in {r}");
         }
     }

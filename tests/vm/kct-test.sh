@@ -7,7 +7,7 @@ say() { echo "KCT: $*"; }
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}" ;; esac; done; }
 file=/var/lib/kct/file
 
-say "booted release=$(uname -r)"
+say "booted release=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 say "cmdline=$(cat /proc/cmdline)"
 marker=$(arg kct.marker)
 if [ -n "$marker" ] || [ -e /var/lib/kct/cold-flag ]; then
