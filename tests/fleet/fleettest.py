@@ -78,7 +78,7 @@ def log(msg):
 def build_deb():
     """The package the role installs: KC_DEB if given, else `cargo deb`."""
     if os.environ.get("KC_DEB"):
-        return Path(os.environ["KC_DEB"])
+        return Path(os.environ["KC_DEB"]).resolve()  # ansible-playbook runs in contrib/ansible
     log("building the .deb with cargo deb")
     out = run(["cargo", "deb", "--locked", "--quiet"], cwd=REPO, capture_output=True, text=True).stdout
     deb = Path(out.strip().splitlines()[-1])
