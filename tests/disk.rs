@@ -810,3 +810,12 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
     assert_eq!(by_path[1]["size_bytes"], MIB);
     assert_eq!(code(&o), 2);
 }
+
+#[test]
+fn disk_usage_errors_are_unknown_even_after_root() {
+    for args in [&["disk", "--warn", "bogus"][..], &["--root", "/", "disk", "--warn", "bogus"][..]] {
+        let o = crate::common::run(args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", crate::common::stderr(&o));
+    }
+    assert_eq!(crate::common::run(&["--root", "/", "list", "--bogus"]).status.code(), Some(2));
+}

@@ -4,6 +4,7 @@
 mod common;
 
 mod analyze;
+mod arm64;
 mod card;
 mod disk;
 mod kexec;

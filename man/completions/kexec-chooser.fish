@@ -93,10 +93,38 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand status" -s h
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand list" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand list" -l json -d 'Print a JSON array, newest first'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand list" -s h -l help -d 'Print help'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l warn -d 'WARNING when free space is below this' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l crit -d 'CRITICAL when free space is below this' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l warn-inodes -d 'WARNING when free inodes are below this' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l crit-inodes -d 'CRITICAL when free inodes are below this' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l exclude-type -d 'Leave out filesystems of this type (repeat, or separate with commas)' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l exclude -d 'Leave out this mount point or device (repeat)' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l timeout -d 'Give up on a filesystem that has not answered after this many seconds' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l prometheus -d 'Also write the node_exporter textfile FILE (atomically, by rename)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l all -d 'Also check memory-backed filesystems (tmpfs, devtmpfs)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l cron -d 'Print nothing when all is OK, else one line per problem'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l nagios -d 'Print one Nagios/Icinga plugin line with performance data'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l json -d 'Print a JSON array, one object per filesystem'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -s h -l help -d 'Print help'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l method -d 'Detection method' -r -f -a "window\t'The original Talos analysis: stable windows, tolerance, spikes'
+ttest\t'Perfherder\'s detector: weighted means and a Welch t statistic'"
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l format -d 'Input format' -r -f -a "auto\t'JSON lines if the first line starts with `{`, else CSV'
+csv\t''
+json\t''"
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l confirm -d 'Window: consecutive points out of tolerance that confirm a change' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l machine-points -d 'Window: last points of one machine out of tolerance, while the other machines are not, that make a machine problem (0 turns it off)' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l threshold -d 'Window: tolerance, in standard deviations of the reference window' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l window -d 'Window: points in the reference window' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l t-threshold -d 'T-test: t statistic above which a change is reported' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 2 for ttest, 0 for window]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l plot -d 'Draw the charts to FILE.svg (one file per series) or FILE.html (one page)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -s h -l help -d 'Print help'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l lower-is-better -d 'Lower values are better (times; the default)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l higher-is-better -d 'Higher values are better (scores, throughput)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l json -d 'Print JSON: every point with its class, every change and machine problem'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l skip-bad -d 'Skip rows that do not parse (their count goes to stderr) instead of stopping'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l patchdir -d 'Save into DIR (default: `mkpatch.patchdir` from the hg/git config, else ~/patches)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l name -d 'Patch name instead of the MQ patch or Git branch (needed on a detached HEAD)' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l base -d 'Git: diff from the merge base with REV instead of the upstream' -r
@@ -105,9 +133,22 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l 
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l staged -d 'Git: only what is staged (`git diff --cached`)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -l list -d 'List the saved versions of the current patch, newest first, instead of saving'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand mkpatch" -s h -l help -d 'Print help'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s F -l form -d 'A form part, as curl\'s -F (see below); repeat for more parts' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s H -l header -d 'An extra request header, \'Name: value\'; repeat for more' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s X -l method -d 'The request method' -r -f -a "POST\t''
+PUT\t''"
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s o -l output -d 'Write the answer\'s body to FILE instead of stdout (only on success)' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l cacert -d 'Trust the CA certificates of this PEM file instead of the system\'s' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l connect-timeout -d 'Give up connecting after SECS seconds' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l stall-timeout -d 'Give up when no byte moves for SECS seconds, either way' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l progress -d 'Draw a progress bar on stderr even when it is not a terminal'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l no-progress -d 'Never draw a progress bar (the default when stderr is not a terminal)'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s k -l insecure -d 'Do not verify the server\'s certificate (a warning says so)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand card" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand card" -l json -d 'One JSON object per number, one per line, for programs'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand card" -l reveal -d 'Print the full numbers instead of masking them'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand card" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand help; and not __fish_seen_subcommand_from reboot load unload exec status list disk analyze mkpatch upload card help" -f -a "reboot" -d 'Choose a kernel, load it and warm-reboot into it (the default)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand help; and not __fish_seen_subcommand_from reboot load unload exec status list disk analyze mkpatch upload card help" -f -a "load" -d 'Load the chosen kernel only; a later `systemctl kexec` or `exec` uses it'

@@ -18,6 +18,10 @@ pub const RUN_SYSTEMD: &str = "/run/systemd/system";
 pub const KEXEC_LOADED: &str = "/sys/kernel/kexec_loaded";
 pub const KEXEC_LOAD_DISABLED: &str = "/proc/sys/kernel/kexec_load_disabled";
 pub const KEXEC_LOAD_LIMIT_REBOOT: &str = "/proc/sys/kernel/kexec_load_limit_reboot";
+/// The device tree the running kernel was booted with (arm64 kexec_load path).
+pub const FDT: &str = "/sys/firmware/fdt";
+/// The physical memory map (arm64 kexec_load path).
+pub const IOMEM: &str = "/proc/iomem";
 pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
 pub const EFIVARS: &str = "/sys/firmware/efi/efivars";
 pub const DEFAULTS: &str = "/etc/default/kexec-chooser";

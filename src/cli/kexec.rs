@@ -160,17 +160,19 @@ fn drive(
     if handover.is_some() {
         refuse_without_consent(consent, "reboot")?;
     }
+    crate::shutdown::direct::start_clock();
     preflight::check(&ctx.root, sys, plan, allow)
         .context("preflight refused; nothing was loaded")?;
     refuse_foreign_root(ctx, sys)?;
     let prepared = load::prepare(&ctx.root, plan).context("nothing was loaded")?;
 
     let Some(h) = handover else {
-        load::load(&ctx.root, sys, &prepared).context("loading failed")?;
+        let used = load::load(&ctx.root, sys, &prepared).context("loading failed")?;
         writeln!(
             log,
-            "kexec-chooser: loaded {}; `systemctl kexec` or `kexec-chooser exec` boots it",
-            plan.version
+            "kexec-chooser: loaded {} with {}; `systemctl kexec` or `kexec-chooser exec` boots it",
+            plan.version,
+            used.as_str()
         )?;
         return Ok(exit::OK);
     };
@@ -179,10 +181,10 @@ fn drive(
         write!(log, "{}", summary_text(ctx, plan, mode))?;
     }
     confirm_or_stop(consent, ask, &format!("Warm-reboot into {} now?", plan.version))?;
-    load::load(&ctx.root, sys, &prepared).context("loading failed; the machine keeps running")?;
+    let used = load::load(&ctx.root, sys, &prepared).context("loading failed; the machine keeps running")?;
     // The kernel holds its own copy now; open files would keep /boot busy.
     drop(prepared);
-    writeln!(log, "kexec-chooser: loaded {} ({})", plan.version, plan.kernel.display())?;
+    writeln!(log, "kexec-chooser: loaded {} ({}) with {}", plan.version, plan.kernel.display(), used.as_str())?;
     hand_over(ctx, sys, h, mode, log)
 }
 
@@ -259,6 +261,9 @@ struct Status {
     #[serde(flatten)]
     state: KexecState,
     auto_mode: Mode,
+    /// The load syscall (`kexec_file_load` or `kexec_load`) and why.
+    syscall: crate::kexec::syscall::Syscall,
+    syscall_reason: String,
 }
 
 fn status_of(ctx: &Ctx, sys: &dyn System) -> Status {
@@ -274,8 +279,13 @@ fn status_of(ctx: &Ctx, sys: &dyn System) -> Status {
     if state.limit_used_up() {
         reasons.push("kexec_load_limit_reboot is used up".to_string());
     }
+    let arch = crate::kexec::preflight::running_arch().0;
+    let choice = crate::kexec::syscall::predict(&state, arch);
     if state.config_kexec_file == Config::No {
-        reasons.push("the running kernel has no CONFIG_KEXEC_FILE: use kexec-tools".to_string());
+        // arm64 has the native kexec_load path, refused only under lockdown.
+        if let Some(why) = crate::kexec::syscall::native_refused(&state, arch) {
+            reasons.push(format!("the running kernel has no CONFIG_KEXEC_FILE and {why}"));
+        }
     }
     let possible = reasons.is_empty();
     if state.locked_down() {
@@ -287,7 +297,15 @@ fn status_of(ctx: &Ctx, sys: &dyn System) -> Status {
     if state.config_kexec_sig_force == Config::Yes {
         reasons.push("CONFIG_KEXEC_SIG_FORCE: only signed kernels load".to_string());
     }
-    Status { possible, reasons, cap_sys_boot: cap, auto_mode: resolve_mode(ctx, Mode::Auto), state }
+    Status {
+        possible,
+        reasons,
+        cap_sys_boot: cap,
+        auto_mode: resolve_mode(ctx, Mode::Auto),
+        syscall: choice.syscall,
+        syscall_reason: choice.reason,
+        state,
+    }
 }
 
 fn yes_no(b: Option<bool>) -> &'static str {
@@ -342,6 +360,7 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
     writeln!(out, "Secure Boot:             {sb}")?;
     writeln!(out, "CONFIG_KEXEC_FILE:       {}", config_str(st.config_kexec_file))?;
     writeln!(out, "CONFIG_KEXEC_SIG:        {}", config_str(st.config_kexec_sig))?;
+    writeln!(out, "load syscall:            {} ({})", s.syscall.as_str(), s.syscall_reason)?;
     writeln!(out, "hand-over of auto:       {}", s.auto_mode.as_str())?;
     Ok(exit::OK)
 }

@@ -156,10 +156,19 @@ where
 /// Usage errors exit 2, except where a subcommand's convention says otherwise
 /// (monitoring plugins: bad arguments are UNKNOWN, 3).
 fn usage_exit_code(args: &[OsString]) -> u8 {
-    match args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-')) {
-        Some(a) if a == "disk" => disk::USAGE_EXIT_CODE,
-        _ => exit::USAGE,
+    // The subcommand is the first word that is neither an option nor the
+    // value of the one global option that takes a value (`--root DIR`).
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--root" {
+            words.next();
+        } else if w == "disk" {
+            return disk::USAGE_EXIT_CODE;
+        } else if !w.starts_with('-') {
+            break;
+        }
     }
+    exit::USAGE
 }
 
 /// Print the error as one line and pick its exit code. A broken pipe on

@@ -150,6 +150,7 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, json: bool) -> anyhow::Resu
     writeln!(out, "initrds:   {initrds}")?;
     writeln!(out, "cmdline:   {}", plan.cmdline)?;
     writeln!(out, "           (from {})", plan.cmdline_source)?;
+    writeln!(out, "syscall:   {} ({})", plan.syscall.as_str(), plan.syscall_reason)?;
     match plan.mode.as_deref() {
         Some("systemd") => writeln!(out, "hand-over: systemd (systemctl kexec)")?,
         Some("direct") => writeln!(out, "hand-over: direct (kexec-chooser shuts down by itself)")?,

@@ -1,7 +1,8 @@
 //! Loading: turn a plan into the descriptors `kexec_file_load` takes (the
 //! kernel file itself, or a memfd for a UKI's `.linux`; one initrd file, or a
 //! memfd with several concatenated), call it, and explain a failure by its
-//! errno and the kernel's state files.
+//! errno and the kernel's state files. Where kexec_file_load is missing
+//! (arm64 Debian kernels), the native kexec_load path of [`super::arm64`].
 
 use std::ffi::CString;
 use std::fs::File;
@@ -12,10 +13,11 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use crate::boot::{Root, Source};
-use crate::image::Format;
+use crate::image::{Arch, Format};
 use crate::sys::{self, System, KEXEC_FILE_NO_INITRAMFS};
 
 use super::state::KexecState;
+use super::syscall::{self, Syscall};
 use super::Plan;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,16 @@ pub enum LoadError {
     LoadedUnknown(#[source] io::Error),
     #[error("unloading failed")]
     Unload(#[source] Errno),
+    #[error("this kernel has no kexec_file_load (ENOSYS), and kexec_load cannot be used: {why}")]
+    NativeRefused { why: String },
+    #[error(transparent)]
+    Native(#[from] super::arm64::Arm64Error),
+    #[error(transparent)]
+    Unpack(#[from] super::arm64::unpack::UnpackError),
+    #[error("this kernel has neither kexec_file_load nor kexec_load (CONFIG_KEXEC is off)")]
+    NoKexec,
+    #[error("kexec_load refused the segments ({0}): a segment lies where the kernel does not accept one")]
+    NativeSegments(Errno),
 }
 
 /// The descriptors and arguments of one `kexec_file_load` call.
@@ -153,6 +165,17 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             return Err(LoadError::MissingSection { path: plan.kernel.clone(), section: ".linux" });
         }
         rewound(m, ".linux")?
+    } else if super::preflight::running_arch().0 == Some(Arch::Aarch64)
+        && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
+    {
+        // arm64 loads only the raw Image: unpack Image.gz / zboot into memory.
+        let data = std::fs::read(root.path(&plan.kernel))
+            .map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?;
+        let image = super::arm64::unpack::unpack(&data)?;
+        let mut m = new_memfd("kernel")?;
+        m.write_all(&image)
+            .map_err(|source| LoadError::Copy { what: "the unpacked kernel".into(), source })?;
+        rewound(m, "the unpacked kernel")?
     } else {
         OwnedFd::from(open(root, &plan.kernel)?)
     };
@@ -207,17 +230,40 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
 }
 
 /// Load what `prepared` holds, then check that the kernel says it is loaded.
-pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<(), LoadError> {
+/// Returns the syscall that loaded it.
+pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<Syscall, LoadError> {
+    load_on(root, sys, prepared, super::preflight::running_arch().0)
+}
+
+/// [`load`] as on `arch`: kexec_file_load first; where it is missing (ENOSYS)
+/// and the native path exists and lockdown allows it, kexec_load.
+pub fn load_on(
+    root: &Root,
+    sys: &mut dyn System,
+    prepared: &Prepared,
+    arch: Option<Arch>,
+) -> Result<Syscall, LoadError> {
     let initrd = prepared.initrd.as_ref().map(|f| f.as_fd());
-    if let Err(errno) =
-        sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags)
-    {
-        return Err(explain(errno, &KexecState::read(root), sys.has_cap_sys_boot()));
-    }
+    let used = match sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags) {
+        Ok(()) => Syscall::KexecFileLoad,
+        Err(Errno::ENOSYS) if syscall::native_supported(arch) => {
+            let state = KexecState::read(root);
+            if let Some(why) = syscall::native_refused(&state, arch) {
+                return Err(LoadError::NativeRefused { why });
+            }
+            match super::arm64::load(root, sys, prepared)? {
+                Ok(_) => Syscall::KexecLoad,
+                Err(Errno::ENOSYS) => return Err(LoadError::NoKexec),
+                Err(e @ (Errno::EINVAL | Errno::EADDRNOTAVAIL)) => return Err(LoadError::NativeSegments(e)),
+                Err(e) => return Err(explain(e, &state, sys.has_cap_sys_boot())),
+            }
+        }
+        Err(errno) => return Err(explain(errno, &KexecState::read(root), sys.has_cap_sys_boot())),
+    };
     if !sys.kexec_loaded().map_err(LoadError::LoadedUnknown)? {
         return Err(LoadError::NotLoaded);
     }
-    Ok(())
+    Ok(used)
 }
 
 /// Unload whatever is loaded for kexec.

@@ -1,10 +1,12 @@
 //! The kexec step: the plan of what will be loaded, preflight checks, load,
 //! unload and status.
 
+pub mod arm64;
 pub mod load;
 pub mod plan;
 pub mod preflight;
 pub mod state;
+pub mod syscall;
 
 pub use load::{LoadError, Prepared};
 pub use plan::Plan;

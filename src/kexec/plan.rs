@@ -20,6 +20,11 @@ pub struct Plan {
     pub cmdline: String,
     /// Where the base of the command line came from.
     pub cmdline_source: String,
+    /// The load syscall that will be used: `kexec_file_load`, or `kexec_load`
+    /// on arm64 kernels without CONFIG_KEXEC_FILE.
+    pub syscall: super::syscall::Syscall,
+    /// Why that syscall.
+    pub syscall_reason: String,
     /// The hand-over `--mode` resolved (`systemd` or `direct`), when rebooting.
     pub mode: Option<String>,
     /// The entry the plan was made from.
@@ -80,7 +85,10 @@ impl Plan {
         } else {
             entry.initrds.clone()
         };
+        let choice = super::syscall::predict(&super::KexecState::read(root), super::preflight::running_arch().0);
         Ok(Plan {
+            syscall: choice.syscall,
+            syscall_reason: choice.reason,
             id: entry.id.clone(),
             version: entry.version.clone(),
             kernel: entry.kernel.clone(),

@@ -31,8 +31,8 @@ pub enum PreflightError {
     NotAKernel { kernel: PathBuf, why: String },
     #[error("{kernel}: a {format} image cannot be loaded by kexec_file_load on {running}")]
     UnsupportedFormat { kernel: PathBuf, format: &'static str, running: &'static str },
-    #[error("{kernel}: a compressed arm64 image; unpacking it is not supported yet: load the uncompressed Image")]
-    CompressedNotSupported { kernel: PathBuf },
+    #[error("{kernel}: {why}")]
+    CompressedNotSupported { kernel: PathBuf, why: String },
     #[error("{kernel}: built for {arch:?}, but the running kernel is {running}")]
     WrongArch { kernel: PathBuf, arch: Arch, running: &'static str },
     #[error("{kernel}: cannot read it")]
@@ -162,8 +162,17 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
             };
             return Err(PreflightError::NotAKernel { kernel, why });
         }
+        // arm64: gzip, zstd and xz (bare or EFI zboot) are unpacked at load.
         Format::Compressed | Format::Zboot if arch == Some(Arch::Aarch64) => {
-            return Err(PreflightError::CompressedNotSupported { kernel });
+            let mut head = Vec::new();
+            let read = std::fs::File::open(root.path(&plan.kernel))
+                .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head));
+            if let Err(source) = read {
+                return Err(PreflightError::KernelUnreadable { kernel, source });
+            }
+            if let Err(e) = crate::kexec::arm64::unpack::supported(&head) {
+                return Err(PreflightError::CompressedNotSupported { kernel, why: e.to_string() });
+            }
         }
         f if !format_loadable(f, arch) => {
             return Err(PreflightError::UnsupportedFormat { kernel, format: f.as_str(), running });
@@ -266,6 +275,8 @@ pub(crate) mod tests {
             initrds: e.initrds.clone(),
             cmdline: "root=/dev/vda ro quiet".into(),
             cmdline_source: "a test".into(),
+            syscall: crate::kexec::syscall::Syscall::KexecFileLoad,
+            syscall_reason: "a test".into(),
             mode: None,
             entry: e,
         }

@@ -52,8 +52,18 @@ pub struct Options {
 
 fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {
     // The terminal may be gone (its shell was just stopped): never fail on it.
-    let _ = writeln!(log, "kexec-chooser: {msg}");
+    // The time since the process started shows which step a slow hand-over waits on.
+    let t = START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64();
+    let _ = writeln!(log, "kexec-chooser: [{t:.2}] {msg}");
 }
+
+/// Start the clock of the step reports (before loading, so they show it).
+pub fn start_clock() {
+    START.get_or_init(std::time::Instant::now);
+}
+
+/// Since when the steps are timed.
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// The processes to stop: all but this one, PID 1, kernel threads and zombies.
 fn targets(sys: &dyn System) -> Result<Vec<Process>, ShutdownError> {

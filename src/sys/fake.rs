@@ -25,10 +25,19 @@ pub struct LoadCall {
     pub flags: u32,
 }
 
+/// What `kexec_load` was given: each segment's bytes, address and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeLoadCall {
+    pub entry: u64,
+    pub segments: Vec<(Vec<u8>, u64, u64)>,
+    pub flags: u64,
+}
+
 /// One side effect, in the order it happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     Load(LoadCall),
+    NativeLoad(NativeLoadCall),
     Unload,
     Sync,
     IgnoreHangups,
@@ -53,6 +62,8 @@ pub struct Fake {
     pub swaps: Vec<PathBuf>,
     pub mounts: Vec<Mount>,
     pub load_error: Option<Errno>,
+    /// What `kexec_load` fails with.
+    pub native_load_error: Option<Errno>,
     pub umount_errors: BTreeMap<PathBuf, Errno>,
     pub remount_errors: BTreeMap<PathBuf, Errno>,
     pub reboot_error: Errno,
@@ -72,6 +83,7 @@ impl Default for Fake {
             swaps: Vec::new(),
             mounts: Vec::new(),
             load_error: None,
+            native_load_error: None,
             umount_errors: BTreeMap::new(),
             remount_errors: BTreeMap::new(),
             reboot_error: Errno::EPERM,
@@ -92,6 +104,11 @@ impl Fake {
             source: source.into(),
             read_only: false,
         }
+    }
+
+    /// The kexec_load calls only.
+    pub fn native_loads(&self) -> Vec<&NativeLoadCall> {
+        self.calls.iter().filter_map(|c| if let Call::NativeLoad(l) = c { Some(l) } else { None }).collect()
     }
 
     /// The load calls only.
@@ -130,6 +147,21 @@ impl System for Fake {
             flags,
         }));
         match self.load_error {
+            Some(e) => Err(e),
+            None => {
+                self.loaded = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn kexec_load(&mut self, entry: u64, segments: &[super::kexec_load::Segment<'_>], flags: u64) -> Result<(), Errno> {
+        self.calls.push(Call::NativeLoad(NativeLoadCall {
+            entry,
+            segments: segments.iter().map(|s| (s.buf.to_vec(), s.mem, s.memsz)).collect(),
+            flags,
+        }));
+        match self.native_load_error {
             Some(e) => Err(e),
             None => {
                 self.loaded = true;

@@ -18,6 +18,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 pub mod interrupt;
+pub mod kexec_load;
 pub mod proc;
 
 #[cfg(test)]
@@ -56,6 +57,9 @@ pub trait System {
         cmdline: &CStr,
         flags: u32,
     ) -> Result<(), Errno>;
+    /// `kexec_load(entry, segments, flags)`: the segments already placed in
+    /// physical memory (the arm64 path, where kexec_file_load is missing).
+    fn kexec_load(&mut self, entry: u64, segments: &[kexec_load::Segment<'_>], flags: u64) -> Result<(), Errno>;
     /// Unload the kernel loaded for kexec (not the crash kernel).
     fn kexec_unload(&mut self) -> Result<(), Errno>;
     /// Whether a kernel is loaded (`/sys/kernel/kexec_loaded`).
@@ -122,9 +126,19 @@ impl System for Real {
         Errno::result(ret).map(drop)
     }
 
+    fn kexec_load(&mut self, entry: u64, segments: &[kexec_load::Segment<'_>], flags: u64) -> Result<(), Errno> {
+        kexec_load::kexec_load(entry, segments, flags)
+    }
+
     fn kexec_unload(&mut self) -> Result<(), Errno> {
+        // A kernel without kexec_file_load (Debian's arm64) unloads through
+        // kexec_load with no segments.
+        let unload_native = || match kexec_load::arch_flag() {
+            Some(arch) => kexec_load::kexec_load(0, &[], arch),
+            None => Err(Errno::ENOSYS),
+        };
         let Some(nr) = SYS_KEXEC_FILE_LOAD else {
-            return Err(Errno::ENOSYS);
+            return unload_native();
         };
         // SAFETY: with KEXEC_FILE_UNLOAD the kernel ignores the descriptors
         // and reads no command line (length 0, null pointer).
@@ -138,7 +152,10 @@ impl System for Real {
                 libc::c_ulong::from(KEXEC_FILE_UNLOAD),
             )
         };
-        Errno::result(ret).map(drop)
+        match Errno::result(ret) {
+            Err(Errno::ENOSYS) => unload_native(),
+            r => r.map(drop),
+        }
     }
 
     fn kexec_loaded(&self) -> io::Result<bool> {

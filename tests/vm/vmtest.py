@@ -598,7 +598,7 @@ def main():
         for t in args.tests:
             started = time.monotonic()
             try:
-                if t in ("refusals", "direct", "demo", "bench") and guest is None:
+                if t in ("refusals", "direct", "demo", "bench", "bench-direct") and guest is None:
                     guest = BusyboxGuest(work, binary)
                 if t == "direct":
                     test_direct(guest)
@@ -610,6 +610,8 @@ def main():
                     demo(guest)
                 elif t == "bench":
                     bench(work, guest, artifact)
+                elif t == "bench-direct":
+                    bench_direct(guest, rounds=5)
                 elif t == "bench-systemd":
                     bench_systemd(work, artifact)
                 else:
@@ -672,6 +674,13 @@ def uptime_to_kexec(c):
 
 
 def bench(work, guest, artifact, rounds=3):
+    bench_direct(guest, rounds)
+    bench_systemd(work, artifact, rounds=1)
+
+
+def bench_direct(guest, rounds=3):
+    """Guest seconds from the command to reboot(KEXEC): kexec-chooser in
+    direct mode against `kexec -s -l ... && kexec -e`, same kernel and initrd."""
     results = {}
     for name in ["bench-ours", "bench-kexec-tools"]:
         times = []
@@ -685,7 +694,6 @@ def bench(work, guest, artifact, rounds=3):
         results[name] = sorted(times)[len(times) // 2]
         print(f"{name}: median {results[name]:.2f} s of {['%.2f' % t for t in times]} "
               f"(guest seconds from the command to reboot(KEXEC))", flush=True)
-    bench_systemd(work, artifact, rounds=1)
     print(f"direct: kexec-chooser {results['bench-ours']:.2f} s vs kexec -s -l && kexec -e "
           f"{results['bench-kexec-tools']:.2f} s (ratio {results['bench-kexec-tools'] / results['bench-ours']:.2f})",
           flush=True)
