@@ -53,7 +53,12 @@ Examples:
   sudo kexec-chooser                      menu, confirmation, warm reboot
   kexec-chooser list --json               every kernel as JSON
   kexec-chooser reboot --dry-run latest   print the plan for the newest kernel
-  kexec-chooser disk --cron               silent unless a filesystem is filling up";
+  kexec-chooser disk --cron               silent unless a filesystem is filling up
+
+Fleet:
+  contrib/ansible/rolling-kexec.yml  Ansible playbook (role kexec_chooser): warm-reboots hosts a few at a time, stops at the first that fails
+  contrib/ansible/disk-report.yml    Ansible playbook: disk --json from every host into one report on the controller
+  The JSON of status, list, the plan and disk is stable: docs/fleet.md in the source lists every field.";
 
 /// Warm-reboot into a chosen kernel with kexec, skipping firmware and boot loader.
 ///
