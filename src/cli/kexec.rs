@@ -72,25 +72,9 @@ pub struct StatusArgs {
 /// How the person is asked; a seam for tests.
 type Asker<'a> = &'a mut dyn FnMut(&str) -> Answer;
 
-/// Load `plan` and, unless `handover` is `None` (`load`), hand over to it.
+/// Load `plan` and, with `handover`, hand over to it; `allow` carries what
+/// `--force` and `--no-initrd` let preflight pass.
 pub fn load_and_handover(
-    ctx: &Ctx,
-    plan: &Plan,
-    handover: Option<&HandoverArgs>,
-) -> anyhow::Result<u8> {
-    load_and_handover_with(ctx, plan, allow_from_plan(plan), handover)
-}
-
-/// What a plan alone tells of `--no-initrd` and `--force`: it carries no flag,
-/// so an entry whose initrds were all dropped is taken as the person's choice
-/// to boot without one, and `--force` is unknown (callers that have the
-/// arguments use [`load_and_handover_with`]).
-fn allow_from_plan(plan: &Plan) -> Allow {
-    Allow { force: false, no_initrd: plan.initrds.is_empty() && !plan.entry.initrds.is_empty() }
-}
-
-/// [`load_and_handover`] with `--force` / `--no-initrd` passed on explicitly.
-pub fn load_and_handover_with(
     ctx: &Ctx,
     plan: &Plan,
     allow: Allow,
@@ -541,16 +525,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
-    }
-
-    #[test]
-    fn dropped_initrds_count_as_no_initrd_but_an_entry_without_any_does_not() {
-        let mut p = plan("6.1.0-9-amd64");
-        assert!(!allow_from_plan(&p).no_initrd);
-        p.initrds.clear();
-        assert!(allow_from_plan(&p).no_initrd);
-        p.entry.initrds.clear();
-        assert!(!allow_from_plan(&p).no_initrd);
     }
 
     #[test]

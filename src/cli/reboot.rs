@@ -176,7 +176,7 @@ pub fn run(ctx: &Ctx, args: &RebootArgs) -> anyhow::Result<u8> {
         out.flush()?;
         return Ok(super::exit::OK);
     }
-    super::kexec::load_and_handover_with(ctx, &plan, args.plan.allow(), Some(&args.handover))
+    super::kexec::load_and_handover(ctx, &plan, args.plan.allow(), Some(&args.handover))
 }
 
 pub fn load(ctx: &Ctx, args: &LoadArgs) -> anyhow::Result<u8> {
@@ -187,5 +187,5 @@ pub fn load(ctx: &Ctx, args: &LoadArgs) -> anyhow::Result<u8> {
         out.flush()?;
         return Ok(super::exit::OK);
     }
-    super::kexec::load_and_handover_with(ctx, &plan, args.plan.allow(), None)
+    super::kexec::load_and_handover(ctx, &plan, args.plan.allow(), None)
 }
