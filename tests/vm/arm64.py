@@ -37,7 +37,7 @@ REPO = vmtest.REPO
 HERE = vmtest.HERE
 CACHE = Path(os.environ.get("CACHE_DIR", "/var/cache/kexec-chooser-tests")) / "arm64"
 TARGET = "aarch64-unknown-linux-musl"
-GUEST_MODULES = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
+GUEST_MODULES = vmtest.GUEST_MODULES
 GARBAGE = vmtest.GARBAGE
 # kexec-tools:arm64 and the libraries its binary needs (libxenctrl pulls in
 # the Xen tool libraries), for the speed peer.
@@ -168,25 +168,13 @@ class Arm64Guest:
         run(["llvm-strip" if shutil.which("llvm-strip") else "true", str(stage / "usr/sbin/kexec-chooser")],
             check=False)
         install_kexec_tools(stage)
-        for release, kroot in [(self.a, self.a_root), (self.b, self.b_root)]:
-            mdir = stage / "lib/modules" / release
-            mdir.mkdir(parents=True)
-            names = []
-            for name, data in vmtest.module_closure(kroot, release, GUEST_MODULES):
-                (mdir / f"{name}.ko").write_bytes(data)
-                names.append(f"{name}.ko")
-            (mdir / "load-order").write_text("\n".join(names) + "\n")
+        kernels = [(self.a, self.a_root), (self.b, self.b_root)]
+        vmtest.stage_modules(stage, kernels, GUEST_MODULES)
         (stage / "lib/modules" / GARBAGE).mkdir(parents=True)
         self.initrd = work / "initramfs.cpio.gz"
         pack_cpio(stage, self.initrd)
 
-        boot = work / "boot"
-        shutil.rmtree(boot, ignore_errors=True)
-        boot.mkdir()
-        for release, kroot in [(self.a, self.a_root), (self.b, self.b_root)]:
-            shutil.copy2(kroot / "boot" / f"vmlinuz-{release}", boot)
-            shutil.copy2(kroot / "boot" / f"config-{release}", boot)
-            shutil.copy2(self.initrd, boot / f"initrd.img-{release}")
+        boot = vmtest.boot_dir(work, kernels, self.initrd)
         (boot / "alt").mkdir()
         # Named like B so that its version (and modules directory) is B's.
         with open(boot / "alt" / f"vmlinuz-{self.b}", "wb") as out:

@@ -149,6 +149,32 @@ def copy_with_libs(binary, root):
         shutil.copy2(os.path.realpath(lib), d)
 
 
+def stage_modules(stage, kernels, wanted):
+    """Put the module closure of `wanted` for each (release, unpacked kernel
+    package) into stage/lib/modules/RELEASE, with the order to load them."""
+    for release, kroot in kernels:
+        mdir = stage / "lib/modules" / release
+        mdir.mkdir(parents=True)
+        names = []
+        for name, data in module_closure(kroot, release, wanted):
+            (mdir / f"{name}.ko").write_bytes(data)
+            names.append(f"{name}.ko")
+        (mdir / "load-order").write_text("\n".join(names) + "\n")
+
+
+def boot_dir(work, kernels, initrd):
+    """A fresh work/boot holding each kernel, its config and `initrd` named
+    as Debian names them."""
+    boot = work / "boot"
+    shutil.rmtree(boot, ignore_errors=True)
+    boot.mkdir()
+    for release, kroot in kernels:
+        shutil.copy2(kroot / "boot" / f"vmlinuz-{release}", boot)
+        shutil.copy2(kroot / "boot" / f"config-{release}", boot)
+        shutil.copy2(initrd, boot / f"initrd.img-{release}")
+    return boot
+
+
 def pack_cpio(src, dest):
     files = sorted(str(p.relative_to(src)) for p in src.rglob("*"))
     with open(dest, "wb") as out:
@@ -198,27 +224,15 @@ class BusyboxGuest:
             (stage / "sbin").mkdir(exist_ok=True)
             if not (stage / "sbin/kexec").exists():
                 os.symlink(str(Path("/sbin/kexec").resolve()), stage / "sbin/kexec")
-        for release, kroot in [(self.a, self.a_root), (self.b, self.b_root)]:
-            mdir = stage / "lib/modules" / release
-            mdir.mkdir(parents=True)
-            names = []
-            for name, data in module_closure(kroot, release, GUEST_MODULES):
-                (mdir / f"{name}.ko").write_bytes(data)
-                names.append(f"{name}.ko")
-            (mdir / "load-order").write_text("\n".join(names) + "\n")
+        kernels = [(self.a, self.a_root), (self.b, self.b_root)]
+        stage_modules(stage, kernels, GUEST_MODULES)
         # Preflight wants a modules directory for the garbage kernel too, so
         # that it is refused for its format and nothing else.
         (stage / "lib/modules" / GARBAGE).mkdir(parents=True)
         self.initrd = work / "initramfs.cpio.gz"
         pack_cpio(stage, self.initrd)
 
-        boot = work / "boot"
-        shutil.rmtree(boot, ignore_errors=True)
-        boot.mkdir()
-        for release, kroot in [(self.a, self.a_root), (self.b, self.b_root)]:
-            shutil.copy2(kroot / "boot" / f"vmlinuz-{release}", boot)
-            shutil.copy2(kroot / "boot" / f"config-{release}", boot)
-            shutil.copy2(self.initrd, boot / f"initrd.img-{release}")
+        boot = boot_dir(work, kernels, self.initrd)
         (boot / f"vmlinuz-{GARBAGE}").write_bytes(hashlib.sha256(b"garbage").digest() * 4096)
         (boot / f"initrd.img-{GARBAGE}").write_bytes(b"not an initrd")
         self.kernel = kroot_kernel(self.a_root, self.a)
