@@ -20,6 +20,7 @@ use nix::sys::signal::Signal;
 pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
+pub mod start;
 
 #[cfg(test)]
 pub mod fake;
