@@ -91,7 +91,7 @@ impl Scale {
 /// A round step for about `n` ticks over `span`.
 fn nice_step(span: f64, n: f64) -> f64 {
     let raw = span / n;
-    let mag = 10f64.powf(raw.log10().floor());
+    let mag = magnitude(raw);
     let norm = raw / mag;
     let nice = if norm < 1.5 {
         1.0
@@ -103,6 +103,16 @@ fn nice_step(span: f64, n: f64) -> f64 {
         10.0
     };
     nice * mag
+}
+
+/// The power of ten at or below `raw`, 10^floor(log10 raw), read off its
+/// decimal exponent: exact, and without libm's `pow` and `log10`, the only two
+/// functions that made the binary load libm at every start.
+fn magnitude(raw: f64) -> f64 {
+    let sci = format!("{raw:e}");
+    sci.split_once('e')
+        .and_then(|(_, exp)| format!("1e{exp}").parse().ok())
+        .unwrap_or(1.0)
 }
 
 /// Write the chart of one series as a standalone SVG document.
@@ -293,5 +303,22 @@ mod tests {
     fn nice_steps_are_round() {
         assert_eq!(nice_step(100.0, 5.0), 20.0);
         assert!((nice_step(1.0, 4.0) - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn magnitude_is_the_power_of_ten_at_or_below() {
+        for (raw, want) in [
+            (1.0, 1.0),
+            (9.99, 1.0),
+            (10.0, 10.0),
+            (999.999_999, 100.0),
+            (1000.0, 1000.0),
+            (0.002_5, 0.001),
+            (0.1, 0.1),
+            (3.5e-9, 1e-9),
+            (7.2e15, 1e15),
+        ] {
+            assert_eq!(magnitude(raw), want, "{raw}");
+        }
     }
 }
