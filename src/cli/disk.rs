@@ -192,7 +192,7 @@ enum Format {
 
 impl Job {
     fn new(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<Job> {
-        let text = std::fs::read(MOUNTINFO).map_err(|e| {
+        let text = mountinfo::read(Path::new(MOUNTINFO)).map_err(|e| {
             ExitError::new(
                 State::Unknown.code(),
                 format!("cannot read {MOUNTINFO}: {e}"),

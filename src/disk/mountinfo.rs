@@ -15,8 +15,9 @@
 //! panics on odd input: a line that does not fit is an error for that line alone.
 
 use std::ffi::OsString;
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One mounted filesystem as the kernel lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +66,19 @@ pub struct BadLine {
     pub error: LineError,
 }
 
+/// Read a mountinfo file in as few `read(2)` calls as it takes.
+///
+/// `std::fs::read` sizes its buffer by the file's size, which proc files give
+/// as 0, so it starts with a 32-byte read and doubles; and every read of this
+/// file makes the kernel walk the mount table again up to where the last one
+/// stopped. With room for a few hundred mounts up front, a usual table comes
+/// in one read (and the read that finds its end).
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut text = Vec::with_capacity(32 * 1024);
+    std::fs::File::open(path)?.read_to_end(&mut text)?;
+    Ok(text)
+}
+
 /// Parse a whole mountinfo text. Lines that do not parse are returned beside
 /// the good ones, so one odd line never hides every other mount.
 pub fn parse(text: &[u8]) -> (Vec<MountEntry>, Vec<BadLine>) {
@@ -88,20 +102,21 @@ pub fn parse(text: &[u8]) -> (Vec<MountEntry>, Vec<BadLine>) {
 /// Parse one line (without its newline).
 pub fn parse_line(line: &[u8]) -> Result<MountEntry, LineError> {
     // Fields are separated by single spaces; the kernel escapes any space
-    // inside a field, so splitting on spaces is exact.
-    let fields: Vec<&[u8]> = line
-        .split(|&b| b == b' ')
-        .filter(|f| !f.is_empty())
-        .collect();
-    let [id, parent, dev, root, mount_point, _options, rest @ ..] = fields.as_slice() else {
-        return Err(LineError::TooFewFields);
-    };
-    let sep = rest
-        .iter()
-        .position(|f| *f == b"-")
-        .ok_or(LineError::NoSeparator)?;
-    let after = rest.get(sep.saturating_add(1)..).unwrap_or(&[]);
-    let [fstype, source, ..] = after else {
+    // inside a field, so splitting on spaces is exact. One pass, no list of
+    // fields: `disk` parses the whole table on every run.
+    let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
+    let mut field = || fields.next().ok_or(LineError::TooFewFields);
+    let (id, parent, dev, root, mount_point) = (field()?, field()?, field()?, field()?, field()?);
+    let _options = field()?;
+    // Optional fields (shared:N, master:N, ...) up to the lone `-`.
+    loop {
+        match fields.next() {
+            Some(b"-") => break,
+            Some(_) => {}
+            None => return Err(LineError::NoSeparator),
+        }
+    }
+    let (Some(fstype), Some(source)) = (fields.next(), fields.next()) else {
         return Err(LineError::TooFewFields);
     };
     let id = parse_u64(id).ok_or_else(|| LineError::BadId(lossy(id)))?;
@@ -116,14 +131,25 @@ pub fn parse_line(line: &[u8]) -> Result<MountEntry, LineError> {
         minor,
         root,
         mount_point,
-        fstype: String::from_utf8_lossy(&unescape(fstype)).into_owned(),
-        source: String::from_utf8_lossy(&unescape(source)).into_owned(),
+        fstype: text(fstype),
+        source: text(source),
     })
+}
+
+/// A field as text: unescaped, invalid UTF-8 replaced.
+fn text(field: &[u8]) -> String {
+    match String::from_utf8(unescape(field)) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 /// Undo the kernel's octal escapes (`\040` → space). A backslash not followed
 /// by three octal digits that fit in a byte is kept as it is.
 pub fn unescape(field: &[u8]) -> Vec<u8> {
+    if !field.contains(&b'\\') {
+        return field.to_vec();
+    }
     let mut out = Vec::with_capacity(field.len());
     let mut i = 0;
     while let Some(&b) = field.get(i) {

@@ -3,10 +3,34 @@
 //! so every rule here is tested without mounting anything.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::mountinfo::MountEntry;
+
+/// A map keyed by FNV-1a. The keys are mount points, IDs and device numbers
+/// from the kernel's own table; std's SipHash with random keys costs a
+/// `getrandom` call and more hashing than the rest of `disk`'s choosing.
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a, 64 bits (Fowler, Noll, Vo).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// Types that never hold user data: kernel interfaces, read-only images and
 /// stacked views whose space belongs to another filesystem. Hidden from the
@@ -72,11 +96,11 @@ impl Filters {
 pub fn visible(entries: &[MountEntry]) -> Vec<&MountEntry> {
     // Keyed by bytes: hashing a Path walks its components, which with
     // hundreds of mounts shows up next to the statvfs calls themselves.
-    let mut last: HashMap<&[u8], usize> = HashMap::with_capacity(entries.len());
+    let mut last: Map<&[u8], usize> = Map::with_capacity_and_hasher(entries.len(), Default::default());
     for (i, e) in entries.iter().enumerate() {
         last.insert(e.mount_point.as_os_str().as_bytes(), i);
     }
-    let by_id: HashMap<u64, &MountEntry> = entries.iter().map(|e| (e.id, e)).collect();
+    let by_id: Map<u64, &MountEntry> = entries.iter().map(|e| (e.id, e)).collect();
     entries
         .iter()
         .enumerate()
@@ -108,7 +132,7 @@ fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Whether mount `id` is `e` or one of the mounts `e` sits on.
-fn is_ancestor(by_id: &HashMap<u64, &MountEntry>, id: u64, e: &MountEntry) -> bool {
+fn is_ancestor(by_id: &Map<u64, &MountEntry>, id: u64, e: &MountEntry) -> bool {
     let mut cur = e;
     // The table could be inconsistent (it is read while mounts change):
     // never follow more parents than there are mounts.
@@ -133,7 +157,7 @@ pub fn listing<'a>(
     shown: impl Fn(&Path) -> Option<PathBuf>,
 ) -> Vec<(PathBuf, &'a MountEntry)> {
     let mut out: Vec<(PathBuf, &MountEntry)> = Vec::new();
-    let mut by_dev: HashMap<(u32, u32), usize> = HashMap::new();
+    let mut by_dev: Map<(u32, u32), usize> = Map::default();
     for e in visible(entries) {
         if filters.hides_type(&e.fstype) {
             continue;
