@@ -62,7 +62,11 @@ pub fn read_at(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
 
 fn read_range(mut f: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     f.seek(SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
+    // Room for it all up front: read_to_end on an empty vector starts at 32
+    // bytes and doubles, a dozen reads and copies for a 64 KiB header. (The
+    // lengths asked for are headers and sections already checked against a
+    // maximum; a short file leaves the rest of the room unused.)
+    let mut buf = Vec::with_capacity(len.min(64 << 20));
     f.take(u64::try_from(len).unwrap_or(u64::MAX))
         .read_to_end(&mut buf)?;
     Ok(buf)
