@@ -94,7 +94,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Choose a kernel, load it and warm-reboot into it (the default).
+    #[command(about = REBOOT_ABOUT)]
     Reboot(reboot::RebootArgs),
     /// Load the chosen kernel only; a later `systemctl kexec` or `exec` uses it.
     Load(reboot::LoadArgs),
@@ -160,8 +160,14 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    if args.get(1).is_some_and(|a| a == "disk") {
-        return run_disk(&args);
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("disk") => {
+            return run_alone(&args, "disk", DISK_ABOUT, disk::USAGE_EXIT_CODE, disk::run);
+        }
+        Some("reboot") => {
+            return run_alone(&args, "reboot", REBOOT_ABOUT, exit::USAGE, reboot::run);
+        }
+        _ => {}
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -177,43 +183,58 @@ where
     }
 }
 
-/// `kexec-chooser disk ...`, parsed with a command line holding only the
-/// global options and `disk`. Cron and monitoring run it every few minutes on
-/// every host, and building the clap tree of all eleven subcommands took more
-/// than half of its run time (docs/disk.md, Speed). The help and the errors
-/// are the full tree's: tests/disk.rs compares them.
-fn run_disk(args: &[OsString]) -> u8 {
+/// `kexec-chooser disk ...` or `kexec-chooser reboot ...`, parsed with a
+/// command line holding only the global options and that subcommand. Cron
+/// and monitoring run `disk` every few minutes on every host, and building
+/// the clap tree of all eleven subcommands took more than half of its run
+/// time (docs/disk.md, Speed); `reboot` is the main job, timed against
+/// kexec-tools in an emulated guest where every page of code and heap the
+/// tree touches costs (docs/reboot.md, Speed). The help and the errors are
+/// the full tree's: tests/disk.rs and tests/reboot.rs compare them.
+fn run_alone<A: clap::Args + clap::FromArgMatches>(
+    args: &[OsString],
+    name: &'static str,
+    about: &'static str,
+    usage_code: u8,
+    run: impl FnOnce(&Ctx, &A) -> anyhow::Result<u8>,
+) -> u8 {
     use clap::{Args, FromArgMatches};
-    // `disk` as a command of its own, named as the full tree shows it, with
-    // the global options as its own: one level of parsing instead of two.
-    let globals = GlobalArgs::augment_args(clap::Command::new("disk"));
-    let mut cmd = disk::DiskArgs::augment_args(globals)
-        .about(DISK_ABOUT)
-        .bin_name("kexec-chooser disk");
+    // The tree with this one subcommand, built as the full one is (global
+    // options copied down in the same order, names set), then the subcommand
+    // alone parses the words after the program's name: one level, not two.
+    let sub = A::augment_args(clap::Command::new(name)).about(about);
+    let mut tree = GlobalArgs::augment_args(clap::Command::new("kexec-chooser")).subcommand(sub);
+    tree.build();
+    let mut cmd = tree
+        .find_subcommand_mut(name)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    std::mem::forget(tree);
     let parsed = cmd.try_get_matches_from_mut(args.iter().skip(1)).and_then(|mut m| {
         let global = GlobalArgs::from_arg_matches_mut(&mut m)?;
-        let disk_args = disk::DiskArgs::from_arg_matches_mut(&mut m)?;
-        // Freed when the process ends, a few hundred µs from now; taking the
-        // tree apart piece by piece was 3% of a run.
+        let own = A::from_arg_matches_mut(&mut m)?;
+        // Freed when the process ends; taking the tree apart piece by piece
+        // was 3% of a `disk` run.
         std::mem::forget(m);
-        Ok((global, disk_args))
+        Ok((global, own))
     });
     std::mem::forget(cmd);
     match parsed {
-        Ok((global, disk_args)) => {
+        Ok((global, own)) => {
             let ctx = Ctx { root: Root::new(global.root) };
-            disk::run(&ctx, &disk_args).unwrap_or_else(|err| report(&err))
+            run(&ctx, &own).unwrap_or_else(|err| report(&err))
         }
         Err(e) => {
-            let code = if e.use_stderr() { disk::USAGE_EXIT_CODE } else { exit::OK };
+            let code = if e.use_stderr() { usage_code } else { exit::OK };
             let _ = e.print();
             code
         }
     }
 }
 
-/// The one-line help of `disk`, shared by the full tree and [`run_disk`].
+/// The one-line helps of the subcommands parsed alone, shared with the full tree.
 const DISK_ABOUT: &str = "Check free disk space (statvfs) for people, cron and monitoring";
+const REBOOT_ABOUT: &str = "Choose a kernel, load it and warm-reboot into it (the default)";
 
 /// Usage errors exit 2, except where a subcommand's convention says otherwise
 /// (monitoring plugins: bad arguments are UNKNOWN, 3).
