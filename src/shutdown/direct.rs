@@ -13,8 +13,12 @@ use crate::sys::{Mount, Process, System};
 
 use super::ShutdownError;
 
-/// How often the remaining processes are looked at while waiting.
+/// How often the remaining processes are looked at while waiting, at most.
 const POLL: Duration = Duration::from_millis(100);
+/// The first look after a signal: most processes are gone within a few
+/// milliseconds, and a first look only after 100 ms made every hand-over wait
+/// that long. The interval then doubles up to [`POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(10);
 /// How long killed processes get to vanish before the shutdown goes on.
 const KILL_GRACE: Duration = Duration::from_secs(2);
 
@@ -91,17 +95,23 @@ fn wait_for_exit(
     limit: Duration,
     show: bool,
 ) -> Result<Vec<Process>, ShutdownError> {
+    let second = Duration::from_secs(1);
     let mut waited = Duration::ZERO;
+    let mut step = FIRST_POLL;
+    let mut next_show = second;
     loop {
         let left = targets(sys)?;
         if left.is_empty() || waited >= limit {
             return Ok(left);
         }
-        if show && waited.as_millis() % 1000 == 0 && waited > Duration::ZERO {
+        if show && waited >= next_show {
             say(log, format_args!("waiting for {} process(es): {}", left.len(), names(&left)));
+            next_show = next_show.saturating_add(second);
         }
-        sys.sleep(POLL);
-        waited = waited.saturating_add(POLL);
+        let nap = step.min(limit.saturating_sub(waited));
+        sys.sleep(nap);
+        waited = waited.saturating_add(nap);
+        step = step.saturating_mul(2).min(POLL);
     }
 }
 
@@ -278,9 +288,19 @@ mod tests {
         assert_eq!(f.calls[reboot - 1], Call::Sync);
         // sshd exited on SIGTERM, so it never got SIGKILL.
         assert!(!f.calls.contains(&Call::Kill(200, Signal::SIGKILL)));
-        // The timeout was waited out in polls before SIGKILL.
-        let polls = f.calls[..kill300].iter().filter(|c| matches!(c, Call::Sleep(_))).count();
-        assert_eq!(polls, 10);
+        // The timeout was waited out before SIGKILL, exactly, in polls that
+        // start at 10 ms and double up to 100 ms.
+        let naps: Vec<Duration> = f.calls[..kill300]
+            .iter()
+            .filter_map(|c| match c {
+                Call::Sleep(d) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(naps.iter().sum::<Duration>(), opts().timeout, "{naps:?}");
+        let ms: Vec<u128> = naps.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms[..5], [10, 20, 40, 80, 100], "{ms:?}");
+        assert!(ms.iter().all(|&m| m <= 100), "{ms:?}");
     }
 
     #[test]
