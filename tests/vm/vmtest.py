@@ -22,6 +22,7 @@ import os
 import re
 import select
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -625,7 +626,7 @@ def main():
                 elif t == "bench":
                     bench(work, guest, artifact)
                 elif t == "bench-direct":
-                    bench_direct(guest, rounds=5)
+                    bench_direct(guest, rounds=7)
                 elif t == "bench-systemd":
                     bench_systemd(work, artifact)
                 else:
@@ -694,23 +695,31 @@ def bench(work, guest, artifact, rounds=3):
 
 def bench_direct(guest, rounds=3):
     """Guest seconds from the command to reboot(KEXEC): kexec-chooser in
-    direct mode against `kexec -s -l ... && kexec -e`, same kernel and initrd."""
-    results = {}
-    for name in ["bench-ours", "bench-kexec-tools"]:
-        times = []
-        for _ in range(rounds):
+    direct mode against `kexec -s -l ... && kexec -e`, same kernel and initrd.
+    The two alternate, round after round, so that a host whose load changes
+    during the benchmark slows both alike; each round's ratio is printed."""
+    names = ["bench-ours", "bench-kexec-tools"]
+    times = {n: [] for n in names}
+    for r in range(rounds):
+        for name in names:
             def body(c):
                 t = uptime_to_kexec(c)
                 kct(c, r"marker=bench", 120)
                 c.wait_exit(60)
                 return t
-            times.append(with_console(guest.qemu(name), name, body))
-        results[name] = sorted(times)[len(times) // 2]
-        print(f"{name}: median {results[name]:.2f} s of {['%.2f' % t for t in times]} "
+            times[name].append(with_console(guest.qemu(name), name, body))
+        ours, peer = (times[n][-1] for n in names)
+        print(f"round {r + 1}: kexec-chooser {ours:.2f} s, kexec-tools {peer:.2f} s "
+              f"(ratio {peer / ours:.2f})", flush=True)
+    med = {n: statistics.median(times[n]) for n in names}
+    ratios = [p / o for o, p in zip(times["bench-ours"], times["bench-kexec-tools"])]
+    for n in names:
+        print(f"{n}: median {med[n]:.2f} s of {['%.2f' % t for t in times[n]]} "
               f"(guest seconds from the command to reboot(KEXEC))", flush=True)
-    print(f"direct: kexec-chooser {results['bench-ours']:.2f} s vs kexec -s -l && kexec -e "
-          f"{results['bench-kexec-tools']:.2f} s (ratio {results['bench-kexec-tools'] / results['bench-ours']:.2f})",
-          flush=True)
+    print(f"direct: kexec-chooser {med['bench-ours']:.2f} s vs kexec -s -l && kexec -e "
+          f"{med['bench-kexec-tools']:.2f} s (ratio of medians "
+          f"{med['bench-kexec-tools'] / med['bench-ours']:.2f}, median of the rounds' ratios "
+          f"{statistics.median(ratios):.2f})", flush=True)
 
 
 if __name__ == "__main__":
