@@ -9,6 +9,7 @@ pub mod boot;
 pub mod card;
 pub mod cli;
 pub mod disk;
+pub mod fnv;
 pub mod image;
 pub mod kexec;
 pub mod patch;

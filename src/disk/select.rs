@@ -2,35 +2,12 @@
 //! or the ones holding the paths given. Pure functions over parsed mountinfo,
 //! so every rule here is tested without mounting anything.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::mountinfo::MountEntry;
 
-/// A map keyed by FNV-1a. The keys are mount points, IDs and device numbers
-/// from the kernel's own table; std's SipHash with random keys costs a
-/// `getrandom` call and more hashing than the rest of `disk`'s choosing.
-type Map<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-
-/// FNV-1a, 64 bits (Fowler, Noll, Vo).
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+type Map<K, V> = crate::fnv::FnvMap<K, V>;
 
 /// Types that never hold user data: kernel interfaces, read-only images and
 /// stacked views whose space belongs to another filesystem. Hidden from the

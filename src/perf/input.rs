@@ -6,7 +6,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::BufRead;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -547,33 +546,13 @@ fn json_row(line: &[u8]) -> Result<OwnedRow, RowError> {
     })
 }
 
-/// FNV-1a for the machine table: names are short and SipHash showed up in
-/// profiles of ten million rows; a crafted collision flood would only slow
-/// down the run that reads it.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
 /// Groups rows into series as they come, interning machines.
 #[derive(Default)]
 struct Builder {
     data: Dataset,
     series_index: HashMap<(String, String, String), usize>,
     last_series: Option<usize>,
-    machine_index: HashMap<String, u32, BuildHasherDefault<Fnv>>,
+    machine_index: crate::fnv::FnvMap<String, u32>,
     rows: u64,
 }
 

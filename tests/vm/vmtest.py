@@ -666,7 +666,7 @@ def bench_systemd(work, artifact, rounds=2):
     for _ in range(rounds):
         warm.append(test_systemd(work, artifact))
         cold.append(test_cold(work, artifact))
-    med = lambda xs: sorted(xs)[len(xs) // 2]
+    med = statistics.median
     print(f"systemd guest: command -> next boot's marker (host s): kexec-chooser --yes latest "
           f"median {med(warm):.1f} of {['%.1f' % t for t in warm]}, systemctl reboot median {med(cold):.1f} "
           f"of {['%.1f' % t for t in cold]} (cold/warm {med(cold) / med(warm):.2f})", flush=True)
