@@ -12,12 +12,13 @@
 
 use std::ffi::{c_char, c_int};
 
-#[allow(unsafe_code)] // `no_mangle` on the C entry point; it reads no pointer.
+#[allow(unsafe_code)] // `no_mangle` on the C entry point, and reading its argv.
 #[no_mangle]
-pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     kexec_chooser::sys::start::init();
-    // glibc hands argv to std through .init_array, so args_os() works here.
-    let code = std::panic::catch_unwind(|| kexec_chooser::cli::main_code(std::env::args_os()))
+    // SAFETY: argc and argv are the C runtime's, as `args` requires.
+    let args = unsafe { kexec_chooser::sys::start::args(argc, argv) };
+    let code = std::panic::catch_unwind(|| kexec_chooser::cli::main_code(args))
         // The panic message is printed already; 101 is what Rust's main gives.
         .unwrap_or(101);
     // exit() flushes std's stdout buffer, as returning from Rust's main does.
