@@ -208,3 +208,32 @@ pub(crate) fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let ss: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
     (mean, (ss / (n - 1.0)).sqrt())
 }
+
+/// Series for the tests of both analysis methods.
+#[cfg(test)]
+pub(crate) mod test_points {
+    use std::borrow::Borrow;
+
+    use super::{Point, NO_TIME};
+
+    /// Points with these values and nothing else.
+    pub fn pts<T: Borrow<f64>>(values: impl IntoIterator<Item = T>) -> Vec<Point> {
+        values
+            .into_iter()
+            .map(|value| Point {
+                value: *value.borrow(),
+                key: 0.0,
+                timestamp: NO_TIME,
+                text_start: 0,
+                buildid_len: 0,
+                revision_len: 0,
+                machine: 0,
+            })
+            .collect()
+    }
+
+    /// A small deterministic wobble, enough to give windows a spread.
+    pub fn wobble(i: usize) -> f64 {
+        [0.0, 0.3, -0.2, 0.1, -0.4, 0.2, -0.1, 0.4, -0.3, 0.05][i % 10]
+    }
+}

@@ -143,26 +143,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::perf::NO_TIME;
-
-    fn pts(values: impl IntoIterator<Item = f64>) -> Vec<Point> {
-        values
-            .into_iter()
-            .map(|value| Point {
-                value,
-                key: 0.0,
-                timestamp: NO_TIME,
-                text_start: 0,
-                buildid_len: 0,
-                revision_len: 0,
-                machine: 0,
-            })
-            .collect()
-    }
-
-    fn wobble(i: usize) -> f64 {
-        [0.0, 0.3, -0.2, 0.1, -0.4, 0.2, -0.1, 0.4, -0.3, 0.05][i % 10]
-    }
+    use crate::perf::test_points::{pts, wobble};
 
     #[test]
     fn step_alerts_at_the_step_only() {

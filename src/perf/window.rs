@@ -258,27 +258,7 @@ fn settle(a: &mut Analysis, pd: Pending, new: f64, end: usize, min_change: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::perf::NO_TIME;
-
-    fn pts(values: &[f64]) -> Vec<Point> {
-        values
-            .iter()
-            .map(|&value| Point {
-                value,
-                key: 0.0,
-                timestamp: NO_TIME,
-                text_start: 0,
-                buildid_len: 0,
-                revision_len: 0,
-                machine: 0,
-            })
-            .collect()
-    }
-
-    /// A small deterministic wobble, enough to give windows a spread.
-    fn wobble(i: usize) -> f64 {
-        [0.0, 0.3, -0.2, 0.1, -0.4, 0.2, -0.1, 0.4, -0.3, 0.05][i % 10]
-    }
+    use crate::perf::test_points::{pts, wobble};
 
     #[test]
     fn points_without_history_are_good() {
