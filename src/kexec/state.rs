@@ -51,37 +51,21 @@ pub fn bracketed(choice: &str) -> Option<&str> {
     choice.get(start.checked_add(1)?..start.checked_add(end)?)
 }
 
-/// Look up `CONFIG_name` in the text of a kernel config file.
-///
-/// The first line that sets or unsets it counts. The text (about 260 KB on
-/// Debian) is searched for the name rather than split into lines: this runs
-/// before every load, and in an emulated guest the line-by-line scan was a
-/// fifth of the time from the command to the load.
+/// Look up `CONFIG_name` in the text of a kernel config file (or in the
+/// lines of it that [`config_lines`] kept): the first line that sets or
+/// unsets it counts.
 pub fn config_option(config: &str, name: &str) -> Config {
     let set = format!("CONFIG_{name}=");
     let unset = format!("# CONFIG_{name} is not set");
-    let at_line_start = |i: usize| i == 0 || config.as_bytes().get(i.wrapping_sub(1)) == Some(&b'\n');
-    let line_at = |i: usize| {
-        let rest = config.get(i..).unwrap_or_default();
-        let line = rest.split('\n').next().unwrap_or_default();
-        line.strip_suffix('\r').unwrap_or(line)
-    };
-    let first_set = config.match_indices(&set).map(|(i, _)| i).find(|&i| at_line_start(i));
-    let first_unset = config
-        .match_indices(&unset)
-        .map(|(i, _)| i)
-        .find(|&i| at_line_start(i) && line_at(i) == unset);
-    match (first_set, first_unset) {
-        (Some(s), u) if u.map_or(true, |u| s < u) => {
-            let v = line_at(s).get(set.len()..).unwrap_or_default();
-            if v == "y" || v == "m" {
-                Config::Yes
-            } else {
-                Config::No
-            }
+    for line in config.lines() {
+        if let Some(v) = line.strip_prefix(&set) {
+            return if v == "y" || v == "m" { Config::Yes } else { Config::No };
         }
-        _ => Config::No,
+        if line == unset {
+            return Config::No;
+        }
     }
+    Config::No
 }
 
 /// The lines of a kernel config file about `CONFIG_<prefix>...`, set or
