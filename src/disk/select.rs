@@ -6,8 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::mountinfo::MountEntry;
-
-type Map<K, V> = crate::fnv::FnvMap<K, V>;
+use crate::fnv::FnvMap;
 
 /// Types that never hold user data: kernel interfaces, read-only images and
 /// stacked views whose space belongs to another filesystem. Hidden from the
@@ -73,11 +72,11 @@ impl Filters {
 pub fn visible(entries: &[MountEntry]) -> Vec<&MountEntry> {
     // Keyed by bytes: hashing a Path walks its components, which with
     // hundreds of mounts shows up next to the statvfs calls themselves.
-    let mut last: Map<&[u8], usize> = Map::with_capacity_and_hasher(entries.len(), Default::default());
+    let mut last: FnvMap<&[u8], usize> = FnvMap::with_capacity_and_hasher(entries.len(), Default::default());
     for (i, e) in entries.iter().enumerate() {
         last.insert(e.mount_point.as_os_str().as_bytes(), i);
     }
-    let by_id: Map<u64, &MountEntry> = entries.iter().map(|e| (e.id, e)).collect();
+    let by_id: FnvMap<u64, &MountEntry> = entries.iter().map(|e| (e.id, e)).collect();
     entries
         .iter()
         .enumerate()
@@ -109,7 +108,7 @@ fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Whether mount `id` is `e` or one of the mounts `e` sits on.
-fn is_ancestor(by_id: &Map<u64, &MountEntry>, id: u64, e: &MountEntry) -> bool {
+fn is_ancestor(by_id: &FnvMap<u64, &MountEntry>, id: u64, e: &MountEntry) -> bool {
     let mut cur = e;
     // The table could be inconsistent (it is read while mounts change):
     // never follow more parents than there are mounts.
@@ -134,7 +133,7 @@ pub fn listing<'a>(
     shown: impl Fn(&Path) -> Option<PathBuf>,
 ) -> Vec<(PathBuf, &'a MountEntry)> {
     let mut out: Vec<(PathBuf, &MountEntry)> = Vec::new();
-    let mut by_dev: Map<(u32, u32), usize> = Map::default();
+    let mut by_dev: FnvMap<(u32, u32), usize> = FnvMap::default();
     for e in visible(entries) {
         if filters.hides_type(&e.fstype) {
             continue;
