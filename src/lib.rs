@@ -5,6 +5,7 @@
 //! `unsafe` is confined to [`sys`]; every other module denies it.
 #![deny(unsafe_code)]
 
+pub mod atomic_file;
 pub mod boot;
 pub mod card;
 pub mod cli;
@@ -17,5 +18,6 @@ pub mod perf;
 pub mod shutdown;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod text;
 pub mod ui;
 pub mod upload;

@@ -35,22 +35,10 @@ pub fn overall(rows: &[Row]) -> State {
     rows.iter().fold(State::Ok, |s, r| s.worst(r.state))
 }
 
-/// A path as one line of text: invalid UTF-8 replaced, control characters
-/// (a newline in a mount point would split a Nagios line) as octal escapes.
+/// A mount point as one line of text (a newline in a mount point would
+/// split a Nagios line): see [`crate::text::path`].
 pub fn printable(p: &Path) -> String {
-    let lossy = p.to_string_lossy();
-    let mut out = String::with_capacity(lossy.len());
-    for c in lossy.chars() {
-        if c.is_control() {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "\\{b:03o}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::path(p)
 }
 
 // ---------------------------------------------------------------- table

@@ -1,0 +1,230 @@
+//! Files written whole or not at all, safely in directories others can write.
+//!
+//! kexec-chooser runs as root from timers and units, and writes into
+//! directories that other users may write to (a textfile collector's
+//! directory, a plot's directory). Every file it writes goes through an
+//! [`AtomicFile`]: a temporary beside the target, created exclusively and
+//! without following links (`O_CREAT|O_EXCL|O_NOFOLLOW`) under an
+//! unpredictable name with its mode set at creation, then written, fsynced
+//! and renamed over the target. A symlink planted at the temporary's name
+//! makes the create fail instead of redirecting the write; a symlink at the
+//! target's name is replaced, never followed; a reader sees the old file or
+//! the new one, never half of one.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why a file could not be written; each names the path it was about.
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicFileError {
+    #[error("cannot create a temporary file beside {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("cannot rename {from} to {to}: {source}")]
+    Rename { from: PathBuf, to: PathBuf, source: io::Error },
+}
+
+impl AtomicFileError {
+    /// The I/O error underneath, for callers that map kinds.
+    pub fn io(&self) -> &io::Error {
+        match self {
+            AtomicFileError::Create { source, .. }
+            | AtomicFileError::Write { source, .. }
+            | AtomicFileError::Rename { source, .. } => source,
+        }
+    }
+}
+
+/// A file being written; it replaces its target only on [`commit`](Self::commit).
+/// Dropped without a commit, the temporary is removed and the target is untouched.
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    /// Empty once renamed: nothing is left to clean up.
+    tmp: PathBuf,
+    file: File,
+}
+
+/// How many unpredictable names are tried before giving up: another process
+/// would have to guess 64 random bits each time to make them all collide.
+const ATTEMPTS: u32 = 8;
+
+impl AtomicFile {
+    /// Start writing `target` with permission bits `mode` (exactly these,
+    /// whatever the umask).
+    pub fn create(target: &Path, mode: u32) -> Result<AtomicFile, AtomicFileError> {
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        // A hidden name that does not end like the target (`.prom`, `.svg`):
+        // collectors and globbing readers skip it.
+        let name = target.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
+        for _ in 0..ATTEMPTS {
+            let tmp = dir.join(format!(".{name}.{:016x}.tmp", random_u64()));
+            let opened = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&tmp);
+            match opened {
+                Ok(file) => {
+                    let me = AtomicFile { target: target.to_path_buf(), tmp, file };
+                    // The umask may have taken bits away: put them back through
+                    // the descriptor, which cannot be redirected.
+                    me.file
+                        .set_permissions(Permissions::from_mode(mode))
+                        .map_err(|source| AtomicFileError::Write { path: me.tmp.clone(), source })?;
+                    return Ok(me);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(source) => return Err(AtomicFileError::Create { path: target.to_path_buf(), source }),
+            }
+        }
+        Err(AtomicFileError::Create { path: target.to_path_buf(), source: last })
+    }
+
+    /// The path this file will have once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Flush to disk, rename over the target, and make the rename durable.
+    pub fn commit(mut self) -> Result<(), AtomicFileError> {
+        let tmp = self.tmp.clone();
+        self.file.sync_all().map_err(|source| AtomicFileError::Write { path: tmp.clone(), source })?;
+        std::fs::rename(&tmp, &self.target).map_err(|source| AtomicFileError::Rename {
+            from: tmp.clone(),
+            to: self.target.clone(),
+            source,
+        })?;
+        self.tmp = PathBuf::new();
+        // The directory entry must reach the disk too, or a crash could bring
+        // back the old file after the caller was told the new one is there.
+        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Write `bytes` to `target` in one go through an [`AtomicFile`].
+pub fn write(target: &Path, mode: u32, bytes: &[u8]) -> Result<(), AtomicFileError> {
+    let mut f = AtomicFile::create(target, mode)?;
+    f.write_all(bytes).map_err(|source| AtomicFileError::Write { path: target.to_path_buf(), source })?;
+    f.commit()
+}
+
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    // Without the kernel's randomness the name is still unique enough within
+    // this process (time and pid); O_EXCL keeps it safe either way.
+    if getrandom::fill(&mut b).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        return (u64::from(std::process::id()) << 32) ^ u64::from(nanos);
+    }
+    u64::from_ne_bytes(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn writes_the_whole_file_with_the_mode_asked_for() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.prom");
+        std::fs::write(&p, "old").unwrap();
+        write(&p, 0o644, b"new\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o644);
+        write(&p, 0o600, b"private").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert!(leftovers(d.path()).is_empty());
+    }
+
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::set_permissions(&victim, Permissions::from_mode(0o600)).unwrap();
+        let p = d.path().join("out.prom");
+        symlink(&victim, &p).unwrap();
+        write(&p, 0o644, b"metrics").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(!std::fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "metrics");
+    }
+
+    #[test]
+    fn the_old_predictable_temporary_name_is_not_used() {
+        // A symlink planted where a pid-named temporary used to go is left alone.
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let p = d.path().join("out.prom");
+        symlink(&victim, d.path().join(format!(".out.prom.{}.tmp", std::process::id()))).unwrap();
+        write(&p, 0o644, b"metrics").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn dropped_without_commit_leaves_the_target_and_no_temporary() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("chart.svg");
+        std::fs::write(&p, "old").unwrap();
+        {
+            let mut f = AtomicFile::create(&p, 0o644).unwrap();
+            f.write_all(b"half").unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert!(leftovers(d.path()).is_empty());
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_naming_the_target() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("no/such/dir/f");
+        let e = write(&p, 0o644, b"x").unwrap_err();
+        assert!(e.to_string().contains("no/such/dir/f"), "{e}");
+        assert_eq!(e.io().kind(), io::ErrorKind::NotFound);
+    }
+}
