@@ -11,8 +11,17 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The FNV-1a hasher.
-#[derive(Default)]
 pub struct Fnv(u64);
+
+/// FNV-1a's 64-bit offset basis: the state before any byte.
+const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const PRIME: u64 = 0x0100_0000_01b3;
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(OFFSET_BASIS)
+    }
+}
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -20,11 +29,9 @@ impl Hasher for Fnv {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
         for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(PRIME);
         }
-        self.0 = h;
     }
 }
 
@@ -42,5 +49,20 @@ mod tests {
         };
         assert_eq!(hash(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(hash(b"foobar"), 0x8594_4171_f739_67e8);
+        assert_eq!(hash(b""), OFFSET_BASIS);
+    }
+
+    #[test]
+    fn a_state_that_passes_through_zero_goes_on_hashing() {
+        // Split writes equal one write, whatever the state in between.
+        let mut split = Fnv::default();
+        split.write(b"foo");
+        split.write(b"bar");
+        let mut whole = Fnv::default();
+        whole.write(b"foobar");
+        assert_eq!(split.finish(), whole.finish());
+        let mut zero = Fnv(0);
+        zero.write(b"a");
+        assert_eq!(zero.finish(), 0x61u64.wrapping_mul(PRIME));
     }
 }

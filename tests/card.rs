@@ -516,3 +516,20 @@ fn the_documented_table_is_the_table_in_the_code() {
         assert!(doc.contains(&row), "docs/card.md lacks or differs from: {row}");
     }
 }
+
+#[test]
+fn a_number_given_to_a_flag_is_not_echoed_by_the_usage_error() {
+    for args in [
+        &["card", "--json=4111111111111111"][..],
+        &["card", "--reveal=4111-1111-1111-1111"],
+        &["card", "--bogus", "4111111111111111"],
+        &["card", "--json=5500 0000 0000 0004"],
+    ] {
+        let o = crate::common::run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        for full in ["4111111111111111", "4111-1111-1111-1111", "5500 0000 0000 0004"] {
+            assert!(!err.contains(full), "{args:?}: {err}");
+        }
+    }
+}

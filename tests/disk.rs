@@ -86,32 +86,6 @@ fn a_warning_below_the_critical_limit_is_refused_as_unknown() {
     );
 }
 
-/// `disk` first on the line is parsed by a command line of its own (for
-/// speed); `--root / disk` goes through the full tree. Both must answer alike.
-#[test]
-fn the_fast_path_helps_and_refuses_like_the_full_command_line() {
-    for args in [
-        &["--help"][..],
-        &["-h"],
-        &["--bogus"],
-        &["--warn", "lots"],
-        &["--json", "--cron"],
-        &["--timeout"],
-        &["--root"],
-        &["--version"],
-    ] {
-        let fast = common::run(&[&["disk"][..], args].concat());
-        let full = common::run(&[&["--root", "/", "disk"][..], args].concat());
-        assert_eq!(code(&fast), code(&full), "disk {args:?}: {}", stderr(&fast));
-        assert_eq!(stdout(&fast), stdout(&full), "disk {args:?}");
-        assert_eq!(stderr(&fast), stderr(&full), "disk {args:?}");
-    }
-    let help = stdout(&common::run(&["disk", "--help"]));
-    assert!(help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"), "{help}");
-    assert!(help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."), "{help}");
-    assert!(help.contains("--root <DIR>"), "{help}");
-}
-
 #[test]
 fn two_output_formats_at_once_are_unknown() {
     let o = common::run(&["disk", "--json", "--nagios"]);

@@ -139,31 +139,3 @@ fn json_without_dry_run_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-/// `reboot` first on the line is parsed by a command line of its own (for
-/// speed); `--root / reboot` goes through the full tree. Both must answer alike.
-#[test]
-fn the_fast_path_helps_plans_and_refuses_like_the_full_command_line() {
-    let r = common::root("debian");
-    let r = r.to_str().unwrap();
-    for args in [
-        &["--help"][..],
-        &["-h"],
-        &["--bogus"],
-        &["--mode", "sideways"],
-        &["--timeout"],
-        &["--version"],
-        &["--root", r, "--dry-run", "latest"],
-        &["--root", r, "--dry-run", "--json", "--append", "quiet", "latest"],
-        &["--root", r, "--dry-run", "9.9.9"],
-        &["--root", r, "latest"],
-    ] {
-        let fast = run(&[&["reboot"][..], args].concat());
-        let full = run(&[&["--root", "/", "reboot"][..], args].concat());
-        assert_eq!(fast.status.code(), full.status.code(), "reboot {args:?}: {}", stderr(&fast));
-        assert_eq!(stdout(&fast), stdout(&full), "reboot {args:?}");
-        assert_eq!(stderr(&fast), stderr(&full), "reboot {args:?}");
-    }
-    let help = stdout(&run(&["reboot", "--help"]));
-    assert!(help.starts_with("Choose a kernel, load it and warm-reboot into it"), "{help}");
-    assert!(help.contains("--root <DIR>") && help.contains("--mode <MODE>"), "{help}");
-}

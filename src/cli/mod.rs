@@ -94,7 +94,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    #[command(about = REBOOT_ABOUT)]
+    /// Choose a kernel, load it and warm-reboot into it (the default).
     Reboot(reboot::RebootArgs),
     /// Load the chosen kernel only; a later `systemctl kexec` or `exec` uses it.
     Load(reboot::LoadArgs),
@@ -106,7 +106,7 @@ pub enum Command {
     Status(kexec::StatusArgs),
     /// List every kernel this machine can warm-reboot into, newest first.
     List(list::ListArgs),
-    #[command(about = DISK_ABOUT)]
+    /// Check free disk space (statvfs) for people, cron and monitoring.
     Disk(disk::DiskArgs),
     /// Detect performance regressions in benchmark series.
     Analyze(analyze::AnalyzeArgs),
@@ -144,38 +144,22 @@ pub fn command() -> clap::Command {
     Cli::command()
 }
 
-/// Parse `args`, run, print any error on stderr, and give the exit code.
-pub fn main_with_args<I, T>(args: I) -> ExitCode
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    ExitCode::from(main_code(args))
+/// The program: parse this process's arguments, run, print any error on
+/// stderr, and give the exit code.
+pub fn main() -> ExitCode {
+    ExitCode::from(main_with_args(std::env::args_os()))
 }
 
-/// [`main_with_args`] with the exit code as a number, for the C `main`.
-pub fn main_code<I, T>(args: I) -> u8
+/// [`main`] for the given arguments (the first is the program's name).
+pub fn main_with_args<I, T>(args: I) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    match args.get(1).and_then(|a| a.to_str()) {
-        Some("disk") => {
-            return run_alone(&args, "disk", DISK_ABOUT, disk::USAGE_EXIT_CODE, disk::run);
-        }
-        Some("reboot") => {
-            return run_alone(&args, "reboot", REBOOT_ABOUT, exit::USAGE, reboot::run);
-        }
-        _ => {}
-    }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { usage_exit_code(&args) } else { exit::OK };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return usage_error(&e, &args),
     };
     match run(cli) {
         Ok(code) => code,
@@ -183,108 +167,102 @@ where
     }
 }
 
-/// `kexec-chooser disk ...` or `kexec-chooser reboot ...`, parsed with a
-/// command line holding only the global options and that subcommand. Cron
-/// and monitoring run `disk` every few minutes on every host, and building
-/// the clap tree of all eleven subcommands took more than half of its run
-/// time (docs/disk.md, Speed); `reboot` is the main job, timed against
-/// kexec-tools in an emulated guest where every page of code and heap the
-/// tree touches costs (docs/reboot.md, Speed). The help and the errors are
-/// the full tree's: tests/disk.rs and tests/reboot.rs compare them.
-fn run_alone<A: clap::Args + clap::FromArgMatches>(
-    args: &[OsString],
-    name: &'static str,
-    about: &'static str,
-    usage_code: u8,
-    run: impl FnOnce(&Ctx, &A) -> anyhow::Result<u8>,
-) -> u8 {
-    use clap::{Args, FromArgMatches};
-    // The tree with this one subcommand, built as the full one is (global
-    // options copied down in the same order, names set), then the subcommand
-    // alone parses the words after the program's name: one level, not two.
-    let sub = A::augment_args(clap::Command::new(name)).about(about);
-    let mut tree = GlobalArgs::augment_args(clap::Command::new("kexec-chooser")).subcommand(sub);
-    tree.build();
-    let mut cmd = tree
-        .find_subcommand_mut(name)
-        .map(std::mem::take)
-        .unwrap_or_default();
-    std::mem::forget(tree);
-    let parsed = cmd.try_get_matches_from_mut(args.iter().skip(1)).and_then(|mut m| {
-        let global = GlobalArgs::from_arg_matches_mut(&mut m)?;
-        let own = A::from_arg_matches_mut(&mut m)?;
-        // Freed when the process ends; taking the tree apart piece by piece
-        // was 3% of a `disk` run.
-        std::mem::forget(m);
-        Ok((global, own))
-    });
-    std::mem::forget(cmd);
-    match parsed {
-        Ok((global, own)) => {
-            let ctx = Ctx { root: Root::new(global.root) };
-            run(&ctx, &own).unwrap_or_else(|err| report(&err))
+/// Parse with clap, then apply the one rule clap cannot say for us: the bare
+/// command's options (those of `reboot`) do not mix with a subcommand.
+/// (`args_conflicts_with_subcommands` would also turn `--root DIR list`
+/// into a selector named "list": clap counts the global option too.)
+fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::parser::ValueSource;
+    use clap::FromArgMatches;
+    let mut cmd = Cli::command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Some((sub, _)) = matches.subcommand() {
+        let misplaced = cmd.get_arguments().find(|a| {
+            !a.is_global_set() && matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        });
+        if let Some(arg) = misplaced {
+            let name = match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => arg.get_value_names().and_then(|v| v.first()).map_or_else(|| arg.get_id().to_string(), ToString::to_string),
+            };
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{name} belongs to `reboot`: its options cannot come before a subcommand ('{sub}'); put them after `reboot`"),
+            ));
         }
-        Err(e) => {
-            let code = if e.use_stderr() { usage_code } else { exit::OK };
-            let _ = e.print();
-            code
-        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+/// Print clap's message (help and version go to stdout with 0) and pick the
+/// code: 2, or what the subcommand's convention says.
+fn usage_error(e: &clap::Error, args: &[OsString]) -> u8 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return exit::OK;
+    }
+    let sub = subcommand_word(args);
+    if sub.as_deref() == Some("card") {
+        // clap quotes the offending word; `card --json=4111...` must not
+        // echo a card number, whatever the argument.
+        let text = card::redact_numbers(&e.render().to_string());
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    } else {
+        let _ = e.print();
+    }
+    match sub.as_deref() {
+        // Monitoring plugins: bad arguments are UNKNOWN, 3.
+        Some("disk") => disk::USAGE_EXIT_CODE,
+        _ => exit::USAGE,
     }
 }
 
-/// The one-line helps of the subcommands parsed alone, shared with the full tree.
-const DISK_ABOUT: &str = "Check free disk space (statvfs) for people, cron and monitoring";
-const REBOOT_ABOUT: &str = "Choose a kernel, load it and warm-reboot into it (the default)";
-
-/// Usage errors exit 2, except where a subcommand's convention says otherwise
-/// (monitoring plugins: bad arguments are UNKNOWN, 3).
-fn usage_exit_code(args: &[OsString]) -> u8 {
-    // The subcommand is the first word that is neither an option nor the
-    // value of the one global option that takes a value (`--root DIR`).
+/// The subcommand: the first word that is neither an option nor the value
+/// of the one global option that takes a value (`--root DIR`).
+fn subcommand_word(args: &[OsString]) -> Option<String> {
     let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
     while let Some(w) = words.next() {
         if w == "--root" {
             words.next();
-        } else if w == "disk" {
-            return disk::USAGE_EXIT_CODE;
         } else if !w.starts_with('-') {
-            break;
+            return Some(w.into_owned());
         }
     }
-    exit::USAGE
+    None
 }
 
-/// Print the error as one line and pick its exit code. A broken pipe on
-/// stdout is not a failure: the reader has all it wanted.
-fn report(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
+/// Whether `err` is, somewhere in its chain, a write to a closed pipe
+/// (a plain I/O error, or one inside a serde_json error).
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
         let kind = cause
             .downcast_ref::<std::io::Error>()
             .map(std::io::Error::kind)
             .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
-        if kind == Some(std::io::ErrorKind::BrokenPipe) {
-            return exit::OK;
-        }
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Print the error as one line and pick its exit code. A broken pipe on
+/// stdout is not a failure: the reader has all it wanted. The message names
+/// files, releases and titles read from disk: control characters in them
+/// are escaped, so an error cannot rewrite the terminal.
+fn report(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return exit::OK;
     }
     let code = err
         .chain()
         .find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code))
         .unwrap_or(exit::FAILURE);
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "kexec-chooser: {err:#}");
+    let _ = writeln!(stderr, "kexec-chooser: {}", crate::text::escape(&format!("{err:#}")));
     code
 }
 
 /// Run a parsed command line; `Ok` carries the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let ctx = Ctx { root: Root::new(cli.global.root.clone()) };
-    if cli.command.is_some() && cli.reboot.given() {
-        return Err(ExitError::new(
-            exit::USAGE,
-            "options of `reboot` were given before a subcommand; put them after `reboot`",
-        )
-        .into());
-    }
     match cli.command {
         None => reboot::run(&ctx, &cli.reboot),
         Some(Command::Reboot(args)) => reboot::run(&ctx, &args),

@@ -60,27 +60,6 @@ pub struct LoadArgs {
     pub plan: PlanArgs,
 }
 
-impl RebootArgs {
-    /// Whether any of these options was given (they are also the options of
-    /// the bare command, which must not be mixed with a subcommand).
-    pub fn given(&self) -> bool {
-        let p = &self.plan;
-        let h = &self.handover;
-        p.selector.is_some()
-            || !p.append.is_empty()
-            || !p.remove.is_empty()
-            || p.cmdline.is_some()
-            || !p.initrd.is_empty()
-            || p.no_initrd
-            || p.force
-            || p.dry_run
-            || p.json
-            || h.yes
-            || h.mode != Mode::Auto
-            || h.timeout != super::kexec::DEFAULT_TIMEOUT
-    }
-}
-
 impl PlanArgs {
     /// What preflight may let pass because the person said so.
     fn allow(&self) -> crate::kexec::Allow {

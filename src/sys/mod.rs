@@ -20,7 +20,6 @@ use nix::sys::signal::Signal;
 pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
-pub mod start;
 
 #[cfg(test)]
 pub mod fake;
