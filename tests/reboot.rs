@@ -139,3 +139,22 @@ fn json_without_dry_run_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+
+#[test]
+fn a_dry_run_shows_the_problem_of_an_initrd_that_is_not_a_file() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    std::fs::create_dir(t.path().join("boot/dir.img")).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(t.path().join("boot/fifo.img")).status().unwrap().success());
+    for (p, want) in [("/boot/dir.img", "a directory"), ("/boot/fifo.img", "a FIFO"), ("/boot/missing.img", "is missing")] {
+        let o = run(&["reboot", "--dry-run", "--root", r, "latest", "--initrd", p]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let line = out.lines().find(|l| l.starts_with("problem:") && l.contains(p));
+        assert!(line.is_some_and(|l| l.contains(want)), "{p}: {out}");
+        let o = run(&["reboot", "--dry-run", "--json", "--root", r, "latest", "--initrd", p]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let problems = v["problems"].as_array().unwrap();
+        assert!(problems.iter().any(|x| x.as_str().unwrap().contains(want)), "{p}: {v}");
+    }
+}

@@ -113,8 +113,6 @@ pub enum Error {
     NoKernel { root: PathBuf },
     #[error("{kernel} is not usable: {problems}")]
     Unusable { kernel: PathBuf, problems: String },
-    #[error("the command line is {len} bytes, longer than the {max} that {kernel} accepts")]
-    CmdlineTooLong { len: usize, max: u32, kernel: PathBuf },
 }
 
 impl Root {

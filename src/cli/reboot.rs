@@ -1,5 +1,5 @@
-//! Glue of `kexec-chooser reboot` and `load`: pick an entry (selector or menu),
-//! make the plan, then print it (`--dry-run`) or hand it to the kexec side.
+//! Arguments of `kexec-chooser reboot` and `load`: turned into a request,
+//! handed to [`crate::warm`], and the plan printed for `--dry-run`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,11 +7,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::kexec::{resolve_mode, HandoverArgs, Mode};
-use super::Ctx;
-use crate::boot::{self, BootEntry};
-use crate::kexec::plan::{Plan, PlanOptions};
-use crate::ui;
+use super::kexec::{acted, HandoverArgs};
+use super::{exit, Ctx};
+use crate::kexec::plan::{Mode, ModeChoice, Plan, PlanOptions};
+use crate::kexec::preflight::Allow;
+use crate::sys::Real;
+use crate::text;
+use crate::ui::Console;
+use crate::warm::{self, Request};
 
 /// What to load: the entry and the changes to its initrds and command line.
 #[derive(Debug, Clone, Args)]
@@ -61,110 +64,84 @@ pub struct LoadArgs {
 }
 
 impl PlanArgs {
-    /// What preflight may let pass because the person said so.
-    fn allow(&self) -> crate::kexec::Allow {
-        crate::kexec::Allow { force: self.force, no_initrd: self.no_initrd }
-    }
-
-    fn options(&self) -> PlanOptions {
-        PlanOptions {
-            append: self.append.clone(),
-            remove: self.remove.clone(),
-            cmdline: self.cmdline.clone(),
-            initrds: self.initrd.clone(),
-            no_initrd: self.no_initrd,
+    /// The request these arguments make; `mode` is the hand-over for a
+    /// reboot, `None` for a load alone.
+    fn request(&self, mode: Option<ModeChoice>) -> Request {
+        Request {
+            selector: self.selector.clone(),
+            options: PlanOptions {
+                append: self.append.clone(),
+                remove: self.remove.clone(),
+                cmdline: self.cmdline.clone(),
+                initrds: self.initrd.clone(),
+                allow: Allow { force: self.force, no_initrd: self.no_initrd },
+                mode,
+            },
         }
     }
 }
 
-/// Pick the entry: the selector, else the menu on a terminal, else an error.
-pub fn choose(ctx: &Ctx, args: &PlanArgs) -> anyhow::Result<BootEntry> {
-    let d = boot::discover(&ctx.root);
-    if let Some(sel) = &args.selector {
-        return Ok(boot::select::select(&ctx.root, &d, sel)?);
-    }
-    if !ui::interactive() {
-        anyhow::bail!(
-            "no kernel named and no terminal for the menu: name one, for example `latest` \
-             (see `kexec-chooser list`)"
-        );
-    }
-    if let Some(note) = &d.default_note {
-        eprintln!("kexec-chooser: no default marked: {note}");
-    }
-    let i = match ui::menu::choose(&d.entries) {
-        Err(ui::menu::MenuError::Interrupted) => {
-            return Err(super::ExitError::new(super::exit::INTERRUPTED, "interrupted").into())
-        }
-        r => r?,
-    };
-    d.entries.get(i).cloned().context("the menu returned no entry")
-}
-
-/// Build the plan for `args` (selector or menu, then the edits).
-pub fn plan(ctx: &Ctx, args: &PlanArgs, mode: Option<Mode>) -> anyhow::Result<Plan> {
-    let entry = choose(ctx, args)?;
-    let mut plan = Plan::build(&ctx.root, &entry, &args.options())?;
-    plan.mode = mode.map(|m| mode_name(resolve_mode(ctx, m)).to_owned());
-    Ok(plan)
-}
-
-fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::Auto => "auto",
-        Mode::Systemd => "systemd",
-        Mode::Direct => "direct",
-    }
-}
-
-/// Print the plan for people or as JSON.
-pub fn write_plan(out: &mut impl Write, plan: &Plan, json: bool) -> anyhow::Result<()> {
+/// Print the plan for people or as JSON, with what preflight would refuse.
+pub fn write_plan(out: &mut impl Write, plan: &Plan, problems: &[String], json: bool) -> anyhow::Result<()> {
     if json {
-        serde_json::to_writer_pretty(&mut *out, plan).context("writing JSON")?;
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            #[serde(flatten)]
+            plan: &'a Plan,
+            problems: &'a [String],
+        }
+        serde_json::to_writer_pretty(&mut *out, &Json { plan, problems }).context("writing JSON")?;
         writeln!(out)?;
         return Ok(());
     }
     let initrds = if plan.initrds.is_empty() {
         "(none)".to_owned()
     } else {
-        plan.initrds.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+        plan.initrds.iter().map(|p| text::path(p)).collect::<Vec<_>>().join(" ")
     };
-    writeln!(out, "version:   {}  (id {})", plan.version, plan.id)?;
-    writeln!(out, "kernel:    {}", plan.kernel.display())?;
+    let e = &plan.entry;
+    writeln!(out, "version:   {}  (id {})", text::escape(&e.version), text::escape(&e.id))?;
+    writeln!(out, "kernel:    {}", text::path(&e.kernel))?;
     writeln!(out, "initrds:   {initrds}")?;
-    writeln!(out, "cmdline:   {}", plan.cmdline)?;
+    writeln!(out, "cmdline:   {}", text::escape(plan.cmdline.as_str()))?;
     writeln!(out, "           (from {})", plan.cmdline_source)?;
-    writeln!(out, "syscall:   {} ({})", plan.syscall.as_str(), plan.syscall_reason)?;
-    match plan.mode.as_deref() {
-        Some("systemd") => writeln!(out, "hand-over: systemd (systemctl kexec)")?,
-        Some("direct") => writeln!(out, "hand-over: direct (kexec-chooser shuts down by itself)")?,
-        Some(m) => writeln!(out, "hand-over: {m}")?,
+    writeln!(out, "syscall:   {} ({})", plan.syscall.syscall, plan.syscall.reason)?;
+    match plan.mode {
+        Some(Mode::Systemd) => writeln!(out, "hand-over: systemd (systemctl kexec)")?,
+        Some(Mode::Direct) => writeln!(out, "hand-over: direct (kexec-chooser shuts down by itself)")?,
         None => writeln!(out, "hand-over: none (load only)")?,
     }
-    for p in &plan.entry.problems {
-        writeln!(out, "problem:   {p}")?;
+    for p in problems {
+        writeln!(out, "problem:   {}", text::escape(p))?;
     }
     Ok(())
 }
 
+fn print_plan_in(ctx: &Ctx, plan: &Plan, json: bool) -> anyhow::Result<u8> {
+    let problems = warm::problems(&ctx.root, &Real, plan);
+    let mut out = std::io::stdout().lock();
+    write_plan(&mut out, plan, &problems, json)?;
+    out.flush()?;
+    Ok(exit::OK)
+}
+
 pub fn run(ctx: &Ctx, args: &RebootArgs) -> anyhow::Result<u8> {
-    let plan = plan(ctx, &args.plan, Some(args.handover.mode))?;
+    let mut console = Console::new(args.handover.yes);
+    let req = args.plan.request(Some(args.handover.mode));
+    let plan = acted(warm::plan(&ctx.root, &mut console, &req))?;
     if args.plan.dry_run {
-        let mut out = std::io::stdout().lock();
-        write_plan(&mut out, &plan, args.plan.json)?;
-        out.flush()?;
-        return Ok(super::exit::OK);
+        return print_plan_in(ctx, &plan, args.plan.json);
     }
-    super::kexec::load_and_handover(ctx, &plan, args.plan.allow(), Some(&args.handover))
+    acted(warm::reboot(&ctx.root, &mut Real, &mut console, &plan, &args.handover.handover()))?;
+    Ok(exit::OK)
 }
 
 pub fn load(ctx: &Ctx, args: &LoadArgs) -> anyhow::Result<u8> {
-    let plan = plan(ctx, &args.plan, None)?;
+    let mut console = Console::new(false);
+    let plan = acted(warm::plan(&ctx.root, &mut console, &args.plan.request(None)))?;
     if args.plan.dry_run {
-        let mut out = std::io::stdout().lock();
-        write_plan(&mut out, &plan, args.plan.json)?;
-        out.flush()?;
-        return Ok(super::exit::OK);
+        return print_plan_in(ctx, &plan, args.plan.json);
     }
-    super::kexec::load_and_handover(ctx, &plan, args.plan.allow(), None)
+    acted(warm::load(&ctx.root, &mut Real, &mut console, &plan))?;
+    Ok(exit::OK)
 }

@@ -44,8 +44,6 @@ pub enum LoadError {
     MissingSection { path: PathBuf, section: &'static str },
     #[error("{path}: section {section} lies outside the file")]
     SectionOutOfFile { path: PathBuf, section: String },
-    #[error("the command line contains a NUL byte")]
-    CmdlineNul,
     #[error("the kernel refused: loading needs root (CAP_SYS_BOOT): run it with sudo")]
     NotPermitted,
     #[error("the kernel refused: kexec is disabled on this boot (kexec_load_disabled is 1)")]
@@ -99,14 +97,24 @@ pub struct Prepared {
     pub flags: u32,
 }
 
+/// What an in-memory file holds, which is also its name in /proc/PID/fd.
+#[derive(Debug, Clone, Copy)]
+enum Memfd {
+    Kernel,
+    Initrd,
+}
+
 fn open(root: &Root, path: &Path) -> Result<File, LoadError> {
     File::open(root.path(path))
         .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
 }
 
-fn new_memfd(what: &'static str) -> Result<File, LoadError> {
-    let name = CString::new(format!("kexec-chooser-{what}")).map_err(|_| LoadError::CmdlineNul)?;
-    sys::memfd(&name).map(File::from).map_err(|source| LoadError::Memfd { what, source })
+fn new_memfd(what: Memfd) -> Result<File, LoadError> {
+    let (name, what) = match what {
+        Memfd::Kernel => (c"kexec-chooser-kernel", "the kernel"),
+        Memfd::Initrd => (c"kexec-chooser-initrd", "the initrd"),
+    };
+    sys::memfd(name).map(File::from).map_err(|source| LoadError::Memfd { what, source })
 }
 
 /// Copy `len` bytes at `offset` of `file` to the end of `out`.
@@ -136,12 +144,13 @@ fn section_into(
     let Some(s) = plan.entry.sections.iter().find(|s| s.name == name) else {
         return Ok(false);
     };
-    let mut f = open(root, &plan.kernel)?;
+    let kernel = plan.kernel();
+    let mut f = open(root, kernel)?;
     let file_len =
-        f.metadata().map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?.len();
+        f.metadata().map_err(|source| LoadError::Read { path: kernel.to_path_buf(), source })?.len();
     if s.offset.checked_add(s.size).map_or(true, |end| end > file_len) {
         return Err(LoadError::SectionOutOfFile {
-            path: plan.kernel.clone(),
+            path: kernel.to_path_buf(),
             section: s.name.clone(),
         });
     }
@@ -158,26 +167,27 @@ fn rewound(mut f: File, what: &str) -> Result<OwnedFd, LoadError> {
 
 /// Open what `plan` loads. Nothing is loaded yet.
 pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
+    let path = plan.kernel();
     let uki = plan.entry.source == Source::Uki || plan.entry.format == Format::Uki;
     let kernel = if uki {
-        let mut m = new_memfd("kernel")?;
+        let mut m = new_memfd(Memfd::Kernel)?;
         if !section_into(root, plan, ".linux", &mut m)? {
-            return Err(LoadError::MissingSection { path: plan.kernel.clone(), section: ".linux" });
+            return Err(LoadError::MissingSection { path: path.to_path_buf(), section: ".linux" });
         }
         rewound(m, ".linux")?
-    } else if super::preflight::running_arch().0 == Some(Arch::Aarch64)
+    } else if plan.state.arch == Some(Arch::Aarch64)
         && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
     {
         // arm64 loads only the raw Image: unpack Image.gz / zboot into memory.
-        let data = std::fs::read(root.path(&plan.kernel))
-            .map_err(|source| LoadError::Read { path: plan.kernel.clone(), source })?;
+        let data = std::fs::read(root.path(path))
+            .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         let image = super::arm64::unpack::unpack(&data)?;
-        let mut m = new_memfd("kernel")?;
+        let mut m = new_memfd(Memfd::Kernel)?;
         m.write_all(&image)
             .map_err(|source| LoadError::Copy { what: "the unpacked kernel".into(), source })?;
         rewound(m, "the unpacked kernel")?
     } else {
-        OwnedFd::from(open(root, &plan.kernel)?)
+        OwnedFd::from(open(root, path)?)
     };
 
     // A single initrd file goes as it is (no copy); several, or a UKI's
@@ -187,7 +197,7 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
         (false, []) => None,
         (false, [one]) => Some(OwnedFd::from(open(root, one)?)),
         _ => {
-            let mut m = new_memfd("initrd")?;
+            let mut m = new_memfd(Memfd::Initrd)?;
             let mut any = uki && section_into(root, plan, ".initrd", &mut m)?;
             for path in &plan.initrds {
                 let mut f = open(root, path)?;
@@ -204,7 +214,7 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             }
         }
     };
-    let cmdline = CString::new(plan.cmdline.as_bytes()).map_err(|_| LoadError::CmdlineNul)?;
+    let cmdline = plan.cmdline.as_c_str().to_owned();
     let flags = if initrd.is_none() { KEXEC_FILE_NO_INITRAMFS } else { 0 };
     Ok(Prepared { kernel, initrd, cmdline, flags })
 }
@@ -229,36 +239,31 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
     }
 }
 
-/// Load what `prepared` holds, then check that the kernel says it is loaded.
-/// Returns the syscall that loaded it.
-pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<Syscall, LoadError> {
-    load_on(root, sys, prepared, super::preflight::running_arch().0)
-}
-
-/// [`load`] as on `arch`: kexec_file_load first; where it is missing (ENOSYS)
-/// and the native path exists and lockdown allows it, kexec_load.
-pub fn load_on(
+/// Load what `prepared` holds on the machine `state` describes, then check
+/// that the kernel says it is loaded: kexec_file_load first; where it is
+/// missing (ENOSYS) and the native path exists and lockdown allows it,
+/// kexec_load. Returns the syscall that loaded it.
+pub fn load(
     root: &Root,
     sys: &mut dyn System,
     prepared: &Prepared,
-    arch: Option<Arch>,
+    state: &KexecState,
 ) -> Result<Syscall, LoadError> {
     let initrd = prepared.initrd.as_ref().map(|f| f.as_fd());
     let used = match sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags) {
         Ok(()) => Syscall::KexecFileLoad,
-        Err(Errno::ENOSYS) if syscall::native_supported(arch) => {
-            let state = KexecState::read(root);
-            if let Some(why) = syscall::native_refused(&state, arch) {
+        Err(Errno::ENOSYS) if syscall::native_supported(state.arch) => {
+            if let Some(why) = syscall::native_refused(state, state.arch) {
                 return Err(LoadError::NativeRefused { why });
             }
             match super::arm64::load(root, sys, prepared)? {
                 Ok(_) => Syscall::KexecLoad,
                 Err(Errno::ENOSYS) => return Err(LoadError::NoKexec),
                 Err(e @ (Errno::EINVAL | Errno::EADDRNOTAVAIL)) => return Err(LoadError::NativeSegments(e)),
-                Err(e) => return Err(explain(e, &state, sys.has_cap_sys_boot())),
+                Err(e) => return Err(explain(e, state, sys.has_cap_sys_boot())),
             }
         }
-        Err(errno) => return Err(explain(errno, &KexecState::read(root), sys.has_cap_sys_boot())),
+        Err(errno) => return Err(explain(errno, state, sys.has_cap_sys_boot())),
     };
     if !sys.kexec_loaded().map_err(LoadError::LoadedUnknown)? {
         return Err(LoadError::NotLoaded);
@@ -266,12 +271,10 @@ pub fn load_on(
     Ok(used)
 }
 
-/// Unload whatever is loaded for kexec.
-pub fn unload(root: &Root, sys: &mut dyn System) -> Result<(), LoadError> {
+/// Unload whatever is loaded for kexec; `state` explains a refusal.
+pub fn unload(sys: &mut dyn System, state: &KexecState) -> Result<(), LoadError> {
     sys.kexec_unload().map_err(|e| match e {
-        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => {
-            explain(e, &KexecState::read(root), sys.has_cap_sys_boot())
-        }
+        Errno::EPERM | Errno::ENOSYS | Errno::EBUSY => explain(e, state, sys.has_cap_sys_boot()),
         e => LoadError::Unload(e),
     })
 }
@@ -286,7 +289,7 @@ mod tests {
     fn load_with(m: &Machine, p: &Plan) -> Fake {
         let mut fake = Fake::default();
         let prepared = prepare(&m.root(), p).unwrap();
-        load(&m.root(), &mut fake, &prepared).unwrap();
+        load(&m.root(), &mut fake, &prepared, &KexecState::read(&m.root())).unwrap();
         fake
     }
 
@@ -327,7 +330,7 @@ mod tests {
         // A made-up PE: the sections are found by offset, as discovery records them.
         m.write("/boot/efi/EFI/Linux/u.efi", b"MZ....LINUXBYTES..INITRDBYTES..");
         let mut p = plan("6.1.0-9-amd64");
-        p.kernel = "/boot/efi/EFI/Linux/u.efi".into();
+        p.entry.kernel = "/boot/efi/EFI/Linux/u.efi".into();
         p.initrds.clear();
         p.entry.source = Source::Uki;
         p.entry.format = Format::Uki;
@@ -392,7 +395,7 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
         let prepared = prepare(&m.root(), &plan("6.1.0-9-amd64")).unwrap();
-        assert!(matches!(load(&m.root(), &mut fake, &prepared), Err(LoadError::Format)));
+        assert!(matches!(load(&m.root(), &mut fake, &prepared, &KexecState::read(&m.root())), Err(LoadError::Format)));
         assert!(!fake.loaded);
     }
 }

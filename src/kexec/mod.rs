@@ -9,6 +9,6 @@ pub mod state;
 pub mod syscall;
 
 pub use load::{LoadError, Prepared};
-pub use plan::Plan;
+pub use plan::{Mode, ModeChoice, Plan};
 pub use preflight::{Allow, PreflightError};
 pub use state::KexecState;

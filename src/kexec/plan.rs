@@ -1,102 +1,273 @@
-//! The plan: exactly what would be loaded and how, built from a chosen entry
-//! and the command-line options, before any syscall. `--dry-run` prints it.
+//! The plan: everything decided about a warm reboot before anything acts —
+//! the entry, what is loaded, the checked command line, how the hand-over
+//! goes, which syscall loads it, and the one reading of the running kernel's
+//! state it was decided on. `--dry-run` prints it; the warm reboot acts on it.
 
+use std::ffi::CString;
+use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use crate::boot::{cmdline, paths, BootEntry, Error, Root};
+use crate::boot::{cmdline, paths, BootEntry, Root, Source};
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    /// The id of the chosen entry.
-    pub id: String,
-    pub version: String,
-    /// The kernel as the system sees it.
-    pub kernel: PathBuf,
-    /// Initrds in load order, as the system sees them; empty with `--no-initrd`.
-    pub initrds: Vec<PathBuf>,
-    /// The command line the next kernel gets.
-    pub cmdline: String,
-    /// Where the base of the command line came from.
-    pub cmdline_source: String,
-    /// The load syscall that will be used: `kexec_file_load`, or `kexec_load`
-    /// on arm64 kernels without CONFIG_KEXEC_FILE.
-    pub syscall: super::syscall::Syscall,
-    /// Why that syscall.
-    pub syscall_reason: String,
-    /// The hand-over `--mode` resolved (`systemd` or `direct`), when rebooting.
-    pub mode: Option<String>,
-    /// The entry the plan was made from.
-    #[serde(skip)]
-    pub entry: BootEntry,
+use super::preflight::Allow;
+use super::state::KexecState;
+use super::syscall::{self, Choice};
+
+/// How the loaded kernel is entered, resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `systemctl kexec`: systemd stops every unit and unmounts.
+    Systemd,
+    /// kexec-chooser's own clean shutdown, for machines without systemd.
+    Direct,
 }
 
-/// The command-line options that shape a plan.
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Systemd => "systemd",
+            Mode::Direct => "direct",
+        })
+    }
+}
+
+/// The hand-over asked for on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeChoice {
+    /// `systemd` when /run/systemd/system exists, else `direct`.
+    Auto,
+    /// `systemctl kexec`: systemd stops every unit and unmounts.
+    Systemd,
+    /// kexec-chooser's own clean shutdown, for machines without systemd.
+    Direct,
+}
+
+impl ModeChoice {
+    /// The mode this choice means on the machine `state` describes.
+    pub fn resolve(self, state: &KexecState) -> Mode {
+        match self {
+            ModeChoice::Auto if state.systemd => Mode::Systemd,
+            ModeChoice::Auto | ModeChoice::Direct => Mode::Direct,
+            ModeChoice::Systemd => Mode::Systemd,
+        }
+    }
+}
+
+/// Where the base of the command line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmdlineSource {
+    /// The entry's own (BLS `options`, a UKI's `.cmdline`).
+    Entry(Source),
+    EtcKernelCmdline,
+    ProcCmdline,
+    /// `--cmdline` replaced it.
+    Given,
+    /// Nothing to start from.
+    Nowhere,
+}
+
+impl fmt::Display for CmdlineSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CmdlineSource::Entry(Source::Vmlinuz) => f.write_str("the boot entry"),
+            CmdlineSource::Entry(Source::Bls) => f.write_str("the BLS entry"),
+            CmdlineSource::Entry(Source::Uki) => f.write_str("the UKI entry"),
+            CmdlineSource::EtcKernelCmdline => f.write_str(paths::KERNEL_CMDLINE),
+            CmdlineSource::ProcCmdline => f.write_str(paths::PROC_CMDLINE),
+            CmdlineSource::Given => f.write_str("--cmdline"),
+            CmdlineSource::Nowhere => f.write_str("nowhere (no /etc/kernel/cmdline, no /proc/cmdline)"),
+        }
+    }
+}
+
+/// Why a command line cannot be given to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CmdlineError {
+    #[error("the command line is {len} bytes, longer than the {max} that {kernel} accepts")]
+    TooLong { kernel: PathBuf, len: usize, max: u32 },
+    #[error("the command line contains a NUL byte")]
+    Nul,
+}
+
+/// A command line the kernel will take: without NUL, and no longer than the
+/// image's `cmdline_size`. Checked here once; the load passes the C string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelCmdline(CString);
+
+impl KernelCmdline {
+    pub fn new(text: &str, kernel: &std::path::Path, max: Option<u32>) -> Result<Self, CmdlineError> {
+        if let Some(max) = max {
+            if u32::try_from(text.len()).map_or(true, |len| len > max) {
+                return Err(CmdlineError::TooLong { kernel: kernel.to_path_buf(), len: text.len(), max });
+            }
+        }
+        CString::new(text).map(KernelCmdline).map_err(|_| CmdlineError::Nul)
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Made from a &str in `new`, so always UTF-8.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    pub fn as_c_str(&self) -> &std::ffi::CStr {
+        &self.0
+    }
+}
+
+impl fmt::Display for KernelCmdline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the command line asked for, besides the entry.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub append: Vec<String>,
     pub remove: Vec<String>,
     pub cmdline: Option<String>,
     pub initrds: Vec<PathBuf>,
-    pub no_initrd: bool,
+    /// What `--force` and `--no-initrd` let preflight pass.
+    pub allow: Allow,
+    /// The hand-over, for `reboot`; `None` for `load`.
+    pub mode: Option<ModeChoice>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The chosen entry.
+    pub entry: BootEntry,
+    /// Initrds in load order, as the system sees them: the entry's, those of
+    /// `--initrd`, or none with `--no-initrd`.
+    pub initrds: Vec<PathBuf>,
+    /// The command line the next kernel gets.
+    pub cmdline: KernelCmdline,
+    pub cmdline_source: CmdlineSource,
+    /// The hand-over, resolved once; `None` for a load alone.
+    pub mode: Option<Mode>,
+    /// The load syscall and why.
+    pub syscall: Choice,
+    /// What preflight may let pass.
+    pub allow: Allow,
+    /// The running kernel, read once for this run.
+    pub state: KexecState,
 }
 
 /// The base command line for `entry`: its own, else `/etc/kernel/cmdline`,
-/// else `/proc/cmdline` without the boot loader's words. Gives the text and
-/// where it came from.
-pub fn base_cmdline(root: &Root, entry: &BootEntry) -> (String, String) {
+/// else the running one without the boot loader's words.
+fn base_cmdline(root: &Root, entry: &BootEntry, state: &KexecState) -> (String, CmdlineSource) {
     if let Some(c) = &entry.cmdline {
-        return (cmdline::split(c).join(" "), format!("the {} entry", source_word(entry)));
+        return (cmdline::split(c).join(" "), CmdlineSource::Entry(entry.source));
     }
     if let Ok(t) = std::fs::read_to_string(root.path(paths::KERNEL_CMDLINE)) {
-        return (cmdline::from_etc(&t), paths::KERNEL_CMDLINE.into());
+        return (cmdline::from_etc(&t), CmdlineSource::EtcKernelCmdline);
     }
-    match std::fs::read_to_string(root.path(paths::PROC_CMDLINE)) {
-        Ok(t) => (cmdline::from_proc(&t), paths::PROC_CMDLINE.into()),
-        Err(_) => (String::new(), "nowhere (no /etc/kernel/cmdline, no /proc/cmdline)".into()),
-    }
-}
-
-fn source_word(e: &BootEntry) -> &'static str {
-    match e.source {
-        crate::boot::Source::Bls => "BLS",
-        crate::boot::Source::Uki => "UKI",
-        crate::boot::Source::Vmlinuz => "boot",
+    match &state.cmdline {
+        Some(t) => (cmdline::from_proc(t), CmdlineSource::ProcCmdline),
+        None => (String::new(), CmdlineSource::Nowhere),
     }
 }
 
 impl Plan {
-    /// Make the plan for `entry`; fails when the command line is too long for
-    /// the image.
-    pub fn build(root: &Root, entry: &BootEntry, opts: &PlanOptions) -> Result<Plan, Error> {
-        let (base, source) = base_cmdline(root, entry);
+    /// Make the plan for `entry` on the machine `state` describes; fails when
+    /// the command line cannot be given to the image.
+    pub fn build(root: &Root, entry: BootEntry, opts: &PlanOptions, state: KexecState) -> Result<Plan, CmdlineError> {
+        let (base, source) = base_cmdline(root, &entry, &state);
         let line = cmdline::edit(&base, opts.cmdline.as_deref(), &opts.remove, &opts.append);
-        let source = if opts.cmdline.is_some() { "--cmdline".to_owned() } else { source };
-        if let Some(max) = entry.cmdline_size {
-            if line.len() > max as usize {
-                return Err(Error::CmdlineTooLong { len: line.len(), max, kernel: entry.kernel.clone() });
-            }
-        }
-        let initrds = if opts.no_initrd {
+        let cmdline_source = if opts.cmdline.is_some() { CmdlineSource::Given } else { source };
+        let cmdline = KernelCmdline::new(&line, &entry.kernel, entry.cmdline_size)?;
+        let initrds = if opts.allow.no_initrd {
             Vec::new()
         } else if !opts.initrds.is_empty() {
             opts.initrds.clone()
         } else {
             entry.initrds.clone()
         };
-        let choice = super::syscall::predict(&super::KexecState::read(root), super::preflight::running_arch().0);
         Ok(Plan {
-            syscall: choice.syscall,
-            syscall_reason: choice.reason,
-            id: entry.id.clone(),
-            version: entry.version.clone(),
-            kernel: entry.kernel.clone(),
+            syscall: syscall::predict(&state),
+            mode: opts.mode.map(|m| m.resolve(&state)),
             initrds,
-            cmdline: line,
-            cmdline_source: source,
-            mode: None,
-            entry: entry.clone(),
+            cmdline,
+            cmdline_source,
+            allow: opts.allow,
+            entry,
+            state,
         })
+    }
+
+    /// The kernel file, as the system sees it.
+    pub fn kernel(&self) -> &std::path::Path {
+        &self.entry.kernel
+    }
+
+    pub fn version(&self) -> &str {
+        &self.entry.version
+    }
+}
+
+/// The plan as programs read it (docs/fleet.md): a stable set of fields.
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            id: &'a str,
+            version: &'a str,
+            kernel: &'a std::path::Path,
+            initrds: &'a [PathBuf],
+            cmdline: &'a str,
+            cmdline_source: String,
+            syscall: syscall::Syscall,
+            syscall_reason: &'a str,
+            mode: Option<Mode>,
+        }
+        Json {
+            id: &self.entry.id,
+            version: &self.entry.version,
+            kernel: &self.entry.kernel,
+            initrds: &self.initrds,
+            cmdline: self.cmdline.as_str(),
+            cmdline_source: self.cmdline_source.to_string(),
+            syscall: self.syscall.syscall,
+            syscall_reason: &self.syscall.reason,
+            mode: self.mode,
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmdline_is_checked_for_length_and_nul_once() {
+        let k = std::path::Path::new("/boot/vmlinuz-x");
+        assert_eq!(KernelCmdline::new("root=/dev/vda", k, Some(13)).unwrap().as_str(), "root=/dev/vda");
+        let e = KernelCmdline::new("root=/dev/vda", k, Some(12)).unwrap_err();
+        assert_eq!(e.to_string(), "the command line is 13 bytes, longer than the 12 that /boot/vmlinuz-x accepts");
+        assert_eq!(KernelCmdline::new("a\0b", k, None).unwrap_err(), CmdlineError::Nul);
+        assert_eq!(KernelCmdline::new("x", k, None).unwrap().as_c_str().to_bytes_with_nul(), b"x\0");
+    }
+
+    #[test]
+    fn auto_follows_systemd_and_the_others_are_what_they_say() {
+        let mut state = KexecState::default();
+        assert_eq!(ModeChoice::Auto.resolve(&state), Mode::Direct);
+        state.systemd = true;
+        assert_eq!(ModeChoice::Auto.resolve(&state), Mode::Systemd);
+        assert_eq!(ModeChoice::Direct.resolve(&state), Mode::Direct);
+        state.systemd = false;
+        assert_eq!(ModeChoice::Systemd.resolve(&state), Mode::Systemd);
+    }
+
+    #[test]
+    fn cmdline_sources_read_as_documented() {
+        assert_eq!(CmdlineSource::Entry(Source::Bls).to_string(), "the BLS entry");
+        assert_eq!(CmdlineSource::Entry(Source::Vmlinuz).to_string(), "the boot entry");
+        assert_eq!(CmdlineSource::ProcCmdline.to_string(), "/proc/cmdline");
+        assert_eq!(CmdlineSource::Given.to_string(), "--cmdline");
     }
 }

@@ -1,13 +1,12 @@
 //! Preflight: every reason a load would fail or leave a machine that cannot
 //! boot, checked before anything is loaded, each with its remedy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::boot::{paths, Root, Source};
 use crate::image::{Arch, Format};
 use crate::sys::System;
 
-use super::state::KexecState;
 use super::Plan;
 
 /// What the person allowed with `--force` and `--no-initrd`.
@@ -47,6 +46,8 @@ pub enum PreflightError {
         #[source]
         source: std::io::Error,
     },
+    #[error("initrd {path} is not a regular file ({kind}): pass --initrd PATH, or --no-initrd to boot without one")]
+    InitrdNotAFile { path: PathBuf, kind: &'static str },
     #[error(
         "no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one"
     )]
@@ -55,21 +56,6 @@ pub enum PreflightError {
     ModulesMissing { version: String },
     #[error("the command line has no root= and {kernel} has no built-in one: add one with --append root=DEVICE, or pass --force")]
     NoRootArgument { kernel: PathBuf },
-    #[error("the command line is {len} bytes; {kernel} takes at most {max}")]
-    CmdlineTooLong { kernel: PathBuf, len: usize, max: u32 },
-    #[error("the command line contains a NUL byte")]
-    CmdlineNul,
-}
-
-/// The running architecture as the image module names it.
-pub fn running_arch() -> (Option<Arch>, &'static str) {
-    if cfg!(target_arch = "x86_64") {
-        (Some(Arch::X86_64), "x86_64")
-    } else if cfg!(target_arch = "aarch64") {
-        (Some(Arch::Aarch64), "aarch64")
-    } else {
-        (None, std::env::consts::ARCH)
-    }
 }
 
 /// Whether kexec_file_load on `arch` takes a `format` image as it is.
@@ -95,7 +81,7 @@ fn builtin_root(root: &Root, plan: &Plan) -> bool {
     {
         return true;
     }
-    let config = root.path(paths::BOOT).join(format!("config-{}", plan.version));
+    let config = root.path(paths::BOOT).join(format!("config-{}", e.version));
     std::fs::read_to_string(config).ok().is_some_and(|c| {
         c.lines()
             .filter_map(|l| l.strip_prefix("CONFIG_CMDLINE="))
@@ -103,44 +89,41 @@ fn builtin_root(root: &Root, plan: &Plan) -> bool {
     })
 }
 
-/// Check `plan` against the machine under `root`; `Ok` means loading may start.
-pub fn check(
-    root: &Root,
-    sys: &dyn System,
-    plan: &Plan,
-    allow: Allow,
-) -> Result<(), PreflightError> {
-    if !sys.has_cap_sys_boot() {
-        return Err(PreflightError::NotPermitted);
+/// Check `plan` against the machine under `root`; `Ok` means loading may
+/// start. The first refusal of [`findings`] is the error.
+pub fn check(root: &Root, sys: &dyn System, plan: &Plan) -> Result<(), PreflightError> {
+    match findings(root, sys, plan).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    let state = KexecState::read(root);
+}
+
+/// Every reason preflight would refuse `plan`, most fundamental first: what
+/// a dry run shows, and what [`check`] stops at.
+pub fn findings(root: &Root, sys: &dyn System, plan: &Plan) -> Vec<PreflightError> {
+    let mut found = Vec::new();
+    let state = &plan.state;
+    if !sys.has_cap_sys_boot() {
+        found.push(PreflightError::NotPermitted);
+    }
     if state.load_disabled == Some(true) {
-        return Err(PreflightError::LoadDisabled);
+        found.push(PreflightError::LoadDisabled);
     }
     if state.limit_used_up() {
-        return Err(PreflightError::LoadLimitReached);
+        found.push(PreflightError::LoadLimitReached);
     }
-    check_image(root, plan)?;
-    check_initrds(root, plan, allow)?;
-    if !allow.force && !modules_dir_exists(root, &plan.version) {
-        return Err(PreflightError::ModulesMissing { version: plan.version.clone() });
+    if let Err(e) = check_image(root, plan) {
+        found.push(e);
     }
-    if plan.cmdline.contains('\0') {
-        return Err(PreflightError::CmdlineNul);
+    found.extend(check_initrds(root, plan));
+    let version = &plan.entry.version;
+    if !plan.allow.force && !modules_dir_exists(root, version) {
+        found.push(PreflightError::ModulesMissing { version: version.clone() });
     }
-    if !allow.force && !has_word_with_key(&plan.cmdline, "root") && !builtin_root(root, plan) {
-        return Err(PreflightError::NoRootArgument { kernel: plan.kernel.clone() });
+    if !plan.allow.force && !has_word_with_key(plan.cmdline.as_str(), "root") && !builtin_root(root, plan) {
+        found.push(PreflightError::NoRootArgument { kernel: plan.kernel().to_path_buf() });
     }
-    if let Some(max) = plan.entry.cmdline_size {
-        if u32::try_from(plan.cmdline.len()).map_or(true, |l| l > max) {
-            return Err(PreflightError::CmdlineTooLong {
-                kernel: plan.kernel.clone(),
-                len: plan.cmdline.len(),
-                max,
-            });
-        }
-    }
-    Ok(())
+    found
 }
 
 fn modules_dir_exists(root: &Root, version: &str) -> bool {
@@ -148,11 +131,11 @@ fn modules_dir_exists(root: &Root, version: &str) -> bool {
 }
 
 fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
-    let kernel = plan.kernel.clone();
-    std::fs::File::open(root.path(&plan.kernel))
+    let kernel = plan.kernel().to_path_buf();
+    std::fs::File::open(root.path(&kernel))
         .map_err(|source| PreflightError::KernelUnreadable { kernel: kernel.clone(), source })?;
     let e = &plan.entry;
-    let (arch, running) = running_arch();
+    let (arch, running) = (plan.state.arch, plan.state.arch_name);
     match e.format {
         Format::Unknown => {
             let why = if e.problems.is_empty() {
@@ -165,7 +148,7 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
         // arm64: gzip, zstd and xz (bare or EFI zboot) are unpacked at load.
         Format::Compressed | Format::Zboot if arch == Some(Arch::Aarch64) => {
             let mut head = Vec::new();
-            let read = std::fs::File::open(root.path(&plan.kernel))
+            let read = std::fs::File::open(root.path(&kernel))
                 .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head));
             if let Err(source) = read {
                 return Err(PreflightError::KernelUnreadable { kernel, source });
@@ -195,24 +178,48 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
     Ok(())
 }
 
-fn check_initrds(root: &Root, plan: &Plan, allow: Allow) -> Result<(), PreflightError> {
-    for initrd in &plan.initrds {
-        if let Err(source) = std::fs::File::open(root.path(initrd)) {
-            return Err(PreflightError::InitrdMissing { path: initrd.clone(), source });
-        }
+fn check_initrds(root: &Root, plan: &Plan) -> Vec<PreflightError> {
+    let mut found: Vec<PreflightError> = plan.initrds.iter().filter_map(|i| check_initrd(root, i)).collect();
+    let e = &plan.entry;
+    let embedded = e.source == Source::Uki && e.sections.iter().any(|s| s.name == ".initrd");
+    if plan.initrds.is_empty() && !embedded && !plan.allow.no_initrd && e.initrds.is_empty() {
+        found.push(PreflightError::NoInitrd { version: e.version.clone() });
     }
-    let embedded =
-        plan.entry.source == Source::Uki && plan.entry.sections.iter().any(|s| s.name == ".initrd");
-    if plan.initrds.is_empty() && !embedded && !allow.no_initrd && plan.entry.initrds.is_empty() {
-        return Err(PreflightError::NoInitrd { version: plan.version.clone() });
+    found
+}
+
+/// An initrd is loaded from a regular file: a directory cannot be read, and
+/// opening a FIFO would wait forever for a writer.
+fn check_initrd(root: &Root, path: &Path) -> Option<PreflightError> {
+    let meta = match std::fs::metadata(root.path(path)) {
+        Ok(m) => m,
+        Err(source) => return Some(PreflightError::InitrdMissing { path: path.to_path_buf(), source }),
+    };
+    if meta.is_file() {
+        return None;
     }
-    Ok(())
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    let kind = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device"
+    } else {
+        "not a file"
+    };
+    Some(PreflightError::InitrdNotAFile { path: path.to_path_buf(), kind })
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::boot::BootEntry;
+    use crate::kexec::plan::{CmdlineSource, KernelCmdline};
+    use crate::kexec::KexecState;
     use crate::sys::fake::Fake;
     use std::path::Path;
 
@@ -255,7 +262,7 @@ pub(crate) mod tests {
             } else {
                 Format::Bzimage
             },
-            arch: running_arch().0,
+            arch: crate::kexec::state::running_arch().0,
             cmdline_size: Some(2047),
             running: false,
             default: false,
@@ -266,37 +273,52 @@ pub(crate) mod tests {
         }
     }
 
+    /// The plan to load `version` with `root=/dev/vda ro quiet`, on a
+    /// machine of which nothing is known yet (see [`on`]).
     pub(crate) fn plan(version: &str) -> Plan {
         let e = entry(version);
         Plan {
-            id: e.id.clone(),
-            version: e.version.clone(),
-            kernel: e.kernel.clone(),
             initrds: e.initrds.clone(),
-            cmdline: "root=/dev/vda ro quiet".into(),
-            cmdline_source: "a test".into(),
-            syscall: crate::kexec::syscall::Syscall::KexecFileLoad,
-            syscall_reason: "a test".into(),
+            cmdline: KernelCmdline::new("root=/dev/vda ro quiet", &e.kernel, None).unwrap(),
+            cmdline_source: CmdlineSource::Given,
+            syscall: crate::kexec::syscall::Choice {
+                syscall: crate::kexec::syscall::Syscall::KexecFileLoad,
+                reason: "a test".into(),
+            },
             mode: None,
+            allow: Allow::default(),
+            state: KexecState::default(),
             entry: e,
         }
     }
 
+    /// `p` as planned on `m` as it is now, with `allow`.
+    pub(crate) fn on(m: &Machine, p: &Plan, allow: Allow) -> Plan {
+        let mut p = p.clone();
+        p.state = KexecState::read(&m.root());
+        p.allow = allow;
+        p
+    }
+
+    fn check_on(m: &Machine, p: &Plan, allow: Allow) -> Result<(), PreflightError> {
+        check(&m.root(), &Fake::default(), &on(m, p, allow))
+    }
+
     fn err(m: &Machine, p: &Plan, allow: Allow) -> String {
-        check(&m.root(), &Fake::default(), p, allow).unwrap_err().to_string()
+        check_on(m, p, allow).unwrap_err().to_string()
     }
 
     #[test]
     fn a_complete_plan_passes() {
         let m = Machine::new();
-        check(&m.root(), &Fake::default(), &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
+        check_on(&m, &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
     }
 
     #[test]
     fn without_cap_sys_boot_nothing_is_loaded() {
         let m = Machine::new();
         let fake = Fake { cap_sys_boot: false, ..Fake::default() };
-        let e = check(&m.root(), &fake, &plan("6.1.0-9-amd64"), Allow::default()).unwrap_err();
+        let e = check(&m.root(), &fake, &on(&m, &plan("6.1.0-9-amd64"), Allow::default())).unwrap_err();
         assert!(matches!(e, PreflightError::NotPermitted));
         assert!(e.to_string().contains("sudo"));
     }
@@ -316,7 +338,7 @@ pub(crate) mod tests {
         m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"0\n");
         assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("limit"));
         m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"-1\n");
-        check(&m.root(), &Fake::default(), &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
+        check_on(&m, &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
     }
 
     #[test]
@@ -356,7 +378,7 @@ pub(crate) mod tests {
         p.initrds.clear();
         p.entry.initrds.clear();
         assert!(err(&m, &p, Allow::default()).contains("no initrd found"));
-        check(&m.root(), &Fake::default(), &p, Allow { no_initrd: true, force: false }).unwrap();
+        check_on(&m, &p, Allow { no_initrd: true, force: false }).unwrap();
     }
 
     #[test]
@@ -365,29 +387,49 @@ pub(crate) mod tests {
         std::fs::remove_dir(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
         let p = plan("6.1.0-9-amd64");
         assert!(err(&m, &p, Allow::default()).contains("--force"));
-        check(&m.root(), &Fake::default(), &p, Allow { force: true, no_initrd: false }).unwrap();
+        check_on(&m, &p, Allow { force: true, no_initrd: false }).unwrap();
         std::fs::create_dir_all(m.dir.path().join("usr/lib/modules/6.1.0-9-amd64")).unwrap();
-        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+        check_on(&m, &p, Allow::default()).unwrap();
     }
 
     #[test]
     fn command_line_without_root_needs_force_or_a_builtin_one() {
         let m = Machine::new();
         let mut p = plan("6.1.0-9-amd64");
-        p.cmdline = "quiet rootwait".into();
+        p.cmdline = KernelCmdline::new("quiet rootwait", &p.entry.kernel, None).unwrap();
         assert!(err(&m, &p, Allow::default()).contains("no root="));
-        check(&m.root(), &Fake::default(), &p, Allow { force: true, no_initrd: false }).unwrap();
+        check_on(&m, &p, Allow { force: true, no_initrd: false }).unwrap();
         m.write("/boot/config-6.1.0-9-amd64", b"CONFIG_CMDLINE=\"root=/dev/sda1\"\n");
-        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+        check_on(&m, &p, Allow::default()).unwrap();
     }
 
     #[test]
-    fn command_line_longer_than_cmdline_size_is_refused() {
+    fn an_initrd_that_is_a_directory_or_a_fifo_is_refused_without_blocking() {
         let m = Machine::new();
+        std::fs::create_dir_all(m.dir.path().join("boot/dir.img")).unwrap();
+        nix::unistd::mkfifo(&m.dir.path().join("boot/fifo.img"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        for (name, kind) in [("/boot/dir.img", "a directory"), ("/boot/fifo.img", "a FIFO")] {
+            let mut p = plan("6.1.0-9-amd64");
+            p.initrds = vec![name.into()];
+            let e = err(&m, &p, Allow::default());
+            assert!(e.contains(name) && e.contains(kind), "{e}");
+        }
+    }
+
+    #[test]
+    fn findings_list_every_refusal_in_order() {
+        let m = Machine::new();
+        m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
+        std::fs::remove_dir(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
         let mut p = plan("6.1.0-9-amd64");
-        p.entry.cmdline_size = Some(10);
-        assert!(err(&m, &p, Allow::default()).contains("at most 10"));
-        p.entry.cmdline_size = Some(u32::try_from(p.cmdline.len()).unwrap());
-        check(&m.root(), &Fake::default(), &p, Allow::default()).unwrap();
+        p.initrds = vec!["/boot/initrd.img-gone".into()];
+        let fake = Fake { cap_sys_boot: false, ..Fake::default() };
+        let found = findings(&m.root(), &fake, &on(&m, &p, Allow::default()));
+        let kinds: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 4, "{kinds:?}");
+        assert!(matches!(found[0], PreflightError::NotPermitted));
+        assert!(matches!(found[1], PreflightError::LoadDisabled));
+        assert!(matches!(found[2], PreflightError::InitrdMissing { .. }));
+        assert!(matches!(found[3], PreflightError::ModulesMissing { .. }));
     }
 }

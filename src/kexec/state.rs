@@ -1,12 +1,15 @@
-//! The kernel's kexec state as its files tell it (all read under `--root`):
-//! what preflight checks, what `status` prints, and what explains an errno.
+//! The running kernel as kexec-chooser sees it, read once per run (all
+//! under `--root`): its kexec state files, its architecture, its command
+//! line and whether systemd runs it. Preflight checks it, `status` prints
+//! it, the plan and the load decide by it, and it explains an errno.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::boot::{paths, Root};
+use crate::image::Arch;
 
 /// The EFI global-variable GUID under which `SecureBoot` lives (UEFI spec 3.3).
 const SECURE_BOOT_VAR: &str = "SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63";
@@ -19,6 +22,19 @@ pub enum Config {
     No,
     /// No config file for the running release.
     Unknown,
+}
+
+/// The architecture kexec-chooser runs on, as the image module names it,
+/// and its name for messages. It is the running kernel's: the binary is
+/// built for the machine it runs on.
+pub fn running_arch() -> (Option<Arch>, &'static str) {
+    if cfg!(target_arch = "x86_64") {
+        (Some(Arch::X86_64), "x86_64")
+    } else if cfg!(target_arch = "aarch64") {
+        (Some(Arch::Aarch64), "aarch64")
+    } else {
+        (None, std::env::consts::ARCH)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,6 +54,17 @@ pub struct KexecState {
     pub config_kexec_file: Config,
     pub config_kexec_sig: Config,
     pub config_kexec_sig_force: Config,
+    /// The running architecture (see [`running_arch`]).
+    #[serde(skip)]
+    pub arch: Option<Arch>,
+    #[serde(skip)]
+    pub arch_name: &'static str,
+    /// The running kernel's command line (`/proc/cmdline`), as it is.
+    #[serde(skip)]
+    pub cmdline: Option<String>,
+    /// Whether systemd runs this machine (`/run/systemd/system` exists).
+    #[serde(skip)]
+    pub systemd: bool,
 }
 
 fn read_trim(root: &Root, path: &str) -> Option<String> {
@@ -70,50 +97,46 @@ pub fn config_option(config: &str, name: &str) -> Config {
 
 /// The lines of a kernel config file about `CONFIG_<prefix>...`, set or
 /// not set, in their order: all [`config_option`] needs for names starting
-/// with `prefix`.
-///
-/// The file (about 260 KB on Debian) is read through one 16 KiB buffer:
-/// read whole into fresh memory it cost some 64 page faults, which in an
-/// emulated guest were a visible part of the time from the command to the
-/// load (docs/reboot.md, Speed).
+/// with `prefix`. The file (about 260 KB on Debian) is scanned line by line
+/// rather than kept whole.
 pub fn config_lines(path: &Path, prefix: &str) -> std::io::Result<String> {
     let set = format!("CONFIG_{prefix}");
     let unset = format!("# CONFIG_{prefix}");
     let mut keep = String::new();
-    let mut take = |line: &[u8]| {
-        if line.starts_with(set.as_bytes()) || line.starts_with(unset.as_bytes()) {
-            keep.push_str(&String::from_utf8_lossy(line));
-            keep.push('\n');
-        }
-    };
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 16 * 1024];
-    // Bytes of an unfinished line carried over to the front of `buf`.
-    let mut carried = 0;
+    let mut reader = BufReader::new(std::fs::File::open(path)?);
+    let mut line = Vec::new();
     loop {
-        let n = match f.read(buf.get_mut(carried..).unwrap_or_default()) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let filled = carried.saturating_add(n);
-        let text = buf.get(..filled).unwrap_or_default();
-        if n == 0 {
-            text.split(|&b| b == b'\n').for_each(&mut take);
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(keep);
         }
-        let Some(last_newline) = text.iter().rposition(|&b| b == b'\n') else {
-            // One line longer than the buffer: make room for the rest of it.
-            if filled == buf.len() {
-                buf.resize(buf.len().saturating_mul(2), 0);
-            }
-            carried = filled;
-            continue;
-        };
-        text.get(..last_newline).unwrap_or_default().split(|&b| b == b'\n').for_each(&mut take);
-        let end = last_newline.saturating_add(1);
-        buf.copy_within(end..filled, 0);
-        carried = filled.saturating_sub(end);
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if text.starts_with(set.as_bytes()) || text.starts_with(unset.as_bytes()) {
+            keep.push_str(&String::from_utf8_lossy(text));
+            keep.push('\n');
+        }
+    }
+}
+
+impl Default for KexecState {
+    /// Nothing known: every file missing, on this architecture.
+    fn default() -> Self {
+        let (arch, arch_name) = running_arch();
+        KexecState {
+            release: None,
+            loaded: None,
+            load_disabled: None,
+            load_limit_reboot: None,
+            lockdown: None,
+            secure_boot: None,
+            config_kexec_file: Config::Unknown,
+            config_kexec_sig: Config::Unknown,
+            config_kexec_sig_force: Config::Unknown,
+            arch,
+            arch_name,
+            cmdline: None,
+            systemd: false,
+        }
     }
 }
 
@@ -131,6 +154,7 @@ impl KexecState {
         });
         let opt =
             |name: &str| config.as_deref().map_or(Config::Unknown, |c| config_option(c, name));
+        let (arch, arch_name) = running_arch();
         KexecState {
             loaded: read_trim(root, paths::KEXEC_LOADED).map(|s| s == "1"),
             load_disabled: read_trim(root, paths::KEXEC_LOAD_DISABLED).map(|s| s == "1"),
@@ -143,6 +167,10 @@ impl KexecState {
             config_kexec_sig: opt("KEXEC_SIG"),
             config_kexec_sig_force: opt("KEXEC_SIG_FORCE"),
             release,
+            arch,
+            arch_name,
+            cmdline: std::fs::read_to_string(root.path(paths::PROC_CMDLINE)).ok(),
+            systemd: root.path(paths::RUN_SYSTEMD).is_dir(),
         }
     }
 
@@ -178,10 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn config_lines_keep_the_prefixed_lines_across_buffer_boundaries() {
+    fn config_lines_keep_the_prefixed_lines_of_any_length() {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("config");
-        // Lines that straddle every 16 KiB boundary, one longer than the buffer.
+        // Many lines, one of them longer than any buffer, the last without a newline.
         let mut text = String::new();
         let mut want = String::new();
         for i in 0..4000 {

@@ -18,12 +18,12 @@ pub enum Syscall {
     KexecLoad,
 }
 
-impl Syscall {
-    pub fn as_str(self) -> &'static str {
-        match self {
+impl std::fmt::Display for Syscall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
             Syscall::KexecFileLoad => "kexec_file_load",
             Syscall::KexecLoad => "kexec_load",
-        }
+        })
     }
 }
 
@@ -54,8 +54,13 @@ pub fn native_refused(state: &KexecState, arch: Option<Arch>) -> Option<String> 
     None
 }
 
-/// Predict the syscall from the running kernel's config and lockdown.
-pub fn predict(state: &KexecState, arch: Option<Arch>) -> Choice {
+/// Predict the syscall from the running kernel's architecture, config and lockdown.
+pub fn predict(state: &KexecState) -> Choice {
+    predict_on(state, state.arch)
+}
+
+/// [`predict`] as if running on `arch`.
+pub fn predict_on(state: &KexecState, arch: Option<Arch>) -> Choice {
     let file = |reason: &str| Choice {
         syscall: Syscall::KexecFileLoad,
         reason: reason.into(),
@@ -83,21 +88,17 @@ mod tests {
 
     fn state(config: Config, lockdown: Option<&str>) -> KexecState {
         KexecState {
-            release: None,
-            loaded: None,
-            load_disabled: None,
-            load_limit_reboot: None,
             lockdown: lockdown.map(str::to_string),
-            secure_boot: None,
             config_kexec_file: config,
             config_kexec_sig: Config::No,
             config_kexec_sig_force: Config::No,
+            ..KexecState::default()
         }
     }
 
     #[test]
     fn arm64_without_kexec_file_predicts_kexec_load() {
-        let c = predict(&state(Config::No, Some("none")), Some(Arch::Aarch64));
+        let c = predict_on(&state(Config::No, Some("none")), Some(Arch::Aarch64));
         assert_eq!(c.syscall, Syscall::KexecLoad);
         assert!(c.reason.contains("CONFIG_KEXEC_FILE"));
         assert_eq!(serde_json::to_string(&c.syscall).unwrap(), "\"kexec_load\"");
@@ -106,10 +107,10 @@ mod tests {
     #[test]
     fn arm64_with_kexec_file_or_unknown_config_tries_kexec_file_load_first() {
         assert_eq!(
-            predict(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall,
+            predict_on(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall,
             Syscall::KexecFileLoad
         );
-        let c = predict(&state(Config::Unknown, None), Some(Arch::Aarch64));
+        let c = predict_on(&state(Config::Unknown, None), Some(Arch::Aarch64));
         assert_eq!(c.syscall, Syscall::KexecFileLoad);
         assert!(c.reason.contains("ENOSYS"));
     }
@@ -122,7 +123,7 @@ mod tests {
             why.contains("locked down (integrity)") && why.contains("refuses kexec_load"),
             "{why}"
         );
-        assert!(predict(&s, Some(Arch::Aarch64))
+        assert!(predict_on(&s, Some(Arch::Aarch64))
             .reason
             .contains("loading will fail"));
         assert_eq!(
@@ -139,7 +140,7 @@ mod tests {
     fn x86_64_stays_on_kexec_file_load() {
         let s = state(Config::No, Some("none"));
         assert_eq!(
-            predict(&s, Some(Arch::X86_64)).syscall,
+            predict_on(&s, Some(Arch::X86_64)).syscall,
             Syscall::KexecFileLoad
         );
         assert!(native_refused(&s, Some(Arch::X86_64))

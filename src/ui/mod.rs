@@ -17,6 +17,42 @@ pub fn interactive() -> bool {
     is_interactive(std::io::stdin().is_terminal(), std::io::stderr().is_terminal())
 }
 
+/// The terminal of this process, as the warm reboot talks to a person:
+/// the menu and the question on stderr, answers from stdin.
+pub struct Console {
+    /// `--yes` was given.
+    pub yes: bool,
+    stderr: std::io::Stderr,
+}
+
+impl Console {
+    pub fn new(yes: bool) -> Self {
+        Console { yes, stderr: std::io::stderr() }
+    }
+}
+
+impl crate::warm::Terminal for Console {
+    fn interactive(&self) -> bool {
+        interactive()
+    }
+
+    fn consent(&self) -> confirm::Consent {
+        confirm::consent_here(self.yes)
+    }
+
+    fn choose(&mut self, entries: &[crate::boot::BootEntry]) -> Result<usize, menu::MenuError> {
+        menu::choose(entries)
+    }
+
+    fn ask(&mut self, question: &str) -> confirm::Answer {
+        confirm::ask(question)
+    }
+
+    fn log(&mut self) -> &mut dyn std::io::Write {
+        &mut self.stderr
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -512,7 +512,8 @@ pub(crate) mod tests {
     mod choice {
         use super::*;
         use crate::image::Arch;
-        use crate::kexec::load::{load_on, prepare, LoadError};
+        use crate::kexec::load::{load, prepare, LoadError};
+        use crate::kexec::KexecState;
         use crate::kexec::preflight::tests::{plan, Machine};
         use crate::kexec::syscall::Syscall;
         use crate::sys::fake::{Call, Fake};
@@ -534,7 +535,8 @@ pub(crate) mod tests {
 
         fn run(m: &Machine, fake: &mut Fake, arch: Arch) -> Result<Syscall, LoadError> {
             let p = prepare(&m.root(), &plan("6.1.0-9-amd64")).unwrap();
-            load_on(&m.root(), fake, &p, Some(arch))
+            let state = KexecState { arch: Some(arch), ..KexecState::read(&m.root()) };
+            load(&m.root(), fake, &p, &state)
         }
 
         #[test]
