@@ -1,4 +1,4 @@
-//! The load syscall as the CLI reports it (issue 10): the `--dry-run --json`
+//! The load syscall as the CLI reports it: the `--dry-run --json`
 //! plan and `status` say which syscall a load would use and why. These run
 //! on the x86_64 CI host, where the answer is always kexec_file_load; the
 //! arm64 answer (kexec_load) is proven in tests/vm/arm64.py.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Why: the speed target of `kexec-chooser card` (issue 9): 10 million numbers
+# Why: the speed target of `kexec-chooser card`: 10 million numbers
 # on stdin, release build, side by side with python-stdnum's Luhn validation
 # of the same file. Run by hand (not in CI): benches/card/run.sh [COUNT] [RUNS]
 # Prints CPU time, wall time and peak RSS of the best run of each, and the

@@ -9,7 +9,7 @@
 #   benches/upload/run.sh            # 1 GiB, 5 runs each, http
 #   SIZE_MIB=256 RUNS=3 TLS=1 benches/upload/run.sh   # also over https
 #
-# Targets (issue 8): peak RSS < 20 MiB; throughput >= 0.9 x curl's.
+# Targets: peak RSS < 20 MiB; throughput >= 0.9 x curl's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB="${SIZE_MIB:-1024}"

@@ -1,6 +1,6 @@
 //! The `card` utility: tell whether payment card numbers are well formed,
 //! which network issued them and why a bad one is bad, without ever needing
-//! to print them (issue #9, docs/card.md).
+//! to print them (docs/card.md).
 //!
 //! Pure functions over bytes; reading, printing and exit codes are the CLI's.
 

@@ -1,8 +1,8 @@
 //! The one table of card networks: which prefixes each network issues under
 //! and which lengths it allows. Everything that names a network reads it here.
 //!
-//! Source: the issue (kexec-chooser #9) fixes the networks, prefixes and
-//! lengths of Visa, Mastercard, American Express, Discover, Diners Club, JCB,
+//! Sources: the product's specification of `card` fixes the networks,
+//! prefixes and lengths of Visa, Mastercard, American Express, Discover, Diners Club, JCB,
 //! UnionPay and Mir. Maestro's ranges and the Discover/UnionPay co-branded
 //! range come from the IIN table of Wikipedia's "Payment card number" article,
 //! revision of 2024-08-17 (the last revision the networks' rows were checked
