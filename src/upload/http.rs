@@ -577,11 +577,7 @@ fn tls_config(
     let config = if insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerifier(provider))).with_no_client_auth()
     } else {
-        let path = match (ca_bundle, env("SSL_CERT_FILE").filter(|v| !v.is_empty())) {
-            (Some(p), _) => p.to_owned(),
-            (None, Some(v)) => PathBuf::from(v),
-            (None, None) => PathBuf::from(SYSTEM_CA_BUNDLE),
-        };
+        let path = ca_bundle_path(ca_bundle, env);
         let mut roots = rustls::RootCertStore::empty();
         let certs = CertificateDer::pem_file_iter(&path)
             .map_err(|e| UploadError::CaBundle { path: path.clone(), reason: e.to_string() })?;
@@ -596,6 +592,15 @@ fn tls_config(
         builder.with_root_certificates(roots).with_no_client_auth()
     };
     Ok(Arc::new(config))
+}
+
+/// The bundle to trust: `--cacert`, else `SSL_CERT_FILE`, else the system's.
+fn ca_bundle_path(ca_bundle: Option<&std::path::Path>, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match (ca_bundle, env("SSL_CERT_FILE").filter(|v| !v.is_empty())) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(v)) => PathBuf::from(v),
+        (None, None) => PathBuf::from(SYSTEM_CA_BUNDLE),
+    }
 }
 
 /// `--insecure`: any certificate is accepted, but the handshake signatures
@@ -703,9 +708,37 @@ mod tests {
         assert!(parse_proxy("socks5://proxy:1080").is_err());
     }
 
+    /// A self-signed CA made for these tests (EC P-256, valid until 2126).
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBljCCAT2gAwIBAgIUZLj7SIjf1zpRR2UtXhx1uSYtzIcwCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVa2V4ZWMtY2hvb3NlciB0ZXN0IENBMCAXDTI2MTIwMjE5NDgx
+N1oYDzIxMjYxMTA4MTk0ODE3WjAgMR4wHAYDVQQDDBVrZXhlYy1jaG9vc2VyIHRl
+c3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARAMQySQ5N387ZglNpXmBnO
+TeT90OQgLc9VRGLeA+Q2P2hqmbq8vw0a+lNZHgqNKQgIlT0Awj+Si06UvjIpazJY
+o1MwUTAdBgNVHQ4EFgQUwA7De643sInPECwLwISNAkjoLPowHwYDVR0jBBgwFoAU
+wA7De643sInPECwLwISNAkjoLPowDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQD
+AgNHADBEAiATdT/R+xhtUV2cfKSnCNb8bDlZKdeQ224tIUtqhj85cgIgQDj6wek0
+/d3oNwDAeWC8Oa9dqRKwRk3dv23y5JEpXlc=
+-----END CERTIFICATE-----
+";
+
     #[test]
-    fn the_system_bundle_loads() {
-        // ca-certificates is installed by scripts/setup.d/70-upload.sh.
-        assert!(tls_config(false, None, &|_| None).is_ok());
+    fn the_bundle_is_cacert_then_ssl_cert_file_then_the_systems() {
+        let given = std::path::Path::new("/x/given.pem");
+        let env = |k: &str| (k == "SSL_CERT_FILE").then(|| "/x/env.pem".to_string());
+        assert_eq!(ca_bundle_path(Some(given), &env), given);
+        assert_eq!(ca_bundle_path(None, &env), std::path::Path::new("/x/env.pem"));
+        assert_eq!(ca_bundle_path(None, &|_| Some(String::new())), std::path::Path::new(SYSTEM_CA_BUNDLE));
+        assert_eq!(ca_bundle_path(None, &|_| None), std::path::Path::new(SYSTEM_CA_BUNDLE));
+    }
+
+    #[test]
+    fn a_bundle_with_a_certificate_loads_and_garbage_around_it_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, format!("comment line\n{TEST_CA}\ntrailing text\n")).unwrap();
+        assert!(tls_config(false, Some(&path), &|_| None).is_ok());
+        let env = |k: &str| (k == "SSL_CERT_FILE").then(|| path.to_string_lossy().into_owned());
+        assert!(tls_config(false, None, &env).is_ok());
     }
 }
