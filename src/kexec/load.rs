@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use crate::boot::{Root, Source};
+use crate::boot::{Root, RootError, Source};
 use crate::image::{Arch, Format};
 use crate::sys::{self, System, KEXEC_FILE_NO_INITRAMFS};
 
@@ -28,6 +28,8 @@ pub enum LoadError {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Open(#[from] RootError),
     #[error("cannot make an in-memory file for {what}")]
     Memfd {
         what: &'static str,
@@ -105,8 +107,7 @@ enum Memfd {
 }
 
 fn open(root: &Root, path: &Path) -> Result<File, LoadError> {
-    File::open(root.path(path))
-        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })
+    Ok(root.open_file(path)?)
 }
 
 fn new_memfd(what: Memfd) -> Result<File, LoadError> {
@@ -179,7 +180,9 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
         && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
     {
         // arm64 loads only the raw Image: unpack Image.gz / zboot into memory.
-        let data = std::fs::read(root.path(path))
+        let mut data = Vec::new();
+        open(root, path)?
+            .read_to_end(&mut data)
             .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         let image = super::arm64::unpack::unpack(&data)?;
         let mut m = new_memfd(Memfd::Kernel)?;

@@ -162,7 +162,7 @@ fn base_cmdline(root: &Root, entry: &BootEntry, state: &KexecState) -> (String, 
     if let Some(c) = &entry.cmdline {
         return (cmdline::split(c).join(" "), CmdlineSource::Entry(entry.source));
     }
-    if let Ok(t) = std::fs::read_to_string(root.path(paths::KERNEL_CMDLINE)) {
+    if let Ok(t) = root.read_to_string(paths::KERNEL_CMDLINE, super::state::CMDLINE_LIMIT) {
         return (cmdline::from_etc(&t), CmdlineSource::EtcKernelCmdline);
     }
     match &state.cmdline {

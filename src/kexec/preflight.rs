@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::boot::{paths, Root, Source};
+use crate::boot::{paths, Root, RootError, Source};
 use crate::image::{Arch, Format};
 use crate::sys::System;
 
@@ -38,13 +38,19 @@ pub enum PreflightError {
     KernelUnreadable {
         kernel: PathBuf,
         #[source]
+        source: RootError,
+    },
+    #[error("{kernel}: cannot read its header")]
+    KernelHeadUnreadable {
+        kernel: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("initrd {path} is missing: pass --initrd PATH, or --no-initrd to boot without one")]
     InitrdMissing {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: RootError,
     },
     #[error("initrd {path} is not a regular file ({kind}): pass --initrd PATH, or --no-initrd to boot without one")]
     InitrdNotAFile { path: PathBuf, kind: &'static str },
@@ -81,8 +87,8 @@ fn builtin_root(root: &Root, plan: &Plan) -> bool {
     {
         return true;
     }
-    let config = root.path(paths::BOOT).join(format!("config-{}", e.version));
-    std::fs::read_to_string(config).ok().is_some_and(|c| {
+    let config = Path::new(paths::BOOT).join(format!("config-{}", e.version));
+    super::state::config_lines(root, &config, "CMDLINE").is_ok_and(|c| {
         c.lines()
             .filter_map(|l| l.strip_prefix("CONFIG_CMDLINE="))
             .any(|v| has_word_with_key(v.trim_matches('"'), "root"))
@@ -127,13 +133,12 @@ pub fn findings(root: &Root, sys: &dyn System, plan: &Plan) -> Vec<PreflightErro
 }
 
 fn modules_dir_exists(root: &Root, version: &str) -> bool {
-    paths::MODULE_DIRS.iter().any(|d| root.path(d).join(version).is_dir())
+    paths::MODULE_DIRS.iter().any(|d| root.is_dir(Path::new(d).join(version)))
 }
 
 fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
     let kernel = plan.kernel().to_path_buf();
-    std::fs::File::open(root.path(&kernel))
-        .map_err(|source| PreflightError::KernelUnreadable { kernel: kernel.clone(), source })?;
+    root.open_file(&kernel).map_err(|source| PreflightError::KernelUnreadable { kernel: kernel.clone(), source })?;
     let e = &plan.entry;
     let (arch, running) = (plan.state.arch, plan.state.arch_name);
     match e.format {
@@ -148,10 +153,11 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
         // arm64: gzip, zstd and xz (bare or EFI zboot) are unpacked at load.
         Format::Compressed | Format::Zboot if arch == Some(Arch::Aarch64) => {
             let mut head = Vec::new();
-            let read = std::fs::File::open(root.path(&kernel))
-                .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head));
-            if let Err(source) = read {
-                return Err(PreflightError::KernelUnreadable { kernel, source });
+            let f = root
+                .open_file(&kernel)
+                .map_err(|source| PreflightError::KernelUnreadable { kernel: kernel.clone(), source })?;
+            if let Err(source) = std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head) {
+                return Err(PreflightError::KernelHeadUnreadable { kernel, source });
             }
             if let Err(e) = crate::kexec::arm64::unpack::supported(&head) {
                 return Err(PreflightError::CompressedNotSupported { kernel, why: e.to_string() });
@@ -191,16 +197,18 @@ fn check_initrds(root: &Root, plan: &Plan) -> Vec<PreflightError> {
 /// An initrd is loaded from a regular file: a directory cannot be read, and
 /// opening a FIFO would wait forever for a writer.
 fn check_initrd(root: &Root, path: &Path) -> Option<PreflightError> {
-    let meta = match std::fs::metadata(root.path(path)) {
-        Ok(m) => m,
-        Err(source) => return Some(PreflightError::InitrdMissing { path: path.to_path_buf(), source }),
-    };
-    if meta.is_file() {
-        return None;
+    match root.metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) => Some(PreflightError::InitrdNotAFile { path: path.to_path_buf(), kind: kind_name(&m) }),
+        Err(source) => Some(PreflightError::InitrdMissing { path: path.to_path_buf(), source }),
     }
+}
+
+/// How a file type reads in "is a FIFO, not a regular file".
+fn kind_name(m: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    let kind = if t.is_dir() {
+    let t = m.file_type();
+    if t.is_dir() {
         "a directory"
     } else if t.is_fifo() {
         "a FIFO"
@@ -209,9 +217,8 @@ fn check_initrd(root: &Root, path: &Path) -> Option<PreflightError> {
     } else if t.is_char_device() || t.is_block_device() {
         "a device"
     } else {
-        "not a file"
-    };
-    Some(PreflightError::InitrdNotAFile { path: path.to_path_buf(), kind })
+        "a special file"
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! line and whether systemd runs it. Preflight checks it, `status` prints
 //! it, the plan and the load decide by it, and it explains an errno.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Serialize;
@@ -67,8 +67,15 @@ pub struct KexecState {
     pub systemd: bool,
 }
 
+/// The most read from one of the kernel's one-value files.
+const VALUE_LIMIT: u64 = 4096;
+/// The most read from a command line file (the longest kernel command line is 4 KiB).
+pub const CMDLINE_LIMIT: u64 = 64 * 1024;
+/// The most read from a kernel config file (Debian's are about 260 KB).
+const CONFIG_LIMIT: u64 = 16 * 1024 * 1024;
+
 fn read_trim(root: &Root, path: &str) -> Option<String> {
-    std::fs::read_to_string(root.path(path)).ok().map(|s| s.trim().to_string())
+    root.read_to_string(path, VALUE_LIMIT).ok().map(|s| s.trim().to_string())
 }
 
 /// The word in brackets of a sysfs choice file: `none [integrity] confidentiality`.
@@ -99,11 +106,12 @@ pub fn config_option(config: &str, name: &str) -> Config {
 /// not set, in their order: all [`config_option`] needs for names starting
 /// with `prefix`. The file (about 260 KB on Debian) is scanned line by line
 /// rather than kept whole.
-pub fn config_lines(path: &Path, prefix: &str) -> std::io::Result<String> {
+pub fn config_lines(root: &Root, path: &Path, prefix: &str) -> std::io::Result<String> {
     let set = format!("CONFIG_{prefix}");
     let unset = format!("# CONFIG_{prefix}");
     let mut keep = String::new();
-    let mut reader = BufReader::new(std::fs::File::open(path)?);
+    let file = root.open_file(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut reader = BufReader::new(file.take(CONFIG_LIMIT));
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -144,13 +152,14 @@ impl KexecState {
     /// Read every state file under `root`; a missing file leaves its field unknown.
     pub fn read(root: &Root) -> KexecState {
         let release = read_trim(root, paths::OSRELEASE);
-        let secure_boot = std::fs::read(root.path(paths::EFIVARS).join(SECURE_BOOT_VAR))
+        let secure_boot = root
+            .read(Path::new(paths::EFIVARS).join(SECURE_BOOT_VAR), VALUE_LIMIT)
             .ok()
             // 4 bytes of attributes, then the 1-byte value.
             .and_then(|v| v.get(4).copied())
             .map(|b| b == 1);
         let config = release.as_ref().and_then(|r| {
-            config_lines(&root.path(paths::BOOT).join(format!("config-{r}")), "KEXEC").ok()
+            config_lines(root, &Path::new(paths::BOOT).join(format!("config-{r}")), "KEXEC").ok()
         });
         let opt =
             |name: &str| config.as_deref().map_or(Config::Unknown, |c| config_option(c, name));
@@ -169,8 +178,8 @@ impl KexecState {
             release,
             arch,
             arch_name,
-            cmdline: std::fs::read_to_string(root.path(paths::PROC_CMDLINE)).ok(),
-            systemd: root.path(paths::RUN_SYSTEMD).is_dir(),
+            cmdline: root.read_to_string(paths::PROC_CMDLINE, CMDLINE_LIMIT).ok(),
+            systemd: root.is_dir(paths::RUN_SYSTEMD),
         }
     }
 
@@ -226,11 +235,12 @@ mod tests {
         text.push_str("# CONFIG_KEXEC_SIG is not set\nCONFIG_KEXEC_FILE=y");
         want.push_str("# CONFIG_KEXEC_SIG is not set\nCONFIG_KEXEC_FILE=y\n");
         std::fs::write(&path, &text).unwrap();
-        let kept = config_lines(&path, "KEXEC").unwrap();
+        let root = Root::new(d.path());
+        let kept = config_lines(&root, Path::new("/config"), "KEXEC").unwrap();
         assert_eq!(kept, want);
         assert_eq!(config_option(&kept, "KEXEC_FILE"), Config::Yes);
         assert_eq!(config_option(&kept, "KEXEC_SIG"), Config::No);
-        assert!(config_lines(&d.path().join("missing"), "KEXEC").is_err());
+        assert!(config_lines(&root, Path::new("/missing"), "KEXEC").is_err());
     }
 
     #[test]

@@ -240,10 +240,12 @@ pub fn load(
         Some(fd) => Some(read_fd(fd.as_fd(), "the initrd")?),
         None => None,
     };
+    // The flattened tree and the memory map are a few KiB to a few MiB.
+    const LIMIT: u64 = 64 * 1024 * 1024;
     let read = |p: &str| {
-        std::fs::read(root.path(p)).map_err(|source| Arm64Error::Read {
+        root.read(p, LIMIT).map_err(|e| Arm64Error::Read {
             path: p.into(),
-            source,
+            source: std::io::Error::other(e.to_string()),
         })
     };
     let running_fdt = read(paths::FDT)?;
