@@ -15,6 +15,7 @@ pub mod image;
 pub mod kexec;
 pub mod patch;
 pub mod perf;
+pub mod safety;
 pub mod shutdown;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -25,3 +25,12 @@ pub const IOMEM: &str = "/proc/iomem";
 pub const LOCKDOWN: &str = "/sys/kernel/security/lockdown";
 pub const EFIVARS: &str = "/sys/firmware/efi/efivars";
 pub const DEFAULTS: &str = "/etc/default/kexec-chooser";
+/// This boot's random id, which tells one boot from the next.
+pub const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+/// kexec-chooser's own state that outlives a boot: the pending warm reboot
+/// and the history of the last ones.
+pub const STATE_DIR: &str = "/var/lib/kexec-chooser";
+/// kexec-chooser's state of this boot only: what `load` loaded.
+pub const RUN_DIR: &str = "/run/kexec-chooser";
+/// The hardware watchdogs the kernel knows.
+pub const WATCHDOG_CLASS: &str = "/sys/class/watchdog";

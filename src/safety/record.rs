@@ -1,0 +1,306 @@
+//! The record of a warm reboot: written and fsynced before the hand-over
+//! (`pending.json`), judged by `confirm` in the next boot, then kept in a
+//! short history (`history.json`), both under /var/lib/kexec-chooser. It is
+//! how the machine, the person and the fleet learn afterwards whether the
+//! warm reboot came back.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic_file::{self, AtomicFileError};
+use crate::boot::{paths, Root, RootError};
+
+/// The pending record.
+pub const PENDING: &str = "pending.json";
+/// The ended records, oldest first.
+pub const HISTORY: &str = "history.json";
+/// How many ended warm reboots the history keeps.
+pub const HISTORY_LEN: usize = 20;
+/// The most read from either file (a record is a few hundred bytes).
+const LIMIT: u64 = 1024 * 1024;
+
+/// How a warm reboot ended, as `status` and the fleet read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Handed over; the next boot has not confirmed it yet.
+    Pending,
+    /// The new kernel booted and passed its check.
+    Confirmed,
+    /// The machine came back through the firmware instead (the watchdog or a
+    /// person reset it): the new kernel did not come up.
+    FellBack,
+    /// The new kernel booted but its health check failed: the machine was
+    /// rebooted through the firmware, to the boot loader's default.
+    CheckFailed,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Pending => "pending",
+            Outcome::Confirmed => "confirmed",
+            Outcome::FellBack => "fell-back",
+            Outcome::CheckFailed => "check-failed",
+        })
+    }
+}
+
+/// The watchdog that guarded the hand-over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchdogUsed {
+    /// The device, e.g. `/dev/watchdog0`.
+    pub device: PathBuf,
+    /// Seconds until it resets the machine unless fed.
+    pub timeout: u32,
+    /// The kernel module that drives it, held back in the new kernel until
+    /// `confirm` (none when it is built in).
+    pub module: Option<String>,
+    /// The device's identity (`WDIOC_GETSUPPORT`), to find it again after boot.
+    pub identity: String,
+    /// Who armed it: `kexec-chooser`, or `systemd` (through KExecWatchdogSec).
+    pub armed_by: String,
+}
+
+/// One warm reboot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Random, and on the new kernel's command line as `kexec_chooser.boot=ID`:
+    /// what tells the warm boot from a cold boot of the same release.
+    pub id: String,
+    pub result: Outcome,
+    /// The entry's id and release warm-rebooted into.
+    pub target_id: String,
+    pub target: String,
+    /// The release and boot id it came from.
+    pub from: String,
+    pub from_boot_id: String,
+    /// When the command began (RFC 3339, UTC).
+    pub started: String,
+    /// The same instant, for arithmetic: seconds since the Unix epoch.
+    pub started_unix: f64,
+    /// Seconds from the command to the confirmation; `None` until confirmed.
+    pub seconds: Option<f64>,
+    /// When `confirm` judged it (RFC 3339).
+    pub ended: Option<String>,
+    /// Why it fell back or failed its check, for people.
+    pub reason: Option<String>,
+    pub mode: String,
+    pub watchdog: Option<WatchdogUsed>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Read(#[from] RootError),
+    #[error("{}: not a record kexec-chooser wrote: {source}", path.display())]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("cannot create {}: {source}", path.display())]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Write(#[from] AtomicFileError),
+}
+
+/// The record files of the machine under `root`.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: Root,
+}
+
+impl Store {
+    pub fn new(root: &Root) -> Store {
+        Store { root: root.clone() }
+    }
+
+    fn system_path(name: &str) -> PathBuf {
+        Path::new(paths::STATE_DIR).join(name)
+    }
+
+    /// The pending record, if a warm reboot is waiting for its confirmation.
+    pub fn pending(&self) -> Result<Option<Record>, RecordError> {
+        self.read(PENDING)
+    }
+
+    /// The ended records, oldest first.
+    pub fn history(&self) -> Result<Vec<Record>, RecordError> {
+        Ok(self.read(HISTORY)?.unwrap_or_default())
+    }
+
+    /// The newest warm reboot: the pending one, else the last ended one.
+    pub fn last(&self) -> Result<Option<Record>, RecordError> {
+        match self.pending()? {
+            Some(r) => Ok(Some(r)),
+            None => Ok(self.history()?.pop()),
+        }
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, RecordError> {
+        let path = Self::system_path(name);
+        match self.root.read(&path, LIMIT) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| RecordError::Parse { path, source }),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RecordError> {
+        let dir = self.root.path(paths::STATE_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| RecordError::Dir { path: dir.clone(), source })?;
+        let mut text = serde_json::to_vec_pretty(value).map_err(|source| RecordError::Parse {
+            path: Self::system_path(name),
+            source,
+        })?;
+        text.push(b'\n');
+        // Readable by all (status is for everyone), written by root only.
+        atomic_file::write(&dir.join(name), 0o644, &text)?;
+        Ok(())
+    }
+
+    /// Write `record` as the pending one, durably (fsynced, renamed, the
+    /// directory fsynced): the hand-over may end this boot at any moment.
+    pub fn set_pending(&self, record: &Record) -> Result<(), RecordError> {
+        self.write(PENDING, record)
+    }
+
+    /// Forget the pending record: the hand-over failed, or the kernel was
+    /// unloaded, and the machine keeps running.
+    pub fn drop_pending(&self) -> Result<(), RecordError> {
+        let path = self.root.path(paths::STATE_DIR).join(PENDING);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(RecordError::Dir { path, source }),
+        }
+    }
+
+    /// End the pending record as `record` says: append it to the history
+    /// (keeping the last [`HISTORY_LEN`]), then remove the pending file. A
+    /// crash in between leaves both, and the next `confirm` ends it again
+    /// without adding it twice.
+    pub fn end(&self, record: &Record) -> Result<(), RecordError> {
+        let mut history = self.history()?;
+        history.retain(|r| r.id != record.id);
+        history.push(record.clone());
+        let excess = history.len().saturating_sub(HISTORY_LEN);
+        history.drain(..excess);
+        self.write(HISTORY, &history)?;
+        self.drop_pending()
+    }
+}
+
+/// What `status --json` says of the last warm reboot (docs/fleet.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastWarmReboot {
+    pub result: Outcome,
+    pub target: String,
+    pub from: String,
+    pub started: String,
+    pub seconds: Option<f64>,
+    pub watchdog: Option<WatchdogSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WatchdogSummary {
+    pub device: PathBuf,
+    pub timeout: u32,
+}
+
+impl From<&Record> for LastWarmReboot {
+    fn from(r: &Record) -> Self {
+        LastWarmReboot {
+            result: r.result,
+            target: r.target.clone(),
+            from: r.from.clone(),
+            started: r.started.clone(),
+            seconds: r.seconds,
+            watchdog: r.watchdog.as_ref().map(|w| WatchdogSummary { device: w.device.clone(), timeout: w.timeout }),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn record(id: &str) -> Record {
+        Record {
+            id: id.into(),
+            result: Outcome::Pending,
+            target_id: "6.1.0-10-amd64".into(),
+            target: "6.1.0-10-amd64".into(),
+            from: "6.1.0-9-amd64".into(),
+            from_boot_id: "b0".into(),
+            started: "2026-12-02T10:00:00Z".into(),
+            started_unix: 1_796_205_600.0,
+            seconds: None,
+            ended: None,
+            reason: None,
+            mode: "direct".into(),
+            watchdog: Some(WatchdogUsed {
+                device: "/dev/watchdog0".into(),
+                timeout: 120,
+                module: Some("i6300esb".into()),
+                identity: "i6300ESB timer".into(),
+                armed_by: "kexec-chooser".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_pending_record_survives_the_round_trip_and_ends_in_the_history() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(&Root::new(d.path()));
+        assert_eq!(store.last().unwrap(), None);
+        let r = record("a1");
+        store.set_pending(&r).unwrap();
+        assert_eq!(store.pending().unwrap(), Some(r.clone()));
+        assert_eq!(store.last().unwrap().unwrap().result, Outcome::Pending);
+        let mut done = r.clone();
+        done.result = Outcome::Confirmed;
+        done.seconds = Some(42.5);
+        store.end(&done).unwrap();
+        store.end(&done).unwrap();
+        assert_eq!(store.pending().unwrap(), None);
+        assert_eq!(store.history().unwrap(), vec![done.clone()]);
+        assert_eq!(store.last().unwrap(), Some(done));
+        let mode = std::fs::metadata(d.path().join("var/lib/kexec-chooser/history.json")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.permissions().mode() & 0o777, 0o644);
+    }
+
+    #[test]
+    fn the_history_keeps_the_last_ones() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::new(&Root::new(d.path()));
+        for i in 0..HISTORY_LEN + 5 {
+            store.end(&record(&format!("r{i}"))).unwrap();
+        }
+        let h = store.history().unwrap();
+        assert_eq!(h.len(), HISTORY_LEN);
+        assert_eq!(h[0].id, "r5");
+        assert_eq!(h[HISTORY_LEN - 1].id, format!("r{}", HISTORY_LEN + 4));
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("var/lib/kexec-chooser")).unwrap();
+        std::fs::write(d.path().join("var/lib/kexec-chooser/pending.json"), "{not json").unwrap();
+        let e = Store::new(&Root::new(d.path())).pending().unwrap_err();
+        assert!(e.to_string().contains("/var/lib/kexec-chooser/pending.json"), "{e}");
+    }
+
+    #[test]
+    fn status_json_has_the_documented_fields() {
+        let mut r = record("x");
+        r.result = Outcome::FellBack;
+        let v = serde_json::to_value(LastWarmReboot::from(&r)).unwrap();
+        assert_eq!(v["result"], "fell-back");
+        assert_eq!(v["target"], "6.1.0-10-amd64");
+        assert_eq!(v["from"], "6.1.0-9-amd64");
+        assert_eq!(v["started"], "2026-12-02T10:00:00Z");
+        assert!(v["seconds"].is_null());
+        assert_eq!(v["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
+    }
+}
