@@ -21,6 +21,7 @@ use crate::kexec::preflight::{self, PreflightError};
 use crate::kexec::state::Config;
 use crate::kexec::syscall::{self, Syscall};
 use crate::kexec::KexecState;
+use crate::safety::record::{LastWarmReboot, Store};
 use crate::shutdown::{direct, systemd, ShutdownError};
 use crate::sys::System;
 use crate::text;
@@ -280,6 +281,11 @@ pub struct Status {
     /// The load syscall (`kexec_file_load` or `kexec_load`) and why.
     pub syscall: Syscall,
     pub syscall_reason: String,
+    /// The newest warm reboot and how it ended; `None` when there never was one.
+    pub last_warm_reboot: Option<LastWarmReboot>,
+    /// Why the record of the last warm reboot could not be read.
+    #[serde(skip)]
+    pub record_error: Option<String>,
 }
 
 /// Read the running kernel's state once and judge it.
@@ -313,7 +319,13 @@ pub fn status(root: &Root, sys: &dyn System) -> Status {
         reasons.push("CONFIG_KEXEC_SIG_FORCE: only signed kernels load".to_string());
     }
     let choice = syscall::predict(&state);
+    let (last_warm_reboot, record_error) = match Store::new(root).last() {
+        Ok(r) => (r.as_ref().map(LastWarmReboot::from), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     Status {
+        last_warm_reboot,
+        record_error,
         possible,
         reasons,
         cap_sys_boot: cap,

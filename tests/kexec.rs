@@ -88,3 +88,28 @@ fn bad_mode_is_a_usage_error() {
     let o = run(&["exec", "--mode", "sideways", "--yes"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn status_tells_the_last_warm_reboot_or_null() {
+    let d = root_with(&[("/sys/kernel/kexec_loaded", "0\n")]);
+    let o = run(&["status", "--json", "--root", arg(d.path())]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["last_warm_reboot"].is_null(), "{v}");
+    let record = r#"[{"id":"ab","result":"fell-back","target_id":"6.1.0-10-amd64","target":"6.1.0-10-amd64",
+        "from":"6.1.0-9-amd64","from_boot_id":"b0","started":"2026-12-02T10:00:00Z","started_unix":1796205600.0,
+        "seconds":null,"ended":"2026-12-02T10:05:00Z","reason":"the machine came back on 6.1.0-9-amd64",
+        "mode":"systemd","watchdog":{"device":"/dev/watchdog0","timeout":120,"module":"i6300esb",
+        "identity":"i6300ESB timer","armed_by":"kexec-chooser"}}]"#;
+    let d = root_with(&[("/sys/kernel/kexec_loaded", "0\n"), ("/var/lib/kexec-chooser/history.json", record)]);
+    let o = run(&["status", "--json", "--root", arg(d.path())]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let w = &v["last_warm_reboot"];
+    assert_eq!(w["result"], "fell-back", "{v}");
+    assert_eq!(w["target"], "6.1.0-10-amd64");
+    assert_eq!(w["from"], "6.1.0-9-amd64");
+    assert_eq!(w["started"], "2026-12-02T10:00:00Z");
+    assert!(w["seconds"].is_null());
+    assert_eq!(w["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
+    let o = run(&["status", "--root", arg(d.path())]);
+    assert!(stdout(&o).contains("last warm reboot:        fell-back (6.1.0-9-amd64 -> 6.1.0-10-amd64"), "{}", stdout(&o));
+}

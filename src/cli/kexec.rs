@@ -126,5 +126,25 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
     writeln!(out, "CONFIG_KEXEC_SIG:        {}", config_str(st.config_kexec_sig))?;
     writeln!(out, "load syscall:            {} ({})", s.syscall, s.syscall_reason)?;
     writeln!(out, "hand-over of auto:       {}", s.auto_mode)?;
+    match (&s.last_warm_reboot, &s.record_error) {
+        (_, Some(e)) => writeln!(out, "last warm reboot:        unknown ({})", crate::text::escape(e))?,
+        (None, None) => writeln!(out, "last warm reboot:        none")?,
+        (Some(w), None) => {
+            let t = crate::text::escape;
+            let seconds = w.seconds.map(|s| format!(", {s:.1} s to confirmation")).unwrap_or_default();
+            writeln!(
+                out,
+                "last warm reboot:        {} ({} -> {}, started {}{seconds})",
+                w.result,
+                t(&w.from),
+                t(&w.target),
+                t(&w.started)
+            )?;
+            match &w.watchdog {
+                Some(d) => writeln!(out, "  watchdog {} armed for {} s", crate::text::path(&d.device), d.timeout)?,
+                None => writeln!(out, "  no watchdog guarded it")?,
+            }
+        }
+    }
     Ok(exit::OK)
 }
