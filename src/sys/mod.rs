@@ -32,10 +32,14 @@ pub const KEXEC_FILE_UNLOAD: u32 = 0x0000_0001;
 pub const KEXEC_FILE_ON_CRASH: u32 = 0x0000_0002;
 pub const KEXEC_FILE_NO_INITRAMFS: u32 = 0x0000_0004;
 
-/// The syscall number of `kexec_file_load`, from libc, on the architectures
-/// kexec-chooser is built and tested for; `None` elsewhere.
-#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+/// The syscall number of `kexec_file_load`: from libc where it has one (x86_64,
+/// and aarch64 with glibc); musl's aarch64 table lacks it, so there it is the
+/// number of the kernel's generic table (include/uapi/asm-generic/unistd.h,
+/// `__NR_kexec_file_load 294`). `None` on architectures not built for.
+#[cfg(any(target_arch = "x86_64", all(target_arch = "aarch64", not(target_env = "musl"))))]
 pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = Some(libc::SYS_kexec_file_load);
+#[cfg(all(target_arch = "aarch64", target_env = "musl"))]
+pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = Some(294);
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const SYS_KEXEC_FILE_LOAD: Option<libc::c_long> = None;
 
