@@ -1,7 +1,7 @@
 #!/bin/bash
 # The QEMU proof of the warm reboot (tests/vm/vmtest.py): refusals, direct
 # mode in a busybox initramfs guest, systemd mode in a Debian 12 guest.
-# Guests are cached under ${CACHE_DIR:-/var/cache/kexec-chooser-tests}/vm.
+# Downloads and guest roots are cached (tests/vm/harness.py names where).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The systemd guest installs the project's .deb, as users do: the one
