@@ -8,11 +8,11 @@ ${CACHE_DIR:-/var/cache/kexec-chooser-tests}):
     PID 1 is tests/vm/init.sh;
   * a Debian systemd guest (bookworm, or --suite trixie) from the shared
     debootstrap root, with tests/vm/kct-test.sh as a oneshot unit.
-Tests: direct, systemd, refusals (what scripts/check.d/20-vm.sh runs); reset
-(the harness's own check that a watchdog reset boots the guest again and the
-console reads on); `demo` shows the warm reboot of the busybox guest live;
-`bench`, `bench-direct`, `bench-systemd` measure the speed figures
-(benches/reboot/run.sh).
+Tests (scripts/check.d/20-vm.sh runs the first four): refusals, direct,
+systemd, reset (the harness's own check that a watchdog reset boots the
+guest again and the console reads on). `demo` shows the warm reboot of the
+busybox guest live; `bench`, `bench-direct`, `bench-systemd` measure the
+speed figures (benches/reboot/run.sh).
 """
 
 import argparse
@@ -305,9 +305,9 @@ def bench_direct(guest, rounds=3):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("tests", nargs="*", default=["refusals", "direct", "systemd"],
+    ap.add_argument("tests", nargs="*", default=["refusals", "direct", "systemd", "reset"],
                     help="refusals, direct, systemd, reset, demo, bench, bench-direct, bench-systemd "
-                    "(default: refusals direct systemd)")
+                    "(default: refusals direct systemd reset)")
     ap.add_argument("--artifact", help="binary or .deb to install in the systemd guest "
                     "(default: the static build; KC_DEB may name a .deb)")
     ap.add_argument("--suite", default="bookworm", choices=harness.SUITES,
