@@ -204,8 +204,8 @@ class Arch:
     and its board, the serial console, the guest binary's Rust target."""
     name: str
     qemu: str
-    machine: str
-    cpu: str
+    machine: str | None
+    cpu: str | None
     console: str
     append: str
     rust_target: str
@@ -256,11 +256,11 @@ class Qemu:
     append: str
     disks: list = field(default_factory=list)
     memory: int = 1024
-    machine: str = None  # e.g. "q35"; None: the arch's default
+    machine: str | None = None  # e.g. "q35"; None: the arch's default
     devices: list = field(default_factory=list)  # -device values, e.g. "i6300esb"
     args: list = field(default_factory=list)  # e.g. "-action", "watchdog=reset"
     reboot: bool = False
-    ssh_port: int = None  # user-mode network with 127.0.0.1:PORT forwarded to port 22
+    ssh_port: int | None = None  # user-mode network with 127.0.0.1:PORT forwarded to port 22
 
     def argv(self):
         machine = self.machine or self.arch.machine
@@ -635,6 +635,7 @@ class DebianImage:
     def __init__(self, work, suite="bookworm", hostname="kct"):
         self.suite = suite
         base = debian_root(suite)
+        self.started = time.monotonic()
         self.root = work / f"root-{suite}"
         shutil.rmtree(self.root, ignore_errors=True)
         run(["cp", "-a", str(base), str(self.root)])
@@ -693,7 +694,10 @@ class DebianImage:
 
     def image(self, name="debian", spare_mb=512):
         self.img = self.root.parent / f"{name}.img"
-        mke2fs(self.img, dir_mb(self.root) + spare_mb, self.root, "root")
+        size = dir_mb(self.root) + spare_mb
+        mke2fs(self.img, size, self.root, "root")
+        log(f"{self.img.name}: {size} MB from the {self.suite} root, copied, changed and written "
+            f"in {time.monotonic() - self.started:.0f} s")
         return self.img
 
     def qemu(self, release, extra="", **kw):
