@@ -14,7 +14,7 @@ demo:
 
 # The QEMU proof of the warm reboot (what scripts/check.d/20-vm.sh runs).
 vm-test:
-	$(SUDO) python3 tests/vm/vmtest.py refusals direct systemd
+	$(SUDO) python3 tests/vm/vmtest.py refusals direct systemd reset
 
 # Speed figures of the warm reboot against its peers (by hand, not in CI).
 bench-reboot:

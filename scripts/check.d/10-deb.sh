@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
 PKG=kexec-chooser
 SUITE=bookworm
-CACHE="${CACHE_DIR:-/var/cache/kexec-chooser-tests}/deb"
+CACHE=$(python3 tests/vm/harness.py path deb)
 # What the chroot holds besides minbase: man-db for `man -w`, systemd for
 # `systemctl is-enabled` and `systemd-analyze verify` (and deb-systemd-helper,
 # which enables the timer), kexec-tools to show that both packages install
@@ -30,15 +30,6 @@ fail() {
 if [ "$(id -u)" -ne 0 ]; then
     fail "run as root (it uses chroot and dpkg inside a Debian 12 root)"
 fi
-
-# The mirror the machine itself uses (deb822 sources), else Debian's.
-mirror() {
-    local m=""
-    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-        m=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-    fi
-    echo "${m:-http://deb.debian.org/debian}"
-}
 
 # --- build and lint -------------------------------------------------------
 say "building the .deb with cargo-deb $(cargo deb --version | awk '{print $2}')"
@@ -69,7 +60,7 @@ mkdir -p "$CACHE"
 if [ ! -s "$TARBALL" ]; then
     say "making the Debian 12 minbase root with debootstrap (cached in $TARBALL)"
     build=$(mktemp -d "$CACHE/debootstrap.XXXXXX")
-    if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$build" "$(mirror)" \
+    if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$build" "$(python3 tests/vm/harness.py mirror)" \
         >"$build.log" 2>&1; then
         tail -n 30 "$build.log" >&2
         rm -rf "$build" "$build.log"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The QEMU proof of the warm reboot (tests/vm/vmtest.py): refusals, direct
-# mode in a busybox initramfs guest, systemd mode in a Debian 12 guest.
-# Guests are cached under ${CACHE_DIR:-/var/cache/kexec-chooser-tests}/vm.
+# mode in a busybox initramfs guest, systemd mode in a Debian 12 guest, and
+# the harness's own check that a watchdog reset boots the guest again.
+# Downloads and guest roots are cached (tests/vm/harness.py names where).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # The systemd guest installs the project's .deb, as users do: the one
@@ -11,4 +12,4 @@ if [ -z "$deb" ]; then
     cargo deb --locked >/dev/null
     deb=$(ls target/debian/kexec-chooser_*_amd64.deb | head -n1)
 fi
-exec timeout 1500 python3 tests/vm/vmtest.py --artifact "$deb" refusals direct systemd
+exec timeout 1500 python3 tests/vm/vmtest.py --artifact "$deb" refusals direct systemd reset

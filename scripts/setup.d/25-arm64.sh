@@ -6,7 +6,8 @@
 # the VM test itself fetches into its cache.
 set -euo pipefail
 # gcc-aarch64-linux-gnu compiles the C and assembly of ring (rustls) for the
-# cross-built guest binary; the Rust side links with rust-lld.
+# cross-built guest binary (its binutils strip it); the Rust side links with
+# rust-lld.
 apt-get install -y -qq -o DPkg::Lock::Timeout=600 qemu-system-arm cpio gcc-aarch64-linux-gnu >/dev/null
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     dpkg --add-architecture arm64

@@ -1,12 +1,13 @@
 #!/bin/bash
-# Tools of the fleet check (issue 11): ansible-core runs the playbooks against
+# Tools of the fleet check: ansible-core runs the playbooks against
 # the QEMU guest, ansible-lint judges contrib/ansible; both from PyPI, pinned,
 # in a venv under the cache so they neither touch the system Python nor get
 # downloaded again. openssh-client is how ansible reaches the guest.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 ANSIBLE_CORE_VERSION=2.19.14 # newest ansible-core that pip offers for Python 3.11
 ANSIBLE_LINT_VERSION=26.10.1
-VENV="${CACHE_DIR:-/var/cache/kexec-chooser-tests}/fleet/venv"
+VENV=$(python3 tests/vm/harness.py path fleet/venv)
 
 apt-get install -y -qq -o DPkg::Lock::Timeout=600 openssh-client python3-venv >/dev/null
 

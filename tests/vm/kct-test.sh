@@ -1,10 +1,9 @@
 #!/bin/sh
-# The oneshot test unit of the Debian 12 (systemd) guest; tests/vm/vmtest.py
+# The oneshot test unit of the Debian (systemd) guests; tests/vm/vmtest.py
 # reads its "KCT: " lines on the serial console. kct.test= on the kernel
 # command line picks the scenario; a boot with kct.marker= is the one after
 # the warm reboot and only reports.
-say() { echo "KCT: $*"; }
-arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}" ;; esac; done; }
+. /usr/local/lib/kct/guest-lib.sh
 file=/var/lib/kct/file
 
 say "booted release=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -26,7 +25,7 @@ head -c 4194304 /dev/urandom >"$file"
 say "file sha256=$(sha256sum "$file" | cut -d' ' -f1)"
 case "$(arg kct.test)" in
 systemd)
-    m="m$(cut -c1-8 /proc/sys/kernel/random/uuid)"
+    m=$(new_marker)
     say "appending marker=$m"
     kexec-chooser --yes latest --append "kct.marker=$m"
     say "kexec-chooser returned rc=$?"

@@ -1,0 +1,90 @@
+# What the guest scripts share, sourced (not run) by the PID 1 scripts of the
+# busybox guests (init.sh, arm64-init.sh; busybox sh) and by the test unit of
+# the Debian guests (kct-test.sh; dash). Functions only: sourcing does
+# nothing by itself. Everything the host checks is a serial console line
+# starting with "KCT: " (tests/vm/harness.py waits for them).
+
+say() { echo "KCT: $*"; }
+# The value of NAME= on the kernel command line.
+arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}" ;; esac; done; }
+new_marker() { echo "m$(cut -c1-8 /proc/sys/kernel/random/uuid)"; }
+stop() {
+    say "done"
+    sync
+    poweroff -f
+    sleep 60
+}
+
+# Loads the modules listed, in order, in /lib/modules/RELEASE/$1 (the
+# harness writes one list per module set).
+load_modules() {
+    while read -r m; do insmod "/lib/modules/$(uname -r)/$m" 2>/dev/null; done <"/lib/modules/$(uname -r)/$1"
+}
+
+# PID 1 of a busybox guest, up to its scenario: the kernel's file systems,
+# the disk modules, then the boot reported once disk $1 is there. A boot
+# whose command line has kct.marker= is the one after a warm reboot: it only
+# reports and powers off. Otherwise /boot is mounted and $target set from
+# kct.target=.
+guest_init() {
+    /bin/busybox mkdir -p /proc /sys /dev /tmp /boot /mnt/data /run /sbin /usr/bin /usr/sbin
+    /bin/busybox --install -s /bin
+    export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev
+    mount -t tmpfs tmpfs /run
+    mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+    load_modules load-order
+    i=0
+    while [ ! -b "$1" ] && [ $i -lt 300 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    say "booted release=$(uname -r)"
+    say "cmdline=$(cat /proc/cmdline)"
+    say "kexec_loaded=$(cat /sys/kernel/kexec_loaded)"
+    marker=$(arg kct.marker)
+    if [ -n "$marker" ]; then
+        say "marker=$marker"
+        stop
+    fi
+    mount -t ext4 /dev/vda /boot || say "cannot mount /boot"
+    target=$(arg kct.target)
+}
+
+# Runs a command that must refuse, and reports its exit code, whether a
+# kernel got loaded, and its message on one line.
+refusal() {
+    name=$1
+    shift
+    "$@" >/tmp/out 2>&1
+    rc=$?
+    say "refusal $name rc=$rc loaded=$(cat /sys/kernel/kexec_loaded) msg=$(tr '\n' ' ' </tmp/out)"
+}
+
+# kexec-chooser's direct warm reboot into "$@" (after $1, the marker put on
+# the next command line as kct.marker=); the host times it from the
+# uptime-before line to the kernel's "Starting new kernel".
+direct_reboot() {
+    m=$1
+    shift
+    say "uptime-before=$(cut -d' ' -f1 /proc/uptime)"
+    kexec-chooser reboot "$@" --mode direct --yes --timeout 2 --append "kct.marker=$m"
+    say "kexec-chooser returned rc=$? without rebooting"
+}
+
+# The same with a fresh marker, announced for the host to look for.
+warm_reboot() {
+    m=$(new_marker)
+    say "appending marker=$m"
+    direct_reboot "$m" "$@"
+}
+
+# The speed peer: kexec-tools ("$@": its load options) into $target, same
+# initrd and command line, with the marker "bench".
+peer_reboot() {
+    say "uptime-before=$(cut -d' ' -f1 /proc/uptime)"
+    kexec "$@" -l "/boot/vmlinuz-$target" --initrd="/boot/initrd.img-$target" \
+        --command-line="$(cat /proc/cmdline) kct.marker=bench" && kexec -e
+}
