@@ -17,6 +17,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
+pub mod in_root;
 pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
