@@ -196,10 +196,10 @@ fn names_in(root: &Root, dir: &Path, notes: &mut Vec<String>) -> Vec<std::ffi::O
 
 /// Whether `path` is a regular file to use: `Ok(true)` yes, `Ok(false)`
 /// nothing there, `Err` something there that is not one (said as a problem).
+/// Not opened: an initrd only root may read is still there for `list`.
 fn usable_file(root: &Root, path: &Path) -> Result<bool, String> {
-    match root.metadata(path) {
-        Ok(m) if m.is_file() => Ok(true),
-        Ok(_) => Err(root.open_file(path).err().map_or_else(|| format!("{} changed", path.display()), |e| e.to_string())),
+    match root.file_metadata(path) {
+        Ok(_) => Ok(true),
         Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(e.to_string()),
     }

@@ -100,6 +100,14 @@ fn kind_name(m: &Metadata) -> &'static str {
     }
 }
 
+fn regular(path: &Path, m: Metadata) -> Result<Metadata, RootError> {
+    if m.is_file() {
+        Ok(m)
+    } else {
+        Err(RootError::NotRegular { path: path.to_path_buf(), kind: kind_name(&m) })
+    }
+}
+
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Root { dir: dir.into(), resolver: Resolver::Auto }
@@ -179,23 +187,24 @@ impl Root {
         self.metadata(path).is_ok()
     }
 
+    /// [`Root::metadata`] of a regular file; anything else is
+    /// [`RootError::NotRegular`]. Like `metadata`, it needs no permission to
+    /// read the file (an initrd only root may read is still seen to be there).
+    pub fn file_metadata(&self, path: impl AsRef<Path>) -> Result<Metadata, RootError> {
+        let path = path.as_ref();
+        regular(path, self.metadata(path)?)
+    }
+
     /// The regular file `path` names, open for reading (`O_NONBLOCK`,
     /// `O_NOCTTY`, `O_CLOEXEC`). Anything else is [`RootError::NotRegular`],
     /// found before it is opened.
     pub fn open_file(&self, path: impl AsRef<Path>) -> Result<File, RootError> {
         let path = path.as_ref();
-        let regular = |m: &Metadata| -> Result<(), RootError> {
-            if m.is_file() {
-                Ok(())
-            } else {
-                Err(RootError::NotRegular { path: path.to_path_buf(), kind: kind_name(m) })
-            }
-        };
-        regular(&self.metadata(path)?)?;
+        self.file_metadata(path)?;
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let f = File::from(self.open_fd(path, flags)?);
         // Swapped for something else between the look and the open?
-        regular(&f.metadata().map_err(|e| Self::open_error(path, e))?)?;
+        regular(path, f.metadata().map_err(|e| Self::open_error(path, e))?)?;
         Ok(f)
     }
 
@@ -348,6 +357,8 @@ mod tests {
                 assert_eq!(e, "/boot/grub/grub.cfg is a FIFO, not a regular file".replace("/boot/grub/grub.cfg", p));
             }
             assert!(r.exists("/boot/grub/grub.cfg") && !r.is_file("/boot/grub/grub.cfg"));
+            let e = r.file_metadata("/boot/grub/grubenv").unwrap_err();
+            assert_eq!(e.to_string(), "/boot/grub/grubenv is a FIFO, not a regular file");
         }
     }
 
