@@ -109,3 +109,22 @@ fn escape_cancels_and_nothing_is_planned() {
     assert_eq!(code, Some(1), "{out:?}");
     assert!(out.contains("no kernel was chosen") && !out.contains("kernel:    "), "{out:?}");
 }
+
+#[test]
+fn control_characters_in_names_are_escaped_and_the_redraw_holds() {
+    let t = common::tree_copy("debian");
+    let evil = "vmlinuz-6.1.0-10-amd64\n\x1b]0;owned\x07";
+    std::fs::rename(t.path().join("boot/vmlinuz-6.1.0-10-amd64"), t.path().join("boot").join(evil)).unwrap();
+    let r = t.path().to_str().unwrap().to_owned();
+    let mut s = start(&["reboot", "--dry-run", "--root", &r]);
+    let screen = s.read_until("[default]");
+    assert!(!screen.contains("\x1b]0;owned") && !screen.contains('\x07'), "{screen:?}");
+    assert!(screen.contains("/boot/vmlinuz-6.1.0-10-amd64\\012\\033]0;owned\\007"), "{screen:?}");
+    // The cursor starts on the default (6.1.0-9, the last line); one up is
+    // the escaped entry, as long as every item is one line.
+    s.keys(b"\x1b[A");
+    s.keys(b"\r");
+    let (code, out) = s.wait();
+    assert_eq!(code, Some(0), "{out:?}");
+    assert!(out.contains("version:   6.1.0-10-amd64"), "{out:?}");
+}

@@ -43,10 +43,13 @@ fn unknown_selector_lists_the_candidates() {
 }
 
 #[test]
-fn ambiguous_version_lists_the_candidates() {
+fn a_shared_release_takes_the_entry_the_boot_loader_boots() {
     // Fedora's rescue kernel is a copy of the installed one: same release.
-    let e = plan("fedora", &["6.5.6-300.fc39.x86_64"]).unwrap_err();
-    assert!(e.contains("several") && e.contains("0-rescue"), "{e}");
+    // systemd-boot orders entries without sort-key by file name, newest first.
+    let p = plan("fedora", &["6.5.6-300.fc39.x86_64"]).unwrap();
+    assert_eq!(p["id"], "8f3a1c0e2b5d4e6f8a9b0c1d2e3f4a5b-6.5.6-300.fc39.x86_64");
+    let p = plan("fedora", &["8f3a1c0e2b5d4e6f8a9b0c1d2e3f4a5b-0-rescue"]).unwrap();
+    assert_eq!(p["kernel"], "/boot/vmlinuz-0-rescue-8f3a1c0e2b5d4e6f8a9b0c1d2e3f4a5b", "its id still names it");
 }
 
 #[test]

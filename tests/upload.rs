@@ -511,3 +511,51 @@ fn https_proxy_carries_the_upload_and_no_proxy_bypasses_it() {
         upload_env(&[&url, "-F", "a=b", "--cacert", &ca], &[("HTTPS_PROXY", &dead), ("NO_PROXY", "example.org")], None);
     assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
 }
+
+/// A one-shot server on 127.0.0.1 that takes one whole request and answers
+/// `answer` as it is: the hostile server of the escaping tests.
+fn answer_once(answer: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        // The head, then as many body bytes as its Content-Length says.
+        loop {
+            let n = conn.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len: usize = text[..end]
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        conn.write_all(answer).unwrap();
+    });
+    (port, handle)
+}
+
+#[test]
+fn the_servers_status_line_location_and_body_are_shown_escaped() {
+    let (port, h) = answer_once(
+        b"HTTP/1.1 302 Found \x1b]0;owned\x07\r\nLocation: /next\x1b[2J\r\nContent-Length: 26\r\nConnection: close\r\n\r\nline one\x1b[31m\r\nline two\x07\r\n",
+    );
+    let out = upload(&[&format!("http://127.0.0.1:{port}/"), "-F", "a=b"]);
+    h.join().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = common::stderr(&out);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(err.contains("the server answered HTTP/1.1 302 Found \\033]0;owned\\007\n"), "{err}");
+    assert!(err.contains("not following the redirect to /next\\033[2J:"), "{err}");
+    assert!(err.contains("\nline one\\033[31m\nline two\\007\n"), "one line per line of the body: {err}");
+}

@@ -8,4 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let e = kexec_chooser::boot::bls::parse(&text);
     // Every initrd is a word of some `initrd` line.
     assert!(e.initrds.iter().all(|i| !i.is_empty() && !i.contains(char::is_whitespace)));
+    // What discovery asks of an entry's options: any text, no panic.
+    let _ = e.options.as_deref().map(kexec_chooser::boot::cmdline::asks_for_rescue);
 });

@@ -14,5 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let edited = cmdline::edit(a, None, &[b.to_owned()], &[c.to_owned()]);
     let _ = cmdline::from_proc(&edited);
     let _ = cmdline::from_etc(a);
+    // Rescue is a property of the words: the same after a no-op edit.
+    assert_eq!(cmdline::asks_for_rescue(a), cmdline::asks_for_rescue(&cmdline::edit(a, None, &[], &[])));
     assert_eq!(version::compare(a, b), version::compare(b, a).reverse());
 });

@@ -2,6 +2,10 @@
 //! from text. Keys per the UAPI Boot Loader Specification: one `key value` per
 //! line, `#` comments, `initrd` and `options` may repeat.
 
+/// The most read of one entry file: a few hundred bytes in practice; the
+/// specification sets no bound, this one leaves room for long `options`.
+pub const ENTRY_MAX: u64 = 64 * 1024;
+
 /// The keys of one entry that kexec-chooser uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BlsEntry {

@@ -4,6 +4,10 @@
 //! Words are split as the kernel splits them (`lib/cmdline.c`, `next_arg`):
 //! at spaces, except inside double quotes, so `key="a b"` stays one word.
 
+/// The most read of a command-line file (`/proc/cmdline`,
+/// `/etc/kernel/cmdline`): far more than any kernel's `COMMAND_LINE_SIZE`.
+pub const FILE_MAX: u64 = 64 * 1024;
+
 /// Split a command line into words, keeping quotes as written.
 pub fn split(cmdline: &str) -> Vec<String> {
     let mut words = Vec::new();
@@ -73,6 +77,28 @@ pub fn edit(base: &str, replace: Option<&str>, remove: &[String], append: &[Stri
     words.join(" ")
 }
 
+/// Whether the command line asks init for single-user, rescue or emergency
+/// mode: the bare words systemd (kernel-command-line(7)) and sysvinit take
+/// for it (`single`, `s`, `S`, `1`, `-s`, `rescue`, `emergency`, `-b`, and
+/// dracut's `rd.rescue`, `rd.emergency`), or `systemd.unit=` /
+/// `rd.systemd.unit=` naming the rescue or emergency target.
+pub fn asks_for_rescue(cmdline: &str) -> bool {
+    split(cmdline).iter().any(|w| {
+        let w = w.trim_matches('"');
+        match w.split_once('=') {
+            None => matches!(
+                w,
+                "single" | "s" | "S" | "1" | "-s" | "rescue" | "emergency" | "-b" | "rd.rescue" | "rd.emergency"
+            ),
+            Some(("systemd.unit" | "rd.systemd.unit", unit)) => {
+                let unit = unit.trim_matches('"');
+                matches!(unit.strip_suffix(".target").unwrap_or(unit), "rescue" | "emergency")
+            }
+            Some(_) => false,
+        }
+    })
+}
+
 /// Whether the command line names a root filesystem.
 pub fn has_root(cmdline: &str) -> bool {
     split(cmdline).iter().any(|w| key(w) == "root")
@@ -118,6 +144,29 @@ mod tests {
     fn cmdline_replaces_everything_then_append_applies() {
         let got = edit("root=/dev/sda1 quiet", Some("root=/dev/vda"), &[], &s(&["MARKER"]));
         assert_eq!(got, "root=/dev/vda MARKER");
+    }
+
+    #[test]
+    fn rescue_single_user_and_emergency_are_told_apart_from_normal_boots() {
+        for rescue in [
+            "root=/dev/vda ro single",
+            "S",
+            "ro 1 quiet",
+            "-s",
+            "rescue",
+            "emergency",
+            "-b",
+            "rd.emergency",
+            "systemd.unit=rescue.target",
+            "systemd.unit=emergency.target",
+            "rd.systemd.unit=emergency.target",
+            "systemd.unit=\"rescue.target\"",
+        ] {
+            assert!(asks_for_rescue(rescue), "{rescue}");
+        }
+        for normal in ["root=/dev/vda ro quiet", "", "3", "singleuser", "systemd.unit=graphical.target", "x=single", "S1"] {
+            assert!(!asks_for_rescue(normal), "{normal}");
+        }
     }
 
     #[test]

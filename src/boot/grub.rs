@@ -5,6 +5,14 @@
 
 use std::collections::HashMap;
 
+/// The most read of `grub.cfg`: a generated one is tens of KiB even with
+/// many kernels and other systems found by os-prober.
+pub const CFG_MAX: u64 = 4 << 20;
+
+/// The most read of `grubenv`: GRUB's environment block is 1 KiB, padded
+/// with `#` (grub-editenv's `DEFAULT_ENVBLK_SIZE`).
+pub const ENV_MAX: u64 = 1024;
+
 /// One item of a GRUB menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {

@@ -24,6 +24,17 @@ pub enum Source {
     Uki,
 }
 
+/// As `list --json` spells it: `vmlinuz`, `bls`, `uki`.
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Vmlinuz => "vmlinuz",
+            Source::Bls => "bls",
+            Source::Uki => "uki",
+        })
+    }
+}
+
 /// One kernel the machine can warm-reboot into.
 #[derive(Debug, Clone, Serialize)]
 pub struct BootEntry {
@@ -57,6 +68,14 @@ pub struct BootEntry {
     pub sections: Vec<Section>,
 }
 
+impl BootEntry {
+    /// Whether the entry's own command line asks for single-user, rescue or
+    /// emergency mode: such an entry is taken only when named by its id.
+    pub fn asks_for_rescue(&self) -> bool {
+        self.cmdline.as_deref().is_some_and(cmdline::asks_for_rescue)
+    }
+}
+
 /// Why discovery or selection failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -64,8 +83,8 @@ pub enum Error {
     Read { path: PathBuf, source: std::io::Error },
     #[error("no kernel matches {selector:?}; candidates: {candidates}")]
     UnknownSelector { selector: String, candidates: String },
-    #[error("{selector:?} matches several kernels: {candidates}; name one by id")]
-    AmbiguousSelector { selector: String, candidates: String },
+    #[error("{selector:?} matches only entries for single-user, rescue or emergency mode: {candidates}; name one by id")]
+    OnlyRescue { selector: String, candidates: String },
     #[error("no kernel is marked default: {reason}")]
     NoDefault { reason: String },
     #[error("no entry is the running kernel {release:?}")]

@@ -19,9 +19,10 @@
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use nix::fcntl::OFlag;
 
@@ -29,11 +30,25 @@ use crate::sys::in_root::{self, Resolver};
 
 /// The root of the machine being looked at (`--root DIR`, default `/`).
 /// Every path kexec-chooser reads is read through one of these.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `DIR` is opened once, at the first read, and that directory is the root
+/// for every later read, by this value and its clones: a `DIR` renamed or
+/// replaced during a run does not move it.
+#[derive(Debug, Clone)]
 pub struct Root {
     dir: PathBuf,
     resolver: Resolver,
+    fd: Arc<OnceLock<OwnedFd>>,
 }
+
+/// Two roots are the same when they name the same directory.
+impl PartialEq for Root {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir && self.resolver == other.resolver
+    }
+}
+
+impl Eq for Root {}
 
 /// Why a path under the root could not be read. The message names the path
 /// as the system under the root sees it and says everything, the OS error
@@ -100,9 +115,17 @@ fn kind_name(m: &Metadata) -> &'static str {
     }
 }
 
+fn regular(path: &Path, m: Metadata) -> Result<Metadata, RootError> {
+    if m.is_file() {
+        Ok(m)
+    } else {
+        Err(RootError::NotRegular { path: path.to_path_buf(), kind: kind_name(&m) })
+    }
+}
+
 impl Root {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Root { dir: dir.into(), resolver: Resolver::Auto }
+        Root { dir: dir.into(), resolver: Resolver::Auto, fd: Arc::default() }
     }
 
     /// This root, resolving by the user-space walk even where `openat2`
@@ -149,11 +172,20 @@ impl Root {
         RootError::Open { path: path.to_path_buf(), err: err.into() }
     }
 
+    /// The root directory, opened at the first call (a failure is not kept:
+    /// the next call tries again).
+    fn root_fd(&self) -> Result<BorrowedFd<'_>, RootError> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd.as_fd());
+        }
+        let fd = in_root::open_root(&self.dir).map_err(|e| Self::open_error(&self.dir, e))?;
+        // Another clone may have opened it meanwhile: its descriptor is kept.
+        Ok(self.fd.get_or_init(|| fd).as_fd())
+    }
+
     /// `path` opened inside the root with `flags`.
     fn open_fd(&self, path: &Path, flags: OFlag) -> Result<OwnedFd, RootError> {
-        let root = in_root::open_root(&self.dir)
-            .map_err(|e| Self::open_error(&self.dir, e))?;
-        in_root::open(root.as_fd(), path, flags, self.resolver).map_err(|e| Self::open_error(path, e))
+        in_root::open(self.root_fd()?, path, flags, self.resolver).map_err(|e| Self::open_error(path, e))
     }
 
     /// What `path` names, following links inside the root, without opening
@@ -179,23 +211,24 @@ impl Root {
         self.metadata(path).is_ok()
     }
 
+    /// [`Root::metadata`] of a regular file; anything else is
+    /// [`RootError::NotRegular`]. Like `metadata`, it needs no permission to
+    /// read the file (an initrd only root may read is still seen to be there).
+    pub fn file_metadata(&self, path: impl AsRef<Path>) -> Result<Metadata, RootError> {
+        let path = path.as_ref();
+        regular(path, self.metadata(path)?)
+    }
+
     /// The regular file `path` names, open for reading (`O_NONBLOCK`,
     /// `O_NOCTTY`, `O_CLOEXEC`). Anything else is [`RootError::NotRegular`],
     /// found before it is opened.
     pub fn open_file(&self, path: impl AsRef<Path>) -> Result<File, RootError> {
         let path = path.as_ref();
-        let regular = |m: &Metadata| -> Result<(), RootError> {
-            if m.is_file() {
-                Ok(())
-            } else {
-                Err(RootError::NotRegular { path: path.to_path_buf(), kind: kind_name(m) })
-            }
-        };
-        regular(&self.metadata(path)?)?;
+        self.file_metadata(path)?;
         let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let f = File::from(self.open_fd(path, flags)?);
         // Swapped for something else between the look and the open?
-        regular(&f.metadata().map_err(|e| Self::open_error(path, e))?)?;
+        regular(path, f.metadata().map_err(|e| Self::open_error(path, e))?)?;
         Ok(f)
     }
 
@@ -241,8 +274,7 @@ impl Root {
     /// and give the final path as the system sees it. `None` when a
     /// component is missing or the links loop.
     pub fn resolve(&self, system_path: &Path) -> Option<PathBuf> {
-        let root = in_root::open_root(&self.dir).ok()?;
-        in_root::resolve(root.as_fd(), system_path).ok()
+        in_root::resolve(self.root_fd().ok()?, system_path).ok()
     }
 }
 
@@ -348,6 +380,8 @@ mod tests {
                 assert_eq!(e, "/boot/grub/grub.cfg is a FIFO, not a regular file".replace("/boot/grub/grub.cfg", p));
             }
             assert!(r.exists("/boot/grub/grub.cfg") && !r.is_file("/boot/grub/grub.cfg"));
+            let e = r.file_metadata("/boot/grub/grubenv").unwrap_err();
+            assert_eq!(e.to_string(), "/boot/grub/grubenv is a FIFO, not a regular file");
         }
     }
 
@@ -427,6 +461,23 @@ mod tests {
             let e = r.read("/proc/cmdline", 10).unwrap_err();
             assert!(e.to_string().starts_with("cannot open /nonexistent-kexec-chooser-root:"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_root_is_the_directory_opened_first() {
+        let t = tree();
+        std::fs::write(t.root.join("boot/x"), "first").unwrap();
+        let r = Root::new(&t.root);
+        assert_eq!(r.read_to_string("/boot/x", 10).unwrap(), "first");
+        let clone = r.clone();
+        // The path now names another directory; the root stays the first.
+        let moved = t.root.with_file_name("moved");
+        std::fs::rename(&t.root, &moved).unwrap();
+        std::fs::create_dir_all(t.root.join("boot")).unwrap();
+        std::fs::write(t.root.join("boot/x"), "second").unwrap();
+        assert_eq!(clone.read_to_string("/boot/x", 10).unwrap(), "first");
+        assert_eq!(Root::new(&t.root).read_to_string("/boot/x", 10).unwrap(), "second");
+        assert_eq!(r, Root::new(&t.root), "equal by the directory named");
     }
 
     #[test]

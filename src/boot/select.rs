@@ -17,11 +17,19 @@ fn candidates(entries: &[&BootEntry]) -> String {
         .join(", ")
 }
 
+/// The entry the boot loader would boot among `entries` (in list order, so
+/// for one release: BLS entries in systemd-boot's order first): the first
+/// usable one that does not ask for single-user, rescue or emergency mode.
+fn first_normal<'a>(entries: impl IntoIterator<Item = &'a BootEntry>) -> Option<&'a BootEntry> {
+    entries.into_iter().find(|e| e.usable && !e.asks_for_rescue())
+}
+
 /// Pick the one entry `selector` names. Unusable entries are never picked by
 /// `latest`; naming an unusable one explicitly is an error that says why.
+/// `latest`, `running` and a release never pick an entry that asks for
+/// single-user, rescue or emergency mode: only its id does.
 pub fn select(root: &Root, d: &Discovery, selector: &str) -> Result<BootEntry, Error> {
     let all: Vec<&BootEntry> = d.entries.iter().collect();
-    let usable = |e: &&BootEntry| e.usable;
     let check = |e: &BootEntry| -> Result<BootEntry, Error> {
         if e.usable {
             Ok(e.clone())
@@ -31,22 +39,13 @@ pub fn select(root: &Root, d: &Discovery, selector: &str) -> Result<BootEntry, E
     };
     match selector {
         "latest" => {
-            return d
-                .entries
-                .iter()
-                .find(|e| e.usable)
+            return first_normal(&d.entries)
                 .cloned()
                 .ok_or_else(|| Error::NoKernel { root: root.dir().to_path_buf() })
         }
         "running" => {
             let release = d.running.clone().unwrap_or_default();
-            return d
-                .entries
-                .iter()
-                .filter(|e| e.running)
-                .find(|e| e.usable)
-                .cloned()
-                .ok_or(Error::NotRunning { release });
+            return first_normal(d.entries.iter().filter(|e| e.running)).cloned().ok_or(Error::NotRunning { release });
         }
         "default" => {
             return match d.entries.iter().find(|e| e.default) {
@@ -62,23 +61,22 @@ pub fn select(root: &Root, d: &Discovery, selector: &str) -> Result<BootEntry, E
         return check(e);
     }
     let by_version: Vec<&BootEntry> = all.iter().copied().filter(|e| e.version == selector).collect();
-    let usable_by_version: Vec<&BootEntry> = by_version.iter().copied().filter(usable).collect();
-    match (by_version.len(), usable_by_version.len()) {
-        (0, _) => {}
-        (_, 1) => return Ok(usable_by_version[0].clone()),
-        (1, 0) => return check(by_version[0]),
-        (_, 0) => return check(by_version[0]),
-        _ => {
-            return Err(Error::AmbiguousSelector {
-                selector: selector.to_owned(),
-                candidates: candidates(&usable_by_version),
-            })
+    if let Some(first) = by_version.first() {
+        if let Some(e) = first_normal(by_version.iter().copied()) {
+            return Ok(e.clone());
         }
+        let usable: Vec<&BootEntry> = by_version.iter().copied().filter(|e| e.usable).collect();
+        if usable.is_empty() {
+            return check(first);
+        }
+        return Err(Error::OnlyRescue { selector: selector.to_owned(), candidates: candidates(&usable) });
     }
     if selector.contains('/') {
         let p = Path::new(selector);
         if let Some(real) = root.resolve(p) {
-            if let Some(e) = d.entries.iter().find(|e| root.resolve(&e.kernel).as_ref() == Some(&real)) {
+            let same: Vec<&BootEntry> =
+                d.entries.iter().filter(|e| root.resolve(&e.kernel).as_ref() == Some(&real)).collect();
+            if let Some(e) = first_normal(same.iter().copied()).or(same.first().copied()) {
                 return check(e);
             }
         }

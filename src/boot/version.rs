@@ -7,6 +7,9 @@
 //! numerically when both are numeric, else as bytes; the end of the string
 //! sorts before anything, except `-rc` and `-trunk`, which sort before even
 //! the end (so `6.1-rc3` < `6.1`).
+//!
+//! [`uapi_compare`] is the other order in play: the UAPI Version Format
+//! Specification's, which systemd-boot uses to order its entries.
 
 use std::cmp::Ordering;
 
@@ -85,6 +88,78 @@ pub fn compare(left: &str, right: &str) -> Ordering {
     }
 }
 
+/// Whether the UAPI version format keeps `c` (the rest separate segments).
+fn is_version_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'~' | b'-' | b'^' | b'.')
+}
+
+/// Compare two versions as systemd's `strverscmp_improved` does (the UAPI
+/// Version Format Specification): segments of digits or of letters, `~`
+/// sorting before everything (pre-releases), then the end, then `-`, then
+/// `^`, then `.`; numbers compare by value, letters as bytes, and any other
+/// character only separates segments.
+pub fn uapi_compare(left: &str, right: &str) -> Ordering {
+    let (mut a, mut b) = (left.as_bytes(), right.as_bytes());
+    if a.is_empty() || b.is_empty() {
+        return a.cmp(b);
+    }
+    // A prefix one string has and the other lacks: the one with it is older.
+    fn prefixed(a: &mut &[u8], b: &mut &[u8], p: u8) -> Option<Ordering> {
+        let (pa, pb) = (a.first() == Some(&p), b.first() == Some(&p));
+        if !pa && !pb {
+            return None;
+        }
+        if pa != pb {
+            return Some(if pa { Ordering::Less } else { Ordering::Greater });
+        }
+        *a = a.get(1..).unwrap_or_default();
+        *b = b.get(1..).unwrap_or_default();
+        None
+    }
+    fn run(s: &[u8], f: fn(&u8) -> bool) -> usize {
+        s.iter().take_while(|c| f(c)).count()
+    }
+    loop {
+        a = a.get(run(a, |c| !is_version_char(*c))..).unwrap_or_default();
+        b = b.get(run(b, |c| !is_version_char(*c))..).unwrap_or_default();
+        if let Some(o) = prefixed(&mut a, &mut b, b'~') {
+            return o;
+        }
+        if a.is_empty() || b.is_empty() {
+            return a.cmp(b);
+        }
+        for p in [b'-', b'^', b'.'] {
+            if let Some(o) = prefixed(&mut a, &mut b, p) {
+                return o;
+            }
+        }
+        let (na, nb);
+        if a.first().is_some_and(u8::is_ascii_digit) || b.first().is_some_and(u8::is_ascii_digit) {
+            (na, nb) = (run(a, u8::is_ascii_digit), run(b, u8::is_ascii_digit));
+            // A number is newer than no number (letters, or nothing).
+            let o = (na > 0).cmp(&(nb > 0));
+            if o != Ordering::Equal {
+                return o;
+            }
+            let x = std::str::from_utf8(a.get(..na).unwrap_or_default()).unwrap_or_default();
+            let y = std::str::from_utf8(b.get(..nb).unwrap_or_default()).unwrap_or_default();
+            let o = cmp_digits(x, y);
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            (na, nb) = (run(a, u8::is_ascii_alphabetic), run(b, u8::is_ascii_alphabetic));
+            let common = na.min(nb);
+            let o = a.get(..common).cmp(&b.get(..common)).then(na.cmp(&nb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a = a.get(na..).unwrap_or_default();
+        b = b.get(nb..).unwrap_or_default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,8 +202,38 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_never_panics() {
-        let _ = compare("6.1-é-amd64", "6.1-ü");
-        let _ = compare("é", "");
+    fn non_ascii_compares_as_bytes_without_panicking() {
+        // "é" is 0xC3 0xA9, "ü" 0xC3 0xBC: a run of other characters, compared as bytes.
+        assert_eq!(compare("6.1-é-amd64", "6.1-ü"), Ordering::Less);
+        assert_eq!(compare("6.1-ü", "6.1-é-amd64"), Ordering::Greater);
+        // Anything sorts after the end.
+        assert_eq!(compare("é", ""), Ordering::Greater);
+        assert_eq!(compare("6.1é", "6.1"), Ordering::Greater);
+    }
+
+    /// The examples of the UAPI Version Format Specification, oldest first.
+    const UAPI_ORDER: [&str; 12] = [
+        "122.1", "123~rc1-1", "123", "123-a", "123-a.1", "123-1", "123-1.1", "123^post1", "123.a-1", "123.1-1",
+        "123a-1", "124-1",
+    ];
+
+    #[test]
+    fn uapi_order_follows_the_specification() {
+        for (i, a) in UAPI_ORDER.iter().enumerate() {
+            for (j, b) in UAPI_ORDER.iter().enumerate() {
+                assert_eq!(uapi_compare(a, b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn uapi_order_treats_other_characters_as_separators() {
+        assert_eq!(uapi_compare("123_a", "123a"), Ordering::Equal);
+        assert_eq!(uapi_compare("00123", "123"), Ordering::Equal);
+        assert_eq!(uapi_compare("a-10.conf", "a-9.conf"), Ordering::Greater);
+        assert_eq!(uapi_compare("", "a"), Ordering::Less);
+        assert_eq!(uapi_compare("é1", "1"), Ordering::Equal);
+        // Fedora's rescue entry after the installed kernel's.
+        assert_eq!(uapi_compare("m-6.5.6-300.fc39.x86_64.conf", "m-0-rescue.conf"), Ordering::Greater);
     }
 }

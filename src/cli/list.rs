@@ -1,4 +1,9 @@
 //! Glue of `kexec-chooser list`: every boot entry, for people or as JSON.
+//!
+//! Names, releases and problems come from files anyone with write access to
+//! /boot (or the tree under `--root`) controls: the table shows them escaped
+//! (`crate::text`), so a newline or an ESC sequence cannot add rows or drive
+//! the terminal; `--json` keeps them exact.
 
 use std::io::Write;
 
@@ -7,6 +12,7 @@ use clap::Args;
 
 use super::Ctx;
 use crate::boot::{self, BootEntry};
+use crate::text;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -27,7 +33,7 @@ fn paths_text(v: &[std::path::PathBuf]) -> String {
     if v.is_empty() {
         "-".into()
     } else {
-        v.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
+        v.iter().map(|p| text::path(p)).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -37,10 +43,10 @@ pub fn write_table(out: &mut impl Write, entries: &[BootEntry]) -> std::io::Resu
         .iter()
         .map(|e| {
             [
-                e.id.clone(),
-                e.version.clone(),
-                format!("{}/{}", source_str(e), e.format.as_str()),
-                e.kernel.display().to_string(),
+                text::escape(&e.id).into_owned(),
+                text::escape(&e.version).into_owned(),
+                format!("{}/{}", e.source, e.format),
+                text::path(&e.kernel),
                 paths_text(&e.initrds),
                 marks(e),
             ]
@@ -60,19 +66,11 @@ pub fn write_table(out: &mut impl Write, entries: &[BootEntry]) -> std::io::Resu
             w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3]);
         writeln!(out, "{}", line.trim_end())?;
         for p in &e.problems {
-            writeln!(out, "      problem: {p}")?;
+            writeln!(out, "      problem: {}", text::escape(p))?;
         }
     }
     writeln!(out, "R = running, D = default, ! = not usable")?;
     Ok(())
-}
-
-fn source_str(e: &BootEntry) -> &'static str {
-    match e.source {
-        boot::Source::Vmlinuz => "vmlinuz",
-        boot::Source::Bls => "bls",
-        boot::Source::Uki => "uki",
-    }
 }
 
 pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
@@ -82,13 +80,16 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
         serde_json::to_writer_pretty(&mut out, &d.entries).context("writing JSON")?;
         writeln!(out)?;
     } else if d.entries.is_empty() {
-        eprintln!("kexec-chooser: no kernels found in {}", ctx.root.path(boot::paths::BOOT).display());
+        eprintln!("kexec-chooser: no kernels found in {}", text::path(&ctx.root.path(boot::paths::BOOT)));
     } else {
         write_table(&mut out, &d.entries)?;
     }
     out.flush()?;
+    for note in &d.notes {
+        eprintln!("kexec-chooser: note: {}", text::escape(note));
+    }
     if let Some(note) = &d.default_note {
-        eprintln!("kexec-chooser: no default marked: {note}");
+        eprintln!("kexec-chooser: no default marked: {}", text::escape(note));
     }
     Ok(super::exit::OK)
 }

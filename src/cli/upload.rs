@@ -15,6 +15,7 @@ use super::{Ctx, ExitError};
 use crate::upload::http::{self, Method};
 use crate::upload::multipart::{self, Body};
 use crate::upload::progress::Progress;
+use crate::text;
 use crate::upload::{form, UploadError};
 
 /// Exit codes of `upload`.
@@ -160,7 +161,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         &env,
         &mut |hop| {
             if hop != &request.url {
-                let _ = writeln!(io::stderr(), "kexec-chooser: redirected, sending again to {hop}");
+                let _ = writeln!(io::stderr(), "kexec-chooser: redirected, sending again to {}", text::escape(hop.as_str()));
             }
             progress.borrow_mut().restart();
         },
@@ -186,18 +187,23 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
 
+    // The status line, the Location and the body are the server's text:
+    // shown escaped, so that it cannot drive the person's terminal.
     let mut stderr = io::stderr().lock();
-    writeln!(stderr, "kexec-chooser: the server answered {}", answer.status_line)?;
+    writeln!(stderr, "kexec-chooser: the server answered {}", text::escape(&answer.status_line))?;
     if let (300..=399, Some(loc)) = (answer.status, &answer.location) {
-        writeln!(stderr, "kexec-chooser: not following the redirect to {loc}: only 307 and 308 keep the upload")?;
+        writeln!(
+            stderr,
+            "kexec-chooser: not following the redirect to {}: only 307 and 308 keep the upload",
+            text::escape(loc)
+        )?;
     }
     let mut short = Vec::new();
     let read = (&mut answer.body).take(SHORT_BODY as u64 + 1).read_to_end(&mut short);
     match (read, std::str::from_utf8(&short)) {
-        (Ok(n), Ok(text)) if n <= SHORT_BODY => {
-            let text = text.trim_end();
-            if !text.is_empty() {
-                writeln!(stderr, "{text}")?;
+        (Ok(n), Ok(body)) if n <= SHORT_BODY => {
+            for line in body.trim_end().lines() {
+                writeln!(stderr, "{}", text::escape(line))?;
             }
         }
         (Ok(n), _) if n > SHORT_BODY => writeln!(stderr, "(a body of more than {SHORT_BODY} bytes, not shown)")?,

@@ -1,6 +1,10 @@
 //! The only I/O of the image module: read a file's head, a byte range, a UKI
 //! section; and identify a whole file (its head, then a UKI's sections that
 //! lie beyond the head, then the length its headers promise).
+//!
+//! Every function takes a file the caller has opened (under `--root`, with
+//! `Root::open_file`, which resolves inside the root and opens only regular
+//! files) and the name to give in errors: nothing here chooses what to open.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -47,17 +51,14 @@ impl FileError {
     }
 }
 
-/// The first [`HEAD_LEN`] bytes of `path` (fewer if the file is shorter).
-pub fn read_head(path: &Path) -> io::Result<Vec<u8>> {
-    let f = File::open(path)?;
-    read_range(&f, 0, HEAD_LEN)
+/// The first [`HEAD_LEN`] bytes of `f` (fewer if the file is shorter).
+pub fn read_head(f: &File) -> io::Result<Vec<u8>> {
+    read_range(f, 0, HEAD_LEN)
 }
 
-/// Up to `len` bytes of `path` from `offset` (fewer at the end of the file).
-/// `len` is allocated as needed, not up front.
-pub fn read_at(path: &Path, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-    let f = File::open(path)?;
-    read_range(&f, offset, len)
+/// Up to `len` bytes of `f` from `offset` (fewer at the end of the file).
+pub fn read_at(f: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    read_range(f, offset, len)
 }
 
 fn read_range(mut f: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
@@ -72,11 +73,10 @@ fn read_range(mut f: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// The data of a PE section of the file at `path` (as listed by
-/// [`super::identify`]), refusing sections larger than `max` bytes.
-pub fn section_bytes(path: &Path, section: &Section, max: u64) -> Result<Vec<u8>, FileError> {
-    let f = File::open(path).map_err(|e| read_error(path, e))?;
-    section_data(path, &f, section, max)
+/// The data of a PE section of `f` (as listed by [`super::identify`]),
+/// refusing sections larger than `max` bytes; `path` names `f` in errors.
+pub fn section_bytes(f: &File, path: &Path, section: &Section, max: u64) -> Result<Vec<u8>, FileError> {
+    section_data(path, f, section, max)
 }
 
 fn section_data(path: &Path, f: &File, section: &Section, max: u64) -> Result<Vec<u8>, FileError> {
@@ -105,14 +105,14 @@ fn section_data(path: &Path, f: &File, section: &Section, max: u64) -> Result<Ve
     Ok(data)
 }
 
-/// Identify the file at `path`: [`super::identify`] on its head; for a UKI,
+/// Identify the file `f`: [`super::identify`] on its head; for a UKI,
 /// also the `.uname`, `.cmdline` and `.osrel` sections and the header of the
 /// kernel in `.linux`, wherever they lie; and check that the file is as long
 /// as its headers say (a kernel cut short by a full disk is `Truncated`).
-pub fn identify_file(path: &Path) -> Result<Identified, FileError> {
-    let f = File::open(path).map_err(|e| read_error(path, e))?;
+/// `path` names `f` in errors.
+pub fn identify_file(f: &File, path: &Path) -> Result<Identified, FileError> {
     let file_len = f.metadata().map_err(|e| read_error(path, e))?.len();
-    let head = read_range(&f, 0, HEAD_LEN).map_err(|e| read_error(path, e))?;
+    let head = read_range(f, 0, HEAD_LEN).map_err(|e| read_error(path, e))?;
     let image_error = |source| FileError::Image {
         path: path.to_path_buf(),
         source,
@@ -140,14 +140,14 @@ pub fn identify_file(path: &Path) -> Result<Identified, FileError> {
         ];
         for (name, is_missing) in missing {
             if let (true, Some(s)) = (is_missing, find(name)) {
-                let data = section_data(path, &f, s, TEXT_SECTION_MAX)?;
+                let data = section_data(path, f, s, TEXT_SECTION_MAX)?;
                 set_uki_text(&mut id, name, &data);
             }
         }
         if uki.linux.is_none() {
             if let Some(s) = find(super::pe::LINUX_SECTION) {
                 let want = usize::try_from(s.size).unwrap_or(usize::MAX).min(HEAD_LEN);
-                let linux = read_range(&f, s.offset, want).map_err(|e| read_error(path, e))?;
+                let linux = read_range(f, s.offset, want).map_err(|e| read_error(path, e))?;
                 let inner = identify_at_depth(&linux, 1).map_err(|e| {
                     image_error(ImageError::Malformed {
                         what: "UKI .linux section",

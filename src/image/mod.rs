@@ -63,7 +63,15 @@ pub enum Format {
     Unknown,
 }
 
+/// As `list --json` spells it.
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Format {
+    /// As `list --json` spells it (the serde names above).
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Bzimage => "bzimage",

@@ -1,6 +1,12 @@
 //! The menu of boot entries shown when no selector is given on a terminal.
+//!
+//! Each line is built from a release, a path and a title that files control:
+//! all are escaped (`crate::text`), so an ESC sequence cannot drive the
+//! terminal and a newline cannot split a line and break the menu's redraw,
+//! which counts one terminal line per item.
 
 use crate::boot::BootEntry;
+use crate::text;
 
 /// Why the menu gave no choice.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +31,8 @@ pub fn label(e: &BootEntry) -> String {
         marks.push("default");
     }
     let marks = if marks.is_empty() { String::new() } else { format!(" [{}]", marks.join(", ")) };
-    let title = e.title.as_deref().map(|t| format!("  {t}")).unwrap_or_default();
-    format!("{}{}  {}{}", e.version, marks, e.kernel.display(), title)
+    let title = e.title.as_deref().map(|t| format!("  {}", text::escape(t))).unwrap_or_default();
+    format!("{}{}  {}{}", text::escape(&e.version), marks, text::path(&e.kernel), title)
 }
 
 /// Show the usable entries (newest first, as given) and return the index of
@@ -61,5 +67,24 @@ pub fn choose(entries: &[BootEntry]) -> Result<usize, MenuError> {
 fn is_interrupt(e: &dialoguer::Error) -> bool {
     match e {
         dialoguer::Error::IO(io) => io.kind() == std::io::ErrorKind::Interrupted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_one_line_without_control_characters() {
+        let d = crate::boot::discover(&crate::boot::Root::new(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fedora"),
+        ));
+        let mut e = d.entries.first().cloned().expect("an entry");
+        e.version = "6.1\x1b[2J".into();
+        e.kernel = "/boot/vmlinuz\nrow".into();
+        e.title = Some("Evil\x1b]0;owned\x07".into());
+        let l = label(&e);
+        assert!(!l.chars().any(char::is_control), "{l:?}");
+        assert!(l.contains("6.1\\033[2J") && l.contains("/boot/vmlinuz\\012row") && l.contains("Evil\\033]0;owned\\007"), "{l}");
     }
 }

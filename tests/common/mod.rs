@@ -102,7 +102,8 @@ fn inflate(dir: &Path) {
         if ft.is_dir() {
             inflate(&ent.path());
         } else if ft.is_file() {
-            let head = kexec_chooser::image::read_head(&ent.path()).expect("read head");
+            let file = std::fs::File::open(ent.path()).expect("open");
+            let head = kexec_chooser::image::read_head(&file).expect("read head");
             if let Ok(id) = kexec_chooser::image::identify(&head) {
                 let len = ent.metadata().expect("stat").len();
                 if let Some(need) = id.min_file_len.filter(|&n| n > len) {
