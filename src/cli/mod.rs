@@ -254,17 +254,23 @@ fn usage_exit_code(args: &[OsString]) -> u8 {
     exit::USAGE
 }
 
-/// Print the error as one line and pick its exit code. A broken pipe on
-/// stdout is not a failure: the reader has all it wanted.
-fn report(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
+/// Whether the error is a broken pipe, alone or inside a serde_json error:
+/// the reader of stdout went away with all it wanted.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
         let kind = cause
             .downcast_ref::<std::io::Error>()
             .map(std::io::Error::kind)
             .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
-        if kind == Some(std::io::ErrorKind::BrokenPipe) {
-            return exit::OK;
-        }
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Print the error as one line and pick its exit code. A broken pipe on
+/// stdout is not a failure: the reader has all it wanted.
+fn report(err: &anyhow::Error) -> u8 {
+    if is_broken_pipe(err) {
+        return exit::OK;
     }
     let code = err
         .chain()
