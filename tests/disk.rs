@@ -659,6 +659,18 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
 
 #[test]
 #[ignore = "needs root"]
+fn a_percent_limit_keeps_every_decimal_given() {
+    // 5 MiB used of 10 MiB: exactly 50% free, not below 50% but below 50.0001%.
+    let quiet = ["--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
+    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50%"][..], &quiet].concat());
+    assert_eq!((r["state"].as_str().unwrap(), code), ("ok", 0), "{r}");
+    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50.0001%"][..], &quiet].concat());
+    assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("below the warning limit 50.0001%"), "{r}");
+}
+
+#[test]
+#[ignore = "needs root"]
 fn size_limits_cross_like_percentages() {
     let (code, r) = filled("size=10m", 7 * MIB, 0, &["--warn", "4M", "--crit", "2M"]);
     assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
