@@ -86,10 +86,10 @@ fn a_warning_below_the_critical_limit_is_refused_as_unknown() {
     );
 }
 
-/// `disk` first on the line is parsed by a command line of its own (for
-/// speed); `--root / disk` goes through the full tree. Both must answer alike.
+/// `disk` first on the line and after a global option (`--root / disk`)
+/// must help and refuse alike, with disk's own usage exit code 3.
 #[test]
-fn the_fast_path_helps_and_refuses_like_the_full_command_line() {
+fn disk_helps_and_refuses_alike_with_or_without_a_global_option_before_it() {
     for args in [
         &["--help"][..],
         &["-h"],
@@ -100,11 +100,11 @@ fn the_fast_path_helps_and_refuses_like_the_full_command_line() {
         &["--root"],
         &["--version"],
     ] {
-        let fast = common::run(&[&["disk"][..], args].concat());
+        let first = common::run(&[&["disk"][..], args].concat());
         let full = common::run(&[&["--root", "/", "disk"][..], args].concat());
-        assert_eq!(code(&fast), code(&full), "disk {args:?}: {}", stderr(&fast));
-        assert_eq!(stdout(&fast), stdout(&full), "disk {args:?}");
-        assert_eq!(stderr(&fast), stderr(&full), "disk {args:?}");
+        assert_eq!(code(&first), code(&full), "disk {args:?}: {}", stderr(&first));
+        assert_eq!(stdout(&first), stdout(&full), "disk {args:?}");
+        assert_eq!(stderr(&first), stderr(&full), "disk {args:?}");
     }
     let help = stdout(&common::run(&["disk", "--help"]));
     assert!(help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"), "{help}");

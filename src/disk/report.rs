@@ -366,7 +366,7 @@ mod tests {
         }
     }
 
-    /// The filesystem of the issue's example line.
+    /// The filesystem of check_disk's example line in docs/disk.md.
     fn example() -> Row {
         let size = 1_032_847_360;
         let used = 412_090_368;
@@ -401,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn nagios_line_is_the_issues_example() {
+    fn nagios_line_is_check_disks_example() {
         let line = nagios(&[example()], &defaults());
         assert_eq!(
             line,

@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn perfdata_limits_match_check_disks_example() {
-        // From the issue: size 1032847360 with --warn 20% --crit 10%.
+        // check_disk's example in docs/disk.md: size 1032847360 with --warn 20% --crit 10%.
         assert_eq!(
             milli(20_000).used_limit(1_032_847_360),
             826_277_888
