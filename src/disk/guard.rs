@@ -108,6 +108,7 @@ where
     if n == 0 {
         return Report { outcomes: Vec::new(), abandoned: 0, spawned: 0 };
     }
+    let max_workers = max_workers.max(1);
     let shared = Arc::new(Shared {
         started: (0..n).map(|_| AtomicU64::new(0)).collect(),
         values: (0..n).map(|_| Mutex::new(None)).collect(),
