@@ -102,13 +102,24 @@ fn disk_helps_and_refuses_alike_with_or_without_a_global_option_before_it() {
     ] {
         let first = common::run(&[&["disk"][..], args].concat());
         let full = common::run(&[&["--root", "/", "disk"][..], args].concat());
-        assert_eq!(code(&first), code(&full), "disk {args:?}: {}", stderr(&first));
+        assert_eq!(
+            code(&first),
+            code(&full),
+            "disk {args:?}: {}",
+            stderr(&first)
+        );
         assert_eq!(stdout(&first), stdout(&full), "disk {args:?}");
         assert_eq!(stderr(&first), stderr(&full), "disk {args:?}");
     }
     let help = stdout(&common::run(&["disk", "--help"]));
-    assert!(help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"), "{help}");
-    assert!(help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."), "{help}");
+    assert!(
+        help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."),
+        "{help}"
+    );
     assert!(help.contains("--root <DIR>"), "{help}");
 }
 
@@ -504,7 +515,11 @@ fn victim_and_target() -> (tempfile::TempDir, std::path::PathBuf, std::path::Pat
 
 fn assert_untouched(victim: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::read_to_string(victim).unwrap(), "precious\n", "the victim was overwritten");
+    assert_eq!(
+        std::fs::read_to_string(victim).unwrap(),
+        "precious\n",
+        "the victim was overwritten"
+    );
     let mode = std::fs::metadata(victim).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o600, "the victim's mode was changed");
 }
@@ -512,7 +527,11 @@ fn assert_untouched(victim: &Path) {
 fn assert_written_in_place(target: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::symlink_metadata(target).unwrap();
-    assert!(meta.file_type().is_file(), "{} is not a regular file", target.display());
+    assert!(
+        meta.file_type().is_file(),
+        "{} is not a regular file",
+        target.display()
+    );
     assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
     let text = std::fs::read_to_string(target).unwrap();
     assert!(text.contains("kexec_chooser_disk_size_bytes{"), "{text}");
@@ -520,7 +539,12 @@ fn assert_written_in_place(target: &Path) {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
-        .filter(|n| !std::fs::symlink_metadata(target.with_file_name(n)).unwrap().file_type().is_symlink())
+        .filter(|n| {
+            !std::fs::symlink_metadata(target.with_file_name(n))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        })
         .collect();
     assert!(names.is_empty(), "temporary files left: {names:?}");
 }
@@ -541,7 +565,11 @@ fn a_symlink_planted_at_a_pid_named_temporary_is_not_written_through() {
     // link sits exactly where a `.FILE.PID.tmp` temporary would be opened.
     let (dir, victim, target) = victim_and_target();
     let o = Command::new("bash")
-        .args(["-c", r#"ln -s "$2" "$1/.disk.prom.$$.tmp" && exec "$3" disk --prometheus "$1/disk.prom" /"#, "bash"])
+        .args([
+            "-c",
+            r#"ln -s "$2" "$1/.disk.prom.$$.tmp" && exec "$3" disk --prometheus "$1/disk.prom" /"#,
+            "bash",
+        ])
         .arg(dir.path())
         .arg(&victim)
         .arg(bin())
@@ -558,11 +586,20 @@ fn a_symlink_planted_at_a_pid_named_temporary_is_not_written_through() {
 fn a_prometheus_file_that_cannot_be_written_is_unknown_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("no/such/dir/disk.prom");
-    let o = common::run(&["disk", "--nagios", "--prometheus", target.to_str().unwrap(), "/"]);
+    let o = common::run(&[
+        "disk",
+        "--nagios",
+        "--prometheus",
+        target.to_str().unwrap(),
+        "/",
+    ]);
     assert_eq!(code(&o), 3, "{}", stdout(&o));
     let line = stdout(&o);
     assert!(line.starts_with("DISK UNKNOWN - "), "{line}");
-    assert!(line.contains(target.to_str().unwrap()), "the error names the file: {line}");
+    assert!(
+        line.contains(target.to_str().unwrap()),
+        "the error names the file: {line}"
+    );
 }
 
 // ------------------------------------------------------------ colour
@@ -662,11 +699,27 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
 fn a_percent_limit_keeps_every_decimal_given() {
     // 5 MiB used of 10 MiB: exactly 50% free, not below 50% but below 50.0001%.
     let quiet = ["--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
-    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50%"][..], &quiet].concat());
+    let (code, r) = filled(
+        "size=10m",
+        5 * MIB,
+        0,
+        &[&["--warn", "50%"][..], &quiet].concat(),
+    );
     assert_eq!((r["state"].as_str().unwrap(), code), ("ok", 0), "{r}");
-    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50.0001%"][..], &quiet].concat());
+    let (code, r) = filled(
+        "size=10m",
+        5 * MIB,
+        0,
+        &[&["--warn", "50.0001%"][..], &quiet].concat(),
+    );
     assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
-    assert!(r["reason"].as_str().unwrap().contains("below the warning limit 50.0001%"), "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("below the warning limit 50.0001%"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -941,7 +994,10 @@ fn two_hung_fuse_mounts_are_waited_for_side_by_side() {
         assert_eq!(hung["reason"], "statvfs did not answer within 1s", "{hung}");
     }
     let ok = row(&run.rows, &run.mount("ok9"));
-    assert_eq!(ok["state"], "ok", "the mount behind both hung ones is checked: {ok}");
+    assert_eq!(
+        ok["state"], "ok",
+        "the mount behind both hung ones is checked: {ok}"
+    );
 }
 
 #[test]
@@ -959,7 +1015,10 @@ fn past_the_cap_of_hung_mounts_the_rest_is_not_checked_and_the_count_is_exact() 
     for name in ["hung9", "ok9"] {
         let r = row(&run.rows, &run.mount(name));
         assert_eq!(r["state"], "unknown", "{r}");
-        assert_eq!(r["reason"], "not checked: 8 filesystems before it did not answer", "{r}");
+        assert_eq!(
+            r["reason"], "not checked: 8 filesystems before it did not answer",
+            "{r}"
+        );
     }
     for i in 1..=8 {
         assert_eq!(row(&run.rows, &run.mount(&format!("ok{i}")))["state"], "ok");
@@ -969,7 +1028,11 @@ fn past_the_cap_of_hung_mounts_the_rest_is_not_checked_and_the_count_is_exact() 
         "{} threads at once: main and one per hung mount at most",
         run.most_threads
     );
-    assert!(run.took < Duration::from_secs_f64(timeout + 2.5), "took {:?}", run.took);
+    assert!(
+        run.took < Duration::from_secs_f64(timeout + 2.5),
+        "took {:?}",
+        run.took
+    );
 }
 
 // ------------------------------------------------------------ --root
@@ -1006,9 +1069,22 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
 
 #[test]
 fn disk_usage_errors_are_unknown_even_after_root() {
-    for args in [&["disk", "--warn", "bogus"][..], &["--root", "/", "disk", "--warn", "bogus"][..]] {
+    for args in [
+        &["disk", "--warn", "bogus"][..],
+        &["--root", "/", "disk", "--warn", "bogus"][..],
+    ] {
         let o = crate::common::run(args);
-        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", crate::common::stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            crate::common::stderr(&o)
+        );
     }
-    assert_eq!(crate::common::run(&["--root", "/", "list", "--bogus"]).status.code(), Some(2));
+    assert_eq!(
+        crate::common::run(&["--root", "/", "list", "--bogus"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

@@ -140,7 +140,10 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
     let unknown = |e: &dyn std::fmt::Display| ExitError::new(State::Unknown.code(), e.to_string());
     let (mounts, ignored) = disk::mount_table().map_err(|e| unknown(&e))?;
     for b in &ignored {
-        eprintln!("kexec-chooser: disk: ignoring {} {b}", disk::check::MOUNTINFO);
+        eprintln!(
+            "kexec-chooser: disk: ignoring {} {b}",
+            disk::check::MOUNTINFO
+        );
     }
     let job = Job {
         root: ctx.root.clone(),
@@ -161,8 +164,12 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        crate::atomic_file::write(path, PROMETHEUS_MODE, report::prometheus(rows, now).as_bytes())
-            .map_err(|e| unknown(&e))?;
+        crate::atomic_file::write(
+            path,
+            PROMETHEUS_MODE,
+            report::prometheus(rows, now).as_bytes(),
+        )
+        .map_err(|e| unknown(&e))?;
     }
     let text = if args.json {
         report::json(rows).context("cannot render JSON")?

@@ -202,8 +202,12 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
     // Amounts as exact integers: the fraction is scaled by the unit first,
     // and what is left of a byte or an inode rounds up.
     let (amount, exact) = decimal_scaled(num, 1u64 << shift).ok_or_else(too_large)?;
-    let amount = amount.checked_add(u128::from(!exact)).ok_or_else(too_large)?;
-    Ok(Limit::Amount(u64::try_from(amount).map_err(|_| too_large())?))
+    let amount = amount
+        .checked_add(u128::from(!exact))
+        .ok_or_else(too_large)?;
+    Ok(Limit::Amount(
+        u64::try_from(amount).map_err(|_| too_large())?,
+    ))
 }
 
 /// `digits[.digits] * scale` in integers, rounded down, and whether that was
@@ -380,8 +384,13 @@ mod tests {
     fn percent_limits_keep_every_decimal() {
         let l = Limit::parse_space("50.0001%").unwrap();
         assert_eq!(l.to_string(), "50.0001%");
-        assert!(l.is_crossed(500_000, 500_000), "exactly 50% free is below 50.0001%");
-        assert!(!Limit::parse_space("50%").unwrap().is_crossed(500_000, 500_000));
+        assert!(
+            l.is_crossed(500_000, 500_000),
+            "exactly 50% free is below 50.0001%"
+        );
+        assert!(!Limit::parse_space("50%")
+            .unwrap()
+            .is_crossed(500_000, 500_000));
         // One part in 10^17 of a filesystem of 10^17 bytes.
         let fine = Limit::parse_space("0.000000000000001%").unwrap();
         assert!(fine.is_crossed(0, 100_000_000_000_000_000));
@@ -389,7 +398,10 @@ mod tests {
         assert_eq!(fine.to_string(), "0.000000000000001%");
         // Zeros past the last kept place change nothing; other digits there
         // would be lost, so they are refused rather than rounded.
-        assert_eq!(Limit::parse_space("12.50000000000000000000%"), Limit::parse_space("12.5%"));
+        assert_eq!(
+            Limit::parse_space("12.50000000000000000000%"),
+            Limit::parse_space("12.5%")
+        );
         assert_eq!(
             Limit::parse_space("12.0000000000000001%"),
             Err(LimitError::TooPrecise("12.0000000000000001%".into()))
@@ -405,7 +417,11 @@ mod tests {
         assert!(l.is_crossed(102, 0));
         assert!(!l.is_crossed(103, 0));
         assert_eq!(Limit::parse_inodes("10.5"), Ok(Limit::Amount(11)));
-        assert_eq!(Limit::parse_space("1.5k"), Ok(Limit::Amount(1536)), "exact stays exact");
+        assert_eq!(
+            Limit::parse_space("1.5k"),
+            Ok(Limit::Amount(1536)),
+            "exact stays exact"
+        );
         let many = format!("1.{}1M", "0".repeat(60));
         assert_eq!(Limit::parse_space(&many), Ok(Limit::Amount((1 << 20) + 1)));
     }
@@ -417,10 +433,16 @@ mod tests {
         assert!(l.is_crossed(19, 81));
         assert!(!l.is_crossed(0, 0), "an empty filesystem crosses nothing");
         let all = Limit::parse_space("100%").unwrap();
-        assert!(all.is_crossed(u64::MAX - 1, 1), "no overflow at the extremes");
+        assert!(
+            all.is_crossed(u64::MAX - 1, 1),
+            "no overflow at the extremes"
+        );
         assert!(!all.is_crossed(u64::MAX, 0));
         assert_eq!(all.used_limit(u64::MAX), 0);
-        assert_eq!(Limit::parse_space("0%").unwrap().used_limit(u64::MAX), u64::MAX);
+        assert_eq!(
+            Limit::parse_space("0%").unwrap().used_limit(u64::MAX),
+            u64::MAX
+        );
     }
 
     #[test]
@@ -449,14 +471,8 @@ mod tests {
     #[test]
     fn perfdata_limits_match_check_disks_example() {
         // check_disk's example in docs/disk.md: size 1032847360 with --warn 20% --crit 10%.
-        assert_eq!(
-            milli(20_000).used_limit(1_032_847_360),
-            826_277_888
-        );
-        assert_eq!(
-            milli(10_000).used_limit(1_032_847_360),
-            929_562_624
-        );
+        assert_eq!(milli(20_000).used_limit(1_032_847_360), 826_277_888);
+        assert_eq!(milli(10_000).used_limit(1_032_847_360), 929_562_624);
         assert_eq!(Limit::Amount(100).used_limit(1000), 900);
         assert_eq!(Limit::Amount(2000).used_limit(1000), 0);
     }

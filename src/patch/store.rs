@@ -540,10 +540,16 @@ mod tests {
         let saved = save(d, BASE, b"the patch\n").unwrap();
         assert_eq!(saved, Saved::New(d.join(format!("{BASE}.1"))));
         assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
-        assert!(!dangling.exists(), "a dangling link was followed and its target created");
+        assert!(
+            !dangling.exists(),
+            "a dangling link was followed and its target created"
+        );
         let meta = fs::symlink_metadata(d.join(format!("{BASE}.1"))).unwrap();
         assert!(meta.file_type().is_file());
-        assert_eq!(fs::read(d.join(format!("{BASE}.1"))).unwrap(), b"the patch\n");
+        assert_eq!(
+            fs::read(d.join(format!("{BASE}.1"))).unwrap(),
+            b"the patch\n"
+        );
     }
 
     #[test]
@@ -559,7 +565,10 @@ mod tests {
         assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
         let dangling = d.join("would-be-created");
         symlink(&dangling, d.join("other")).unwrap();
-        assert_eq!(write_new(&d.join("other"), b"x").unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(
+            write_new(&d.join("other"), b"x").unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
         assert!(!dangling.exists());
     }
 }
