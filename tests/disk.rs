@@ -86,6 +86,43 @@ fn a_warning_below_the_critical_limit_is_refused_as_unknown() {
     );
 }
 
+/// `disk` first on the line and after a global option (`--root / disk`)
+/// must help and refuse alike, with disk's own usage exit code 3.
+#[test]
+fn disk_helps_and_refuses_alike_with_or_without_a_global_option_before_it() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["--bogus"],
+        &["--warn", "lots"],
+        &["--json", "--cron"],
+        &["--timeout"],
+        &["--root"],
+        &["--version"],
+    ] {
+        let first = common::run(&[&["disk"][..], args].concat());
+        let full = common::run(&[&["--root", "/", "disk"][..], args].concat());
+        assert_eq!(
+            code(&first),
+            code(&full),
+            "disk {args:?}: {}",
+            stderr(&first)
+        );
+        assert_eq!(stdout(&first), stdout(&full), "disk {args:?}");
+        assert_eq!(stderr(&first), stderr(&full), "disk {args:?}");
+    }
+    let help = stdout(&common::run(&["disk", "--help"]));
+    assert!(
+        help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."),
+        "{help}"
+    );
+    assert!(help.contains("--root <DIR>"), "{help}");
+}
+
 #[test]
 fn two_output_formats_at_once_are_unknown() {
     let o = common::run(&["disk", "--json", "--nagios"]);
@@ -464,6 +501,107 @@ fn the_prometheus_file_parses_with_prometheus_client() {
     }
 }
 
+/// A file others may plant links next to, as in a textfile collector's
+/// directory: the victim, readable by its owner only, and the target name.
+fn victim_and_target() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let target = dir.path().join("disk.prom");
+    (dir, victim, target)
+}
+
+fn assert_untouched(victim: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::read_to_string(victim).unwrap(),
+        "precious\n",
+        "the victim was overwritten"
+    );
+    let mode = std::fs::metadata(victim).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "the victim's mode was changed");
+}
+
+fn assert_written_in_place(target: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::symlink_metadata(target).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "{} is not a regular file",
+        target.display()
+    );
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
+    let text = std::fs::read_to_string(target).unwrap();
+    assert!(text.contains("kexec_chooser_disk_size_bytes{"), "{text}");
+    let names: Vec<String> = std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| {
+            !std::fs::symlink_metadata(target.with_file_name(n))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        })
+        .collect();
+    assert!(names.is_empty(), "temporary files left: {names:?}");
+}
+
+#[test]
+fn the_prometheus_file_replaces_a_symlink_at_its_name_instead_of_following_it() {
+    let (_dir, victim, target) = victim_and_target();
+    std::os::unix::fs::symlink(&victim, &target).unwrap();
+    let o = common::run(&["disk", "--prometheus", target.to_str().unwrap(), "/"]);
+    assert!(code(&o) != 3, "{}", stderr(&o));
+    assert_untouched(&victim);
+    assert_written_in_place(&target);
+}
+
+#[test]
+fn a_symlink_planted_at_a_pid_named_temporary_is_not_written_through() {
+    // `exec` keeps the shell's pid, so `$$` is the pid disk runs with: the
+    // link sits exactly where a `.FILE.PID.tmp` temporary would be opened.
+    let (dir, victim, target) = victim_and_target();
+    let o = Command::new("bash")
+        .args([
+            "-c",
+            r#"ln -s "$2" "$1/.disk.prom.$$.tmp" && exec "$3" disk --prometheus "$1/disk.prom" /"#,
+            "bash",
+        ])
+        .arg(dir.path())
+        .arg(&victim)
+        .arg(bin())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(code(&o) != 3, "{}", stderr(&o));
+    assert_untouched(&victim);
+    assert_written_in_place(&target);
+}
+
+#[test]
+fn a_prometheus_file_that_cannot_be_written_is_unknown_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("no/such/dir/disk.prom");
+    let o = common::run(&[
+        "disk",
+        "--nagios",
+        "--prometheus",
+        target.to_str().unwrap(),
+        "/",
+    ]);
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    let line = stdout(&o);
+    assert!(line.starts_with("DISK UNKNOWN - "), "{line}");
+    assert!(
+        line.contains(target.to_str().unwrap()),
+        "the error names the file: {line}"
+    );
+}
+
 // ------------------------------------------------------------ colour
 
 #[test]
@@ -554,6 +692,34 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
             "{used} bytes used: {r}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_percent_limit_keeps_every_decimal_given() {
+    // 5 MiB used of 10 MiB: exactly 50% free, not below 50% but below 50.0001%.
+    let quiet = ["--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
+    let (code, r) = filled(
+        "size=10m",
+        5 * MIB,
+        0,
+        &[&["--warn", "50%"][..], &quiet].concat(),
+    );
+    assert_eq!((r["state"].as_str().unwrap(), code), ("ok", 0), "{r}");
+    let (code, r) = filled(
+        "size=10m",
+        5 * MIB,
+        0,
+        &[&["--warn", "50.0001%"][..], &quiet].concat(),
+    );
+    assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("below the warning limit 50.0001%"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -653,24 +819,27 @@ fn bind_mounts_show_once_and_covered_mounts_not_at_all() {
 
 // ------------------------------------------------------------ a FUSE mount that never answers
 
-/// Mounts healthy tmpfs filesystems around a FUSE filesystem whose daemon
+/// Mounts healthy tmpfs filesystems around `$4` FUSE filesystems whose daemon
 /// never reads /dev/fuse (so statfs waits for ever), then execs `disk` in
 /// this same process: the test watches it by the pid it spawned.
 const HUNG: &str = r#"
-bin=$1; dir=$2; timeout=$3
+bin=$1; dir=$2; timeout=$3; hung=$4
 for i in 1 2 3 4 5 6 7 8; do
     mkdir -p "$dir/ok$i"
     mount -t tmpfs -o size=1m "kc-ok$i" "$dir/ok$i"
 done
-mkdir -p "$dir/hung" "$dir/ok9"
-exec 3<>/dev/fuse
-mount -i -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 kc-hung "$dir/hung"
+for i in $(seq 1 "$hung"); do
+    mkdir -p "$dir/hung$i"
+    exec {fd}<>/dev/fuse
+    mount -i -t fuse -o "fd=$fd,rootmode=40000,user_id=0,group_id=0" "kc-hung$i" "$dir/hung$i"
+done
+mkdir -p "$dir/ok9"
 mount -t tmpfs -o size=1m kc-ok9 "$dir/ok9"
 exec "$bin" disk --all --json --timeout "$timeout"
 "#;
 
 /// Kills the child if the test ends early; its death ends the namespace, the
-/// FUSE connection (it holds the only /dev/fuse descriptor) and the mounts.
+/// FUSE connections (it holds the only /dev/fuse descriptors) and the mounts.
 struct KillOnDrop(Child);
 
 impl Drop for KillOnDrop {
@@ -680,9 +849,23 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[test]
-#[ignore = "needs root"]
-fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
+/// What a run of `disk` among `hung` hung FUSE mounts did.
+struct HungRun {
+    dir: tempfile::TempDir,
+    code: Option<i32>,
+    /// From the moment kexec-chooser ran to its exit.
+    took: Duration,
+    most_threads: usize,
+    rows: Vec<serde_json::Value>,
+}
+
+impl HungRun {
+    fn mount(&self, name: &str) -> String {
+        format!("{}/{name}", self.dir.path().display())
+    }
+}
+
+fn run_among_hung_mounts(hung: usize, timeout: f64) -> HungRun {
     require_root();
     assert!(
         Path::new("/dev/fuse").exists(),
@@ -690,7 +873,6 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
-    let timeout = 1.0;
     let child = Command::new("unshare")
         .args([
             "-m",
@@ -702,7 +884,7 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
             "bash",
         ])
         .arg(bin())
-        .args([&d, &timeout.to_string()])
+        .args([&d, &timeout.to_string(), &hung.to_string()])
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -722,7 +904,7 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     let proc_dir = format!("/proc/{pid}");
     let mut started: Option<Instant> = None;
     let mut most_threads = 0;
-    let give_up = Instant::now() + Duration::from_secs(30);
+    let give_up = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = child.0.try_wait().unwrap() {
             break status;
@@ -739,26 +921,48 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     };
     let took = started.expect("never saw kexec-chooser run").elapsed();
     let stdout_text = reader.join().unwrap();
+    let rows = serde_json::from_str(&stdout_text)
+        .unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {stdout_text}"));
+    drop(child);
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host.contains("kc-hung"),
+        "the hung mounts leaked onto the host"
+    );
+    HungRun {
+        dir,
+        code: status.code(),
+        took,
+        most_threads,
+        rows,
+    }
+}
 
+#[test]
+#[ignore = "needs root"]
+fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
+    let timeout = 1.0;
+    let run = run_among_hung_mounts(1, timeout);
     assert_eq!(
-        status.code(),
+        run.code,
         Some(3),
-        "a mount that did not answer is UNKNOWN: {stdout_text}"
+        "a mount that did not answer is UNKNOWN: {:#?}",
+        run.rows
     );
     assert!(
-        took < Duration::from_secs_f64(timeout + 0.5),
-        "took {took:?} with --timeout {timeout}: should be within the timeout plus half a second"
+        run.took < Duration::from_secs_f64(timeout + 0.5),
+        "took {:?} with --timeout {timeout}: should be within the timeout plus half a second",
+        run.took
     );
     // main + the worker stuck in the hung statfs + its one replacement.
     assert!(
-        most_threads <= 3,
-        "{most_threads} threads at once: a thread per mount?"
+        run.most_threads <= 3,
+        "{} threads at once: a thread per mount?",
+        run.most_threads
     );
-
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout_text).expect("JSON on stdout");
-    let hung = row(&rows, &format!("{d}/hung"));
+    let hung = row(&run.rows, &run.mount("hung1"));
     assert_eq!(hung["state"], "unknown", "{hung}");
-    assert_eq!(hung["device"], "kc-hung");
+    assert_eq!(hung["device"], "kc-hung1");
     assert!(
         hung["reason"]
             .as_str()
@@ -767,15 +971,67 @@ fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
         "{hung}"
     );
     for i in 1..=9 {
-        let ok = row(&rows, &format!("{d}/ok{i}"));
+        let ok = row(&run.rows, &run.mount(&format!("ok{i}")));
         assert_eq!(ok["state"], "ok", "{ok}");
         assert_eq!(ok["size_bytes"], MIB);
     }
-    drop(child);
-    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn two_hung_fuse_mounts_are_waited_for_side_by_side() {
+    let timeout = 1.0;
+    let run = run_among_hung_mounts(2, timeout);
+    assert_eq!(run.code, Some(3));
+    // One timeout and a fraction for the second worker to start, not two.
     assert!(
-        !host.contains("kc-hung"),
-        "the hung mount leaked onto the host"
+        run.took < Duration::from_secs_f64(timeout + 0.8),
+        "took {:?} with --timeout {timeout}",
+        run.took
+    );
+    for i in 1..=2 {
+        let hung = row(&run.rows, &run.mount(&format!("hung{i}")));
+        assert_eq!(hung["reason"], "statvfs did not answer within 1s", "{hung}");
+    }
+    let ok = row(&run.rows, &run.mount("ok9"));
+    assert_eq!(
+        ok["state"], "ok",
+        "the mount behind both hung ones is checked: {ok}"
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn past_the_cap_of_hung_mounts_the_rest_is_not_checked_and_the_count_is_exact() {
+    // Nine hung mounts, eight workers at most: the ninth and the healthy one
+    // behind it are not checked, and the message counts the eight that hung.
+    let timeout = 1.0;
+    let run = run_among_hung_mounts(9, timeout);
+    assert_eq!(run.code, Some(3));
+    for i in 1..=8 {
+        let hung = row(&run.rows, &run.mount(&format!("hung{i}")));
+        assert_eq!(hung["reason"], "statvfs did not answer within 1s", "{hung}");
+    }
+    for name in ["hung9", "ok9"] {
+        let r = row(&run.rows, &run.mount(name));
+        assert_eq!(r["state"], "unknown", "{r}");
+        assert_eq!(
+            r["reason"], "not checked: 8 filesystems before it did not answer",
+            "{r}"
+        );
+    }
+    for i in 1..=8 {
+        assert_eq!(row(&run.rows, &run.mount(&format!("ok{i}")))["state"], "ok");
+    }
+    assert!(
+        run.most_threads <= 9,
+        "{} threads at once: main and one per hung mount at most",
+        run.most_threads
+    );
+    assert!(
+        run.took < Duration::from_secs_f64(timeout + 2.5),
+        "took {:?}",
+        run.took
     );
 }
 
@@ -813,9 +1069,22 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
 
 #[test]
 fn disk_usage_errors_are_unknown_even_after_root() {
-    for args in [&["disk", "--warn", "bogus"][..], &["--root", "/", "disk", "--warn", "bogus"][..]] {
+    for args in [
+        &["disk", "--warn", "bogus"][..],
+        &["--root", "/", "disk", "--warn", "bogus"][..],
+    ] {
         let o = crate::common::run(args);
-        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", crate::common::stderr(&o));
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            crate::common::stderr(&o)
+        );
     }
-    assert_eq!(crate::common::run(&["--root", "/", "list", "--bogus"]).status.code(), Some(2));
+    assert_eq!(
+        crate::common::run(&["--root", "/", "list", "--bogus"])
+            .status
+            .code(),
+        Some(2)
+    );
 }

@@ -677,6 +677,34 @@ fn patchdir_that_is_a_file_is_an_error_and_stays_untouched() {
 }
 
 #[test]
+fn symlinks_planted_in_the_patch_directory_are_never_written_through() {
+    use std::os::unix::fs::symlink;
+    let s = Sandbox::new();
+    let (_bare, work) = s.git_repos();
+    fs::create_dir(s.patches()).unwrap();
+    let victim = s.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let dangling = s.path().join("would-be-created");
+    symlink(&victim, s.patches().join("bug42-tool.patch")).unwrap();
+    symlink(&dangling, s.patches().join("bug42-tool.patch.0")).unwrap();
+    // And at this run's temporary name: `exec` keeps the shell's pid, so
+    // `$$` is the pid mkpatch runs with.
+    let mut cmd = Command::new("bash");
+    cmd.current_dir(&work)
+        .args(["-c", r#"ln -s "$1" "$2/.bug42-tool.patch.tmp-$$-0" && exec "$3" mkpatch"#, "bash"])
+        .arg(&victim)
+        .arg(s.patches())
+        .arg(bin());
+    s.env(&mut cmd);
+    let file = saved(&cmd.output().unwrap());
+    assert_eq!(file, s.patches().join("bug42-tool.patch.1"));
+    assert!(fs::symlink_metadata(&file).unwrap().file_type().is_file());
+    assert!(String::from_utf8_lossy(&fs::read(&file).unwrap()).contains("GIT binary patch"));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n", "written through a link");
+    assert!(!dangling.exists(), "a dangling link was followed");
+}
+
+#[test]
 fn concurrent_runs_with_different_content_never_overwrite_each_other() {
     let s = Sandbox::new();
     // Six repositories that all map to bug-tool.patch, each with its own change.

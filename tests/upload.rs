@@ -281,6 +281,57 @@ fn output_flag_takes_the_answer_and_stdout_stays_empty() {
 }
 
 #[test]
+fn output_replaces_a_symlink_at_its_name_instead_of_writing_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dest = dir.path().join("answer.json");
+    std::os::unix::fs::symlink(&victim, &dest).unwrap();
+    let out = upload(&[&srv.url("http", "/echo"), "-F", "a=b", "--output", dest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "written through the link");
+    assert_eq!(std::fs::metadata(&victim).unwrap().permissions().mode() & 0o7777, 0o600);
+    assert!(std::fs::symlink_metadata(&dest).unwrap().file_type().is_file());
+    let v: Value = serde_json::from_slice(&std::fs::read(&dest).unwrap()).unwrap();
+    assert_eq!(v["fields"][0]["value"], "b");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "no temporary left: {left:?}");
+}
+
+#[test]
+fn output_gets_the_mode_a_plain_create_would_under_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    for (umask, mode) in [("077", 0o600), ("022", 0o644)] {
+        let dest = dir.path().join(format!("answer-{umask}.json"));
+        let out = Command::new("bash")
+            .args(["-c", r#"umask "$1"; shift; exec "$@""#, "bash", umask])
+            .arg(common::bin())
+            .args(["upload", &srv.url("http", "/echo"), "-F", "a=b", "--output", dest.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let got = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(got, mode, "umask {umask}: mode {got:o}");
+    }
+}
+
+#[test]
+fn a_failed_output_write_leaves_the_old_file() {
+    let srv = Server::http();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("no/such/dir/answer.json");
+    let out = upload(&[&srv.url("http", "/echo"), "-F", "a=b", "--output", dest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains(dest.to_str().unwrap()), "{}", common::stderr(&out));
+}
+
+#[test]
 fn error_status_exits_non_zero_with_status_line_and_short_body() {
     let srv = Server::http();
     for code in ["404", "503"] {

@@ -3,7 +3,6 @@
 //! before a connection is made), sends, and turns the answer into an exit code.
 
 use std::cell::RefCell;
-use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +11,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{Ctx, ExitError};
+use crate::atomic_file::AtomicFile;
 use crate::upload::http::{self, Method};
 use crate::upload::multipart::{self, Body};
 use crate::upload::progress::Progress;
@@ -173,9 +173,12 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
     if (200..300).contains(&answer.status) {
         match &args.output {
             Some(path) => {
-                let mut file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+                // Written beside the target and renamed over it: a link at
+                // the name is replaced, never followed, and a failed answer
+                // leaves the old file as it was.
+                let mut file = AtomicFile::create(path, created_mode())?;
                 io::copy(&mut answer.body, &mut file).context("cannot read the answer")?;
-                file.sync_all().with_context(|| format!("cannot write {}", path.display()))?;
+                file.commit()?;
             }
             None => {
                 // The context keeps the io::Error in the chain: a closed stdout still exits 0.
@@ -210,4 +213,16 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         _ => writeln!(stderr, "(a body that is not text, not shown)")?,
     }
     Ok(exit::HTTP_STATUS)
+}
+
+/// The mode a plain create would give the answer's file: 0666 less the
+/// umask, as curl's `-o` does, so a careful umask keeps an answer private.
+/// 0600 when the umask cannot be read (`/proc` not mounted).
+fn created_mode() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    umask.map_or(0o600, |u| 0o666 & !u)
 }

@@ -1,13 +1,17 @@
 //! The `disk` utility: statvfs-based disk-space checks for people, cron,
-//! Nagios/Icinga and Prometheus (issue 5).
+//! Nagios/Icinga and Prometheus.
 //!
-//! [`mountinfo`] reads the mount table, [`select`] picks the filesystems to
-//! check, [`guard`] runs each statvfs under a deadline, [`usage`] turns the
-//! answer into df's figures, [`threshold`] judges them, [`report`] prints them.
+//! [`run`] is the whole check: [`mountinfo`] reads the mount table, [`select`]
+//! picks the filesystems, [`guard`] runs each lookup and statvfs under a
+//! deadline, [`usage`] turns the answers into df's figures, [`threshold`]
+//! judges them. [`report`] renders the rows in each output format.
 
+pub mod check;
 pub mod guard;
 pub mod mountinfo;
 pub mod report;
 pub mod select;
 pub mod threshold;
 pub mod usage;
+
+pub use check::{mount_table, run, run_with, DiskError, Job, Kernel, Probe, Report};

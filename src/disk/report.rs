@@ -3,9 +3,6 @@
 //! function from rows to text, so tests can read them without a terminal.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -354,67 +351,6 @@ fn label(s: &str) -> String {
     out
 }
 
-/// Why the Prometheus file could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("cannot create {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot rename {from} to {to}: {source}")]
-    Rename {
-        from: PathBuf,
-        to: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-/// Write `text` to `path` through a temporary file in the same directory and
-/// a rename, so a scrape sees the old file or the new one, never half of one.
-/// The temporary name starts with a dot and does not end in `.prom`, so the
-/// textfile collector ignores it.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), WriteError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "disk".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> Result<(), WriteError> {
-        let mut f = fs::File::create(&tmp).map_err(|source| WriteError::Create {
-            path: tmp.clone(),
-            source,
-        })?;
-        let werr = |source| WriteError::Write {
-            path: tmp.clone(),
-            source,
-        };
-        f.write_all(text.as_bytes()).map_err(werr)?;
-        // Readable by the exporter's user whatever our umask.
-        f.set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(werr)?;
-        f.sync_all().map_err(werr)?;
-        fs::rename(&tmp, path).map_err(|source| WriteError::Rename {
-            from: tmp.clone(),
-            to: path.to_path_buf(),
-            source,
-        })
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,14 +359,14 @@ mod tests {
 
     fn defaults() -> Thresholds {
         Thresholds {
-            warn: Limit::Percent(20_000),
-            crit: Limit::Percent(10_000),
-            warn_inodes: Limit::Percent(10_000),
-            crit_inodes: Limit::Percent(5_000),
+            warn: Limit::parse_space("20%").unwrap(),
+            crit: Limit::parse_space("10%").unwrap(),
+            warn_inodes: Limit::parse_inodes("10%").unwrap(),
+            crit_inodes: Limit::parse_inodes("5%").unwrap(),
         }
     }
 
-    /// The filesystem of the issue's example line.
+    /// The filesystem of check_disk's example line in docs/disk.md.
     fn example() -> Row {
         let size = 1_032_847_360;
         let used = 412_090_368;
@@ -465,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn nagios_line_is_the_issues_example() {
+    fn nagios_line_is_check_disks_example() {
         let line = nagios(&[example()], &defaults());
         assert_eq!(
             line,
@@ -554,21 +490,5 @@ mod tests {
         assert!(t.lines().next().unwrap().starts_with("Mounted on"));
         assert!(t.contains("statvfs did not answer"));
         assert!(table(&[hung()], true).contains("\x1b[35mUNKNOWN"));
-    }
-
-    #[test]
-    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("disk.prom");
-        fs::write(&p, "old").unwrap();
-        write_atomically(&p, "new\n").unwrap();
-        assert_eq!(fs::read_to_string(&p).unwrap(), "new\n");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn atomic_write_into_a_missing_directory_fails_cleanly() {
-        let err = write_atomically(Path::new("/nonexistent/dir/disk.prom"), "x").unwrap_err();
-        assert!(matches!(err, WriteError::Create { .. }));
     }
 }

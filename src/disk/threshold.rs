@@ -56,9 +56,10 @@ impl State {
 /// A limit on what is free: below it is a problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// A percentage of `used + avail`, in thousandths of a percent
-    /// (so `12.5%` is exact and comparisons stay in integers).
-    Percent(u32),
+    /// A percentage of `used + avail`, in units of 10^-15 percent: every
+    /// decimal given is kept (up to [`PERCENT_DIGITS`]), and comparisons
+    /// stay exact in integers.
+    Percent(u64),
     /// An absolute amount: bytes for space, a count for inodes.
     Amount(u64),
 }
@@ -72,14 +73,24 @@ pub enum LimitError {
     PercentTooBig(String),
     #[error("{0:?} is too large")]
     TooLarge(String),
+    #[error("{0:?} has more than {PERCENT_DIGITS} decimal places")]
+    TooPrecise(String),
 }
 
-const MILLI: u64 = 1000;
+/// Decimal places a percentage keeps.
+pub const PERCENT_DIGITS: usize = 15;
+
+/// Units of [`Limit::Percent`] in one percent: 10^[`PERCENT_DIGITS`].
+const PERCENT_UNIT: u64 = 1_000_000_000_000_000;
+
+/// All of it: 100%.
+const WHOLE: u64 = 100 * PERCENT_UNIT;
 
 impl Limit {
     /// Parse a space limit: `20%`, `12.5%`, `500M`, `5G`, `1.5T`, `1048576`
     /// (bytes). Size suffixes are powers of 1024, as df's are; `K`/`KiB`/`KB`
-    /// all mean 1024.
+    /// all mean 1024. A size with a fraction of a byte is rounded up: free
+    /// bytes are whole, so "below 102.4" and "below 103" are the same test.
     pub fn parse_space(s: &str) -> Result<Limit, LimitError> {
         parse(s, true)
     }
@@ -94,9 +105,10 @@ impl Limit {
         match self {
             Limit::Amount(a) => free < a,
             Limit::Percent(m) => {
-                // free / (free + used) < m / 100000, in integers.
+                // free / (free + used) < m / WHOLE, in integers: below 2^122
+                // on both sides, so u128 holds them exactly.
                 let total = u128::from(free) + u128::from(used);
-                u128::from(free) * 100 * u128::from(MILLI) < u128::from(m) * total
+                u128::from(free) * u128::from(WHOLE) < u128::from(m) * total
             }
         }
     }
@@ -107,8 +119,8 @@ impl Limit {
         match self {
             Limit::Amount(a) => size.saturating_sub(a),
             Limit::Percent(m) => {
-                let keep = (100 * MILLI).saturating_sub(u64::from(m));
-                let v = u128::from(size) * u128::from(keep) / u128::from(100 * MILLI);
+                let keep = WHOLE.saturating_sub(m);
+                let v = u128::from(size) * u128::from(keep) / u128::from(WHOLE);
                 u64::try_from(v).unwrap_or(u64::MAX)
             }
         }
@@ -129,12 +141,12 @@ impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Limit::Percent(m) => {
-                let whole = m / 1000;
-                let frac = m % 1000;
+                let whole = m / PERCENT_UNIT;
+                let frac = m % PERCENT_UNIT;
                 if frac == 0 {
                     write!(f, "{whole}%")
                 } else {
-                    let s = format!("{whole}.{frac:03}");
+                    let s = format!("{whole}.{frac:0width$}", width = PERCENT_DIGITS);
                     write!(f, "{}%", s.trim_end_matches('0'))
                 }
             }
@@ -147,11 +159,14 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
     let malformed = || LimitError::Malformed(input.to_string());
     let s = input.trim();
     if let Some(num) = s.strip_suffix('%') {
-        let m = decimal_scaled(num.trim(), MILLI).ok_or_else(malformed)?;
-        if m > 100 * MILLI {
+        let (m, exact) = decimal_scaled(num.trim(), PERCENT_UNIT).ok_or_else(malformed)?;
+        if m > u128::from(WHOLE) {
             return Err(LimitError::PercentTooBig(input.to_string()));
         }
-        let m = u32::try_from(m).map_err(|_| LimitError::PercentTooBig(input.to_string()))?;
+        if !exact {
+            return Err(LimitError::TooPrecise(input.to_string()));
+        }
+        let m = u64::try_from(m).map_err(|_| LimitError::PercentTooBig(input.to_string()))?;
         return Ok(Limit::Percent(m));
     }
     let split = s
@@ -177,20 +192,28 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
     if num.is_empty() {
         return Err(malformed());
     }
-    // Amounts as exact integers: the fraction is scaled by the unit first.
-    let amount = decimal_scaled(num, 1u64 << shift).ok_or_else(|| {
+    let too_large = || {
         if num.bytes().all(|b| b.is_ascii_digit() || b == b'.') && num.matches('.').count() <= 1 {
             LimitError::TooLarge(input.to_string())
         } else {
             malformed()
         }
-    })?;
-    Ok(Limit::Amount(amount))
+    };
+    // Amounts as exact integers: the fraction is scaled by the unit first,
+    // and what is left of a byte or an inode rounds up.
+    let (amount, exact) = decimal_scaled(num, 1u64 << shift).ok_or_else(too_large)?;
+    let amount = amount
+        .checked_add(u128::from(!exact))
+        .ok_or_else(too_large)?;
+    Ok(Limit::Amount(
+        u64::try_from(amount).map_err(|_| too_large())?,
+    ))
 }
 
-/// `digits[.digits] * scale`, rounded down, in integers; `None` on anything
-/// else or on overflow.
-fn decimal_scaled(s: &str, scale: u64) -> Option<u64> {
+/// `digits[.digits] * scale` in integers, rounded down, and whether that was
+/// exact; `None` on anything else or on overflow. Every fraction digit counts,
+/// however many there are.
+fn decimal_scaled(s: &str, scale: u64) -> Option<(u128, bool)> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty() && frac.is_empty() {
         return None;
@@ -199,15 +222,18 @@ fn decimal_scaled(s: &str, scale: u64) -> Option<u64> {
         return None;
     }
     let int_v: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let mut v = int_v.checked_mul(u128::from(scale))?;
-    // Up to 18 fraction digits are plenty; more would only overflow.
-    let frac = frac.get(..frac.len().min(18))?;
-    if !frac.is_empty() {
-        let f: u128 = frac.parse().ok()?;
-        let den = 10u128.checked_pow(u32::try_from(frac.len()).ok()?)?;
-        v = v.checked_add(f.checked_mul(u128::from(scale))? / den)?;
+    let whole = int_v.checked_mul(u128::from(scale))?;
+    // 0.d1 d2 ... dn * scale, from the last digit up: after digit k the
+    // carry is the whole part of 0.dk ... dn * scale (at most `scale`), and
+    // a remainder left at any step means the product has a fraction.
+    let mut carry = 0u128;
+    let mut exact = true;
+    for d in frac.bytes().rev() {
+        let t = u128::from(d.saturating_sub(b'0')) * u128::from(scale) + carry;
+        exact &= t % 10 == 0;
+        carry = t / 10;
     }
-    u64::try_from(v).ok()
+    Some((whole.checked_add(carry)?, exact))
 }
 
 /// The thresholds of one run.
@@ -299,12 +325,17 @@ mod tests {
     use super::*;
     use crate::disk::usage::Inodes;
 
+    /// `n` thousandths of a percent.
+    fn milli(n: u64) -> Limit {
+        Limit::Percent(n * (PERCENT_UNIT / 1000))
+    }
+
     fn t() -> Thresholds {
         Thresholds {
-            warn: Limit::Percent(20_000),
-            crit: Limit::Percent(10_000),
-            warn_inodes: Limit::Percent(10_000),
-            crit_inodes: Limit::Percent(5_000),
+            warn: milli(20_000),
+            crit: milli(10_000),
+            warn_inodes: milli(10_000),
+            crit_inodes: milli(5_000),
         }
     }
 
@@ -319,15 +350,15 @@ mod tests {
 
     #[test]
     fn limits_parse_percentages_and_sizes() {
-        assert_eq!(Limit::parse_space("20%"), Ok(Limit::Percent(20_000)));
-        assert_eq!(Limit::parse_space("12.5%"), Ok(Limit::Percent(12_500)));
+        assert_eq!(Limit::parse_space("20%"), Ok(milli(20_000)));
+        assert_eq!(Limit::parse_space("12.5%"), Ok(milli(12_500)));
         assert_eq!(Limit::parse_space("5G"), Ok(Limit::Amount(5 << 30)));
         assert_eq!(Limit::parse_space("500M"), Ok(Limit::Amount(500 << 20)));
         assert_eq!(Limit::parse_space("1.5k"), Ok(Limit::Amount(1536)));
         assert_eq!(Limit::parse_space("2GiB"), Ok(Limit::Amount(2 << 30)));
         assert_eq!(Limit::parse_space("4096"), Ok(Limit::Amount(4096)));
         assert_eq!(Limit::parse_inodes("1000"), Ok(Limit::Amount(1000)));
-        assert_eq!(Limit::parse_inodes("5%"), Ok(Limit::Percent(5000)));
+        assert_eq!(Limit::parse_inodes("5%"), Ok(milli(5000)));
     }
 
     #[test]
@@ -350,11 +381,68 @@ mod tests {
     }
 
     #[test]
+    fn percent_limits_keep_every_decimal() {
+        let l = Limit::parse_space("50.0001%").unwrap();
+        assert_eq!(l.to_string(), "50.0001%");
+        assert!(
+            l.is_crossed(500_000, 500_000),
+            "exactly 50% free is below 50.0001%"
+        );
+        assert!(!Limit::parse_space("50%")
+            .unwrap()
+            .is_crossed(500_000, 500_000));
+        // One part in 10^17 of a filesystem of 10^17 bytes.
+        let fine = Limit::parse_space("0.000000000000001%").unwrap();
+        assert!(fine.is_crossed(0, 100_000_000_000_000_000));
+        assert!(!fine.is_crossed(1, 100_000_000_000_000_000 - 1));
+        assert_eq!(fine.to_string(), "0.000000000000001%");
+        // Zeros past the last kept place change nothing; other digits there
+        // would be lost, so they are refused rather than rounded.
+        assert_eq!(
+            Limit::parse_space("12.50000000000000000000%"),
+            Limit::parse_space("12.5%")
+        );
+        assert_eq!(
+            Limit::parse_space("12.0000000000000001%"),
+            Err(LimitError::TooPrecise("12.0000000000000001%".into()))
+        );
+        assert!(Limit::parse_space("100.0000000000000000001%").is_err());
+    }
+
+    #[test]
+    fn fractions_of_a_byte_or_an_inode_round_up() {
+        // Free space is whole bytes: "below 102.4 bytes" is "below 103".
+        let l = Limit::parse_space("0.1K").unwrap();
+        assert_eq!(l, Limit::Amount(103));
+        assert!(l.is_crossed(102, 0));
+        assert!(!l.is_crossed(103, 0));
+        assert_eq!(Limit::parse_inodes("10.5"), Ok(Limit::Amount(11)));
+        assert_eq!(
+            Limit::parse_space("1.5k"),
+            Ok(Limit::Amount(1536)),
+            "exact stays exact"
+        );
+        let many = format!("1.{}1M", "0".repeat(60));
+        assert_eq!(Limit::parse_space(&many), Ok(Limit::Amount((1 << 20) + 1)));
+    }
+
+    #[test]
     fn percent_limits_compare_exactly() {
-        let l = Limit::Percent(20_000);
+        let l = milli(20_000);
         assert!(!l.is_crossed(20, 80), "exactly 20% free is not below 20%");
         assert!(l.is_crossed(19, 81));
         assert!(!l.is_crossed(0, 0), "an empty filesystem crosses nothing");
+        let all = Limit::parse_space("100%").unwrap();
+        assert!(
+            all.is_crossed(u64::MAX - 1, 1),
+            "no overflow at the extremes"
+        );
+        assert!(!all.is_crossed(u64::MAX, 0));
+        assert_eq!(all.used_limit(u64::MAX), 0);
+        assert_eq!(
+            Limit::parse_space("0%").unwrap().used_limit(u64::MAX),
+            u64::MAX
+        );
     }
 
     #[test]
@@ -382,15 +470,9 @@ mod tests {
 
     #[test]
     fn perfdata_limits_match_check_disks_example() {
-        // From the issue: size 1032847360 with --warn 20% --crit 10%.
-        assert_eq!(
-            Limit::Percent(20_000).used_limit(1_032_847_360),
-            826_277_888
-        );
-        assert_eq!(
-            Limit::Percent(10_000).used_limit(1_032_847_360),
-            929_562_624
-        );
+        // check_disk's example in docs/disk.md: size 1032847360 with --warn 20% --crit 10%.
+        assert_eq!(milli(20_000).used_limit(1_032_847_360), 826_277_888);
+        assert_eq!(milli(10_000).used_limit(1_032_847_360), 929_562_624);
         assert_eq!(Limit::Amount(100).used_limit(1000), 900);
         assert_eq!(Limit::Amount(2000).used_limit(1000), 0);
     }

@@ -256,7 +256,10 @@ impl TempFile {
         let pid = std::process::id();
         let mut attempt: u32 = 0;
         loop {
-            // Starts with `.` and never parses as a version of `base`.
+            // Starts with `.` and never parses as a version of `base`. The
+            // name is predictable, so it is created exclusively: with
+            // O_CREAT|O_EXCL, open(2) fails on any existing name, a symlink
+            // (even a dangling one) included, and never follows it.
             let path = dir.join(format!(".{base}.tmp-{pid}-{attempt}"));
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
@@ -277,7 +280,8 @@ impl TempFile {
         }
     }
 
-    /// Give the content its final name without replacing anything.
+    /// Give the content its final name without replacing anything: link(2)
+    /// fails on an existing name, a symlink included, and never follows it.
     fn publish(&self, target: &Path, content: &[u8]) -> io::Result<()> {
         match fs::hard_link(&self.path, target) {
             Ok(()) => Ok(()),
@@ -296,6 +300,8 @@ impl TempFile {
 const EPERM: i32 = 1;
 const EOPNOTSUPP: i32 = 95;
 
+/// Create `target` with `content`; fails with `AlreadyExists` on any existing
+/// name, a symlink included (O_CREAT|O_EXCL never follows one).
 fn write_new(target: &Path, content: &[u8]) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
@@ -511,5 +517,58 @@ mod tests {
         let mut want = contents.clone();
         want.sort();
         assert_eq!(seen, want, "every content is in its own file");
+    }
+
+    /// A file nobody may write through: the patch directory's owner made it,
+    /// then someone planted links to it.
+    fn victim(d: &Path) -> PathBuf {
+        let v = d.join("victim");
+        fs::write(&v, "precious\n").unwrap();
+        v
+    }
+
+    #[test]
+    fn symlinks_at_the_final_and_temporary_names_are_never_written_through() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let v = victim(d);
+        let dangling = d.join("would-be-created");
+        symlink(&v, d.join(BASE)).unwrap();
+        symlink(&dangling, d.join(format!("{BASE}.0"))).unwrap();
+        symlink(&v, d.join(format!(".{BASE}.tmp-{}-0", std::process::id()))).unwrap();
+        let saved = save(d, BASE, b"the patch\n").unwrap();
+        assert_eq!(saved, Saved::New(d.join(format!("{BASE}.1"))));
+        assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
+        assert!(
+            !dangling.exists(),
+            "a dangling link was followed and its target created"
+        );
+        let meta = fs::symlink_metadata(d.join(format!("{BASE}.1"))).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(
+            fs::read(d.join(format!("{BASE}.1"))).unwrap(),
+            b"the patch\n"
+        );
+    }
+
+    #[test]
+    fn writing_without_hard_links_refuses_a_symlink_at_the_name() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        let v = victim(d);
+        let target = d.join(BASE);
+        symlink(&v, &target).unwrap();
+        let err = write_new(&target, b"the patch\n").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
+        let dangling = d.join("would-be-created");
+        symlink(&dangling, d.join("other")).unwrap();
+        assert_eq!(
+            write_new(&d.join("other"), b"x").unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
+        assert!(!dangling.exists());
     }
 }
