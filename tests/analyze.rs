@@ -355,3 +355,52 @@ fn unusable_inputs_and_arguments_exit_2() {
     assert_eq!(analyze(HEADER, &["--threshold", "-1"]).status.code(), Some(2));
     assert_eq!(analyze(HEADER, &["--machine-points", "1"]).status.code(), Some(2));
 }
+
+#[test]
+fn skip_bad_with_every_row_bad_exits_2() {
+    let input = format!("{HEADER}Tp3,1.9.2,Linux,m,1,fast,{T0}\nTp3,1.9.2,Linux,m,2,,{T0}\n");
+    let out = analyze(&input, &["--skip-bad"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(out.stdout.is_empty());
+    let err = common::stderr(&out);
+    assert!(err.contains("2 bad rows") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn values_near_the_float_limit_keep_their_step_and_a_finite_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    for (lo, hi) in [(1e200, 2e200), (1e308, -1e308), (-1e308, 1e308)] {
+        let v: Vec<f64> = (0..100).map(|i| if i < 50 { lo } else { hi } * (1.0 + wobble(i) / 1000.0)).collect();
+        let path = dir.path().join("edge.svg");
+        let (doc, code) = json(&csv(&v, 1), &["--plot", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{lo} to {hi}: {}", doc["changes"]);
+        let changes = doc["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 1, "{lo} to {hi}: {changes:?}");
+        assert_eq!(changes[0]["index"], 50);
+        let pct = changes[0]["percent"].as_f64().expect("a finite percentage");
+        let want = ((hi / lo) - 1.0f64).abs() * 100.0;
+        assert!((pct - want).abs() < 1.0, "{pct} vs {want}");
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{lo} to {hi}");
+        svg_circles(&svg);
+    }
+}
+
+#[test]
+fn plots_replace_links_instead_of_following_them_and_are_0644() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let path = dir.path().join("chart.svg");
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let v: Vec<f64> = (0..40).map(|i| 100.0 + wobble(i)).collect();
+    let out = analyze(&csv(&v, 1), &["--plot", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    let meta = std::fs::symlink_metadata(&path).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporary left behind: {names:?}");
+}

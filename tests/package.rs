@@ -473,18 +473,3 @@ fn maintainer_scripts_carry_the_debhelper_marker_once() {
         );
     }
 }
-
-/// The binary needs libc alone: build.rs links the unwinder statically and
-/// nothing calls libm, which saves two library loads on every start (cron,
-/// monitoring; docs/disk.md, Speed). A new `f64::powf` would bring libm back.
-#[test]
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn the_binary_needs_libc_alone() {
-    let bytes = std::fs::read(crate::common::bin()).expect("read the built binary");
-    let elf = goblin::elf::Elf::parse(&bytes).expect("the binary is ELF");
-    // (A debug build also names the dynamic loader itself, for TLS.)
-    let others: Vec<&str> =
-        elf.libraries.iter().copied().filter(|l| *l != "libc.so.6" && !l.starts_with("ld-linux")).collect();
-    assert!(others.is_empty(), "DT_NEEDED of the binary: {:?}", elf.libraries);
-    assert!(elf.libraries.contains(&"libc.so.6"), "{:?}", elf.libraries);
-}

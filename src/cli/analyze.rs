@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{Ctx, ExitError};
+use crate::atomic_file::AtomicFile;
 use crate::perf::report::{self, Better, JsonReport};
 use crate::perf::{self, plot, ttest, window, Analysis, Dataset, Format};
 
@@ -145,14 +146,14 @@ fn plot_target(path: &Path) -> Result<PlotTarget, ExitError> {
         Some("html" | "htm") => Ok(PlotTarget::Html(path.to_owned())),
         _ => Err(ExitError::new(
             exit::BAD_INPUT,
-            format!("--plot {}: the name must end in .svg or .html", path.display()),
+            format!("--plot {}: the name must end in .svg or .html", crate::text::path(path)),
         )),
     }
 }
 
 pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let target = args.plot.as_deref().map(plot_target).transpose()?;
-    let name = if args.input == Path::new("-") { "<stdin>".to_owned() } else { args.input.display().to_string() };
+    let name = if args.input == Path::new("-") { "<stdin>".to_owned() } else { crate::text::path(&args.input) };
     let format = match args.format {
         InputFormat::Auto => Format::Auto,
         InputFormat::Csv => Format::Csv,
@@ -213,9 +214,9 @@ fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let a = match args.method {
+            let a = perf::analyze_scaled(&s.points, |points| match args.method {
                 Method::Window => window::analyze(
-                    &s.points,
+                    points,
                     &window::Params {
                         window: args.window as usize,
                         threshold: args.threshold,
@@ -225,14 +226,14 @@ fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
                     },
                 ),
                 Method::Ttest => ttest::analyze(
-                    &s.points,
+                    points,
                     &ttest::Params {
                         t_threshold: args.t_threshold,
                         min_change: args.min_change.unwrap_or(2.0),
                         ..ttest::Params::default()
                     },
                 ),
-            };
+            });
             (i, a)
         })
         .collect()
@@ -253,31 +254,31 @@ fn svg_name(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
     base.with_file_name(file)
 }
 
+/// Charts are written whole or not at all, through a temporary that cannot
+/// be redirected by a planted link (the directory may be shared).
 fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> anyhow::Result<()> {
     let charts: Vec<_> = results.iter().filter_map(|(i, a)| ds.series.get(*i).map(|s| (s, a))).collect();
-    let create = |path: &Path| {
-        File::create(path)
-            .map(BufWriter::new)
-            .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", path.display())))
+    let write = |path: &Path, body: &dyn Fn(&mut BufWriter<&mut AtomicFile>) -> io::Result<()>| {
+        let refuse = |e: &dyn std::fmt::Display| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", crate::text::path(path)));
+        let mut file = AtomicFile::create(path, 0o644).map_err(|e| refuse(&e.io()))?;
+        let mut out = BufWriter::new(&mut file);
+        body(&mut out)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("writing {}", crate::text::path(path)))?;
+        drop(out);
+        file.commit().map_err(|e| refuse(&e))?;
+        anyhow::Ok(())
     };
     match target {
-        PlotTarget::Html(path) => {
-            let mut f = create(path)?;
-            plot::write_html(&mut f, ds, &charts)
-                .and_then(|()| f.flush())
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
+        PlotTarget::Html(path) => write(path, &|out| plot::write_html(out, &charts))?,
         PlotTarget::Svg(base) => {
             let several = charts.len() > 1;
             for (k, (s, a)) in charts.iter().enumerate() {
                 let path = svg_name(base, k, &s.label(), several);
-                let mut f = create(&path)?;
-                plot::write_svg(&mut f, ds, s, a)
-                    .and_then(|()| f.flush())
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write(&path, &|out| plot::write_svg(out, s, a))?;
                 if several {
                     let mut err = io::stderr().lock();
-                    let _ = writeln!(err, "kexec-chooser: wrote {}", path.display());
+                    let _ = writeln!(err, "kexec-chooser: wrote {}", crate::text::path(&path));
                 }
             }
         }

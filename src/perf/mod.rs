@@ -146,6 +146,8 @@ pub struct Change {
 
 impl Change {
     /// Size of the change relative to the old value, in percent (positive).
+    /// A ratio, not a difference: `new - old` overflows for values of
+    /// opposite signs near `f64::MAX`.
     pub fn percent(&self) -> f64 {
         if self.old == 0.0 {
             if self.new == 0.0 {
@@ -154,7 +156,7 @@ impl Change {
                 f64::INFINITY
             }
         } else {
-            ((self.new - self.old) / self.old).abs() * 100.0
+            (self.new / self.old - 1.0).abs() * 100.0
         }
     }
 }
@@ -192,6 +194,38 @@ impl Analysis {
             machine_problems: Vec::new(),
         }
     }
+}
+
+/// Values above this (2^400) are scaled down before analysis: the detectors
+/// square deviations and add values, which must stay far from `f64::MAX`.
+const SCALE_ABOVE: f64 = 2.582_249_878_086_908_6e120;
+
+/// Run `detect` over `points`, first divided by a power of two (exact)
+/// when their magnitude would let squares or sums overflow, and give the
+/// values of the result back in the input's units. Ordinary series are
+/// passed through untouched.
+pub fn analyze_scaled(points: &[Point], detect: impl Fn(&[Point]) -> Analysis) -> Analysis {
+    let max = points.iter().map(|p| p.value.abs()).fold(0.0f64, f64::max);
+    if !(max > SCALE_ABOVE && max.is_finite()) {
+        return detect(points);
+    }
+    // 2^-e with 2^e >= max: every scaled value is at most 1 in magnitude.
+    // 2^e itself may not be a finite f64 (e = 1024), hence two halves.
+    let e = max.log2().ceil() as i32;
+    let times_pow2 = |x: f64, e: i32| x * 2f64.powi(e / 2) * 2f64.powi(e - e / 2);
+    let up = |x: f64| times_pow2(x, e);
+    let scaled: Vec<Point> = points.iter().map(|p| Point { value: times_pow2(p.value, -e), ..*p }).collect();
+    let mut a = detect(&scaled);
+    for x in a.expected.iter_mut().chain(a.tolerance.iter_mut()) {
+        *x = up(*x);
+    }
+    for c in &mut a.changes {
+        (c.old, c.new) = (up(c.old), up(c.new));
+    }
+    for m in &mut a.machine_problems {
+        m.expected = up(m.expected);
+    }
+    a
 }
 
 /// Mean and sample standard deviation of a non-empty slice, computed in two

@@ -1,11 +1,15 @@
 //! The outputs of `analyze` other than the chart: the one-line text reports
 //! of the original analysis (for mail, chat, nagios) and the JSON document.
+//! Names from the input (test, machine, build) are escaped in the text, so
+//! that a control character cannot reach a terminal or split a line; the
+//! JSON keeps them exact.
 
 use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::date::{format_asctime, format_rfc3339};
+use crate::text::escape;
 use super::{Analysis, Change, Dataset, Direction, MachineProblem, Series};
 
 /// Which way is an improvement.
@@ -31,7 +35,7 @@ fn where_part(ds: &Dataset, s: &Series, index: usize) -> (String, Option<i64>) {
     let id = p.map_or("", |p| ds.buildid(p));
     parts.push("build");
     parts.push(id);
-    (parts.join(" "), p.and_then(|p| p.time()))
+    (escape(&parts.join(" ")).into_owned(), p.and_then(|p| p.time()))
 }
 
 fn date_part(t: Option<i64>) -> String {
@@ -42,7 +46,7 @@ fn prefixed(test: &str) -> String {
     if test.is_empty() {
         String::new()
     } else {
-        format!("{test} ")
+        format!("{} ", escape(test))
     }
 }
 
@@ -71,7 +75,7 @@ pub fn machine_line(ds: &Dataset, s: &Series, m: &MachineProblem, points: usize)
     format!(
         "Machine problem: {}on {}: last {} points out of tolerance, {:.3} where {:.3} was expected{}. {}",
         prefixed(&s.test),
-        name,
+        escape(name),
         points,
         value,
         m.expected,
