@@ -44,13 +44,13 @@ fn escape(s: &str) -> String {
 
 /// Maps data to pixels. The x axis is time when every point has a
 /// timestamp and they span some time, else the point's index. The value
-/// range is kept in halves (`y0h`, `y1h`), so that values near `f64::MAX`
-/// of both signs still have a finite span and padding.
+/// range is kept in quarters (`y0q`, `y1q`), so that values near `f64::MAX`
+/// of both signs still have a finite span, padding included.
 struct Scale {
     x0: f64,
     x1: f64,
-    y0h: f64,
-    y1h: f64,
+    y0q: f64,
+    y1q: f64,
     by_time: bool,
 }
 
@@ -72,9 +72,9 @@ impl Scale {
         let finite = s.points.iter().map(|p| p.value).filter(|v| v.is_finite());
         let lo = finite.clone().fold(f64::INFINITY, f64::min);
         let hi = finite.fold(f64::NEG_INFINITY, f64::max);
-        let (lo_h, hi_h) = if lo.is_finite() && hi.is_finite() { (lo / 2.0, hi / 2.0) } else { (0.0, 0.5) };
-        let pad_h = if hi_h > lo_h { (hi_h - lo_h) * 0.05 } else { lo_h.abs().max(0.5) * 0.05 };
-        Scale { x0, x1, y0h: lo_h - pad_h, y1h: hi_h + pad_h, by_time }
+        let (lo_q, hi_q) = if lo.is_finite() && hi.is_finite() { (lo / 4.0, hi / 4.0) } else { (0.0, 0.25) };
+        let pad_q = if hi_q > lo_q { (hi_q - lo_q) * 0.05 } else { lo_q.abs().max(0.25) * 0.05 };
+        Scale { x0, x1, y0q: lo_q - pad_q, y1q: hi_q + pad_q, by_time }
     }
     fn x_of(&self, s: &Series, i: usize) -> f64 {
         let v = if self.by_time {
@@ -85,13 +85,13 @@ impl Scale {
         LEFT + (v - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
     }
     fn y_of(&self, v: f64) -> f64 {
-        TOP + (self.y1h - v / 2.0) / (self.y1h - self.y0h) * (HEIGHT - TOP - BOTTOM)
+        TOP + (self.y1q - v / 4.0) / (self.y1q - self.y0q) * (HEIGHT - TOP - BOTTOM)
     }
 }
 
-/// A round step for about `n` ticks over a span given in halves.
-fn nice_step(span_h: f64, n: f64) -> f64 {
-    let raw = span_h / n * 2.0;
+/// A round step for about `n` ticks over a span given in quarters.
+fn nice_step(span_q: f64, n: f64) -> f64 {
+    let raw = span_q / n * 4.0;
     let mag = 10f64.powi(raw.log10().floor() as i32);
     let norm = raw / mag;
     let nice = if norm < 1.5 {
@@ -144,12 +144,12 @@ pub fn write_svg_element<W: Write>(out: &mut W, s: &Series, a: &Analysis) -> io:
 
     // Value ticks, counted in steps from the bottom so that no sum of
     // values can overflow.
-    let step = nice_step(sc.y1h - sc.y0h, 6.0);
+    let step = nice_step(sc.y1q - sc.y0q, 6.0);
     if step.is_finite() && step > 0.0 {
-        let first = (sc.y0h / step * 2.0).ceil();
+        let first = (sc.y0q / step * 4.0).ceil();
         for k in 0..50 {
             let v = (first + f64::from(k)) * step;
-            if !v.is_finite() || v / 2.0 > sc.y1h {
+            if !v.is_finite() || v / 4.0 > sc.y1q {
                 break;
             }
             let y = sc.y_of(v);
@@ -304,13 +304,13 @@ mod tests {
 
     #[test]
     fn nice_steps_are_round() {
-        assert_eq!(nice_step(50.0, 5.0), 20.0);
-        assert!((nice_step(0.5, 4.0) - 0.2).abs() < 1e-12);
-        assert!((nice_step(0.5e-3, 4.0) - 2e-4).abs() < 1e-18);
-        assert!((nice_step(1.8e15, 6.0) - 5e14).abs() < 1.0);
-        assert_eq!(nice_step(3.5e-9 * 3.0, 6.0), 5e-9);
-        // At the edge of f64: a span of 2e308, given in halves.
-        assert_eq!(nice_step(1e308, 6.0), 5e307);
+        let close = |a: f64, b: f64| (a - b).abs() <= b.abs() * 1e-12;
+        for (span, n, want) in [(100.0, 5.0, 20.0), (1.0, 4.0, 0.2), (1e-3, 4.0, 2e-4), (3.6e15, 6.0, 5e14)] {
+            let got = nice_step(span / 4.0, n);
+            assert!(close(got, want), "{span}/{n}: {got}");
+        }
+        // At the edge of f64: a span of 2e308, given in quarters.
+        assert!(close(nice_step(0.5e308, 6.0), 5e307));
     }
 
     #[test]
