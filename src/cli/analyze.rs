@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use super::{Ctx, ExitError};
 use crate::atomic_file::AtomicFile;
 use crate::perf::report::{self, Better, JsonReport};
-use crate::perf::{self, plot, ttest, window, Analysis, Dataset, Format};
+use crate::perf::{self, plot, segment, ttest, window, Analysis, ChangeKind, Dataset, Format};
 
 /// Exit codes of `analyze`.
 pub mod exit {
@@ -39,6 +39,19 @@ pub enum Method {
     Window,
     /// Perfherder's detector: weighted means and a Welch t statistic.
     Ttest,
+    /// Robust segmentation of the whole series: level and variance
+    /// changes, spikes, machine problems, pending newest points.
+    Segment,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Window => "window",
+            Method::Ttest => "ttest",
+            Method::Segment => "segment",
+        }
+    }
 }
 
 /// How the input is encoded.
@@ -66,7 +79,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
 
-    /// Window: consecutive points out of tolerance that confirm a change.
+    /// Window: consecutive points out of tolerance that confirm a change;
+    /// segment: points a change needs on each side.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub confirm: u32,
 
@@ -75,19 +89,23 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = machine_points)]
     pub machine_points: u32,
 
-    /// Window: tolerance, in standard deviations of the reference window.
-    #[arg(long, value_name = "SD", default_value_t = 2.5, value_parser = positive)]
-    pub threshold: f64,
+    /// Window: tolerance, in standard deviations of the reference window
+    /// [default: 2.5]; segment: outliers, in noise SDs from the median of
+    /// their neighbours [default: 5].
+    #[arg(long, value_name = "SD", value_parser = positive)]
+    pub threshold: Option<f64>,
 
     /// Window: points in the reference window.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
     pub window: u32,
 
-    /// T-test: t statistic above which a change is reported.
-    #[arg(long, value_name = "T", default_value_t = 7.0, value_parser = positive)]
-    pub t_threshold: f64,
+    /// T-test: t statistic above which a change is reported [default: 7];
+    /// segment: t statistic of a step over the trend [default: 6].
+    #[arg(long, value_name = "T", value_parser = positive)]
+    pub t_threshold: Option<f64>,
 
-    /// Smallest change reported, in percent [default: 2 for ttest, 0 for window].
+    /// Smallest change reported, in percent [default: 2 for ttest and
+    /// segment, 0 for window].
     #[arg(long, value_name = "PERCENT", value_parser = non_negative)]
     pub min_change: Option<f64>,
 
@@ -183,11 +201,7 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     if args.json {
-        let method = match args.method {
-            Method::Window => "window",
-            Method::Ttest => "ttest",
-        };
-        let doc = JsonReport { method, better, data: &ds, results: &results };
+        let doc = JsonReport { method: args.method.name(), better, data: &ds, results: &results };
         serde_json::to_writer(&mut out, &doc).map_err(io::Error::from).context("writing the JSON")?;
         writeln!(out)?;
     } else {
@@ -198,7 +212,9 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
         }
     }
     out.flush()?;
-    let changed = results.iter().any(|(_, a)| !a.changes.is_empty());
+    // Variance changes, like machine problems, are reported without
+    // turning the run red: the level is what the exit status is about.
+    let changed = results.iter().any(|(_, a)| a.changes.iter().any(|c| c.kind == ChangeKind::Level));
     Ok(if changed { exit::CHANGE } else { exit::NO_CHANGE })
 }
 
@@ -219,7 +235,7 @@ fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
                     points,
                     &window::Params {
                         window: args.window as usize,
-                        threshold: args.threshold,
+                        threshold: args.threshold.unwrap_or(2.5),
                         confirm: args.confirm as usize,
                         machine_points: args.machine_points as usize,
                         min_change: args.min_change.unwrap_or(0.0),
@@ -228,11 +244,24 @@ fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
                 Method::Ttest => ttest::analyze(
                     points,
                     &ttest::Params {
-                        t_threshold: args.t_threshold,
+                        t_threshold: args.t_threshold.unwrap_or(7.0),
                         min_change: args.min_change.unwrap_or(2.0),
                         ..ttest::Params::default()
                     },
                 ),
+                Method::Segment => {
+                    let d = segment::Params::default();
+                    segment::analyze(
+                        points,
+                        &segment::Params {
+                            threshold: args.threshold.unwrap_or(d.threshold),
+                            t_threshold: args.t_threshold.unwrap_or(d.t_threshold),
+                            confirm: args.confirm as usize,
+                            machine_points: args.machine_points as usize,
+                            min_change: args.min_change.unwrap_or(d.min_change),
+                        },
+                    )
+                }
             });
             (i, a)
         })

@@ -1,11 +1,13 @@
 //! Performance regression detection over benchmark series (`analyze`): the
-//! data model shared by the input parser, the two detectors (the original
-//! Talos window method and Perfherder's t-test) and the outputs.
+//! data model shared by the input parser, the three detectors (the original
+//! Talos window method, Perfherder's t-test, and a robust segmentation)
+//! and the outputs.
 
 pub mod date;
 pub mod input;
 pub mod plot;
 pub mod report;
+pub mod segment;
 pub mod ttest;
 pub mod window;
 
@@ -96,6 +98,8 @@ pub enum Class {
     Spike,
     Regression,
     Machine,
+    /// Among the newest points, not yet known to be a spike or a change.
+    Pending,
 }
 
 impl Class {
@@ -105,6 +109,7 @@ impl Class {
             Class::Spike => "spike",
             Class::Regression => "regression",
             Class::Machine => "machine",
+            Class::Pending => "pending",
         }
     }
 }
@@ -133,8 +138,18 @@ impl Direction {
     }
 }
 
-/// A confirmed change of level in a series ("regression" in the original's
-/// sense: faster or slower).
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The level: `old` and `new` are values of the series.
+    Level,
+    /// The noise: `old` and `new` are its standard deviations.
+    Variance,
+}
+
+/// A confirmed change in a series ("regression" in the original's sense:
+/// faster or slower), of its level or of its noise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Change {
     /// Index in the series of the first point of the change (its date).
@@ -142,6 +157,7 @@ pub struct Change {
     pub old: f64,
     pub new: f64,
     pub direction: Direction,
+    pub kind: ChangeKind,
 }
 
 impl Change {
@@ -172,6 +188,20 @@ pub struct MachineProblem {
     pub expected: f64,
 }
 
+/// The newest points of a series, out of line with what came before but
+/// too few to call a change: neither change nor no change yet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pending {
+    /// The first of them.
+    pub index: usize,
+    /// How many points there are from it to the end.
+    pub points: usize,
+    /// How many more points it takes to decide, at least.
+    pub needed: usize,
+    /// The level before them.
+    pub expected: f64,
+}
+
 /// What a detector says about one series: a class, an expected value and a
 /// tolerance (NaN where there is none yet) for every point, and the changes
 /// and machine problems found.
@@ -182,6 +212,8 @@ pub struct Analysis {
     pub tolerance: Vec<f64>,
     pub changes: Vec<Change>,
     pub machine_problems: Vec<MachineProblem>,
+    /// Set when the newest points cannot be judged yet.
+    pub pending: Option<Pending>,
 }
 
 impl Analysis {
@@ -192,6 +224,7 @@ impl Analysis {
             tolerance: vec![f64::NAN; n],
             changes: Vec::new(),
             machine_problems: Vec::new(),
+            pending: None,
         }
     }
 }
@@ -224,6 +257,9 @@ pub fn analyze_scaled(points: &[Point], detect: impl Fn(&[Point]) -> Analysis) -
     }
     for m in &mut a.machine_problems {
         m.expected = up(m.expected);
+    }
+    if let Some(p) = &mut a.pending {
+        p.expected = up(p.expected);
     }
     a
 }

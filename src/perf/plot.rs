@@ -22,6 +22,7 @@ pub fn colour(c: Class) -> Option<&'static str> {
         Class::Spike => Some("orange"),
         Class::Regression => Some("red"),
         Class::Machine => Some("blue"),
+        Class::Pending => Some("grey"),
     }
 }
 
@@ -221,6 +222,7 @@ pub fn write_svg_element<W: Write>(out: &mut W, s: &Series, a: &Analysis) -> io:
         ("dot", "orange", "spike"),
         ("dot", "red", "regression"),
         ("dot", "blue", "machine problem"),
+        ("dot", "grey", "pending"),
     ];
     let mut x = LEFT;
     let y = HEIGHT - 8.0;

@@ -1,0 +1,661 @@
+//! Robust segmentation (`--method segment`): change points searched over
+//! the whole series, for benchmark series as they come from real machines
+//! (outliers, bimodal noise, noise that grows or shrinks, slow drifts,
+//! machines with their own offsets, newest points that cannot be judged).
+//!
+//! 1. The noise scale is robust: the median absolute difference of
+//!    consecutive points, which neither a step nor a drift moves.
+//! 2. Points far from the median of their neighbours are set aside: a
+//!    machine whose latest points are all off while the others are not is a
+//!    machine problem; other isolated points are spikes; those among the
+//!    newest few, which cannot be told from the start of a change yet, are
+//!    pending.
+//! 3. Binary segmentation (CUSUM of the remaining points) proposes change
+//!    points generously; each is then tested against its neighbouring
+//!    segments, the weakest removed first, until every one left is
+//!    significant on a step-over-trend model (a slow drift explains its
+//!    staircase away), lasts `confirm` points on both sides, and moves the
+//!    level by at least `min_change` percent.
+//! 4. Within each level segment, a change in the spread of consecutive
+//!    differences (drift and level do not move it) is a variance change.
+//!
+//! Cost: O(n log n) time (binary segmentation over prefix sums; every test
+//! is linear in the segments it reads), memory linear in n.
+
+use super::{Analysis, Change, ChangeKind, Class, Direction, MachineProblem, Pending, Point};
+
+/// Settings of the segmentation method.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// A point further than this many noise SDs from the median of its
+    /// neighbours is set aside as an outlier (`--threshold`, 5).
+    pub threshold: f64,
+    /// A change must be this significant: the t statistic of the step
+    /// over a linear trend across both neighbouring segments
+    /// (`--t-threshold`, 6).
+    pub t_threshold: f64,
+    /// Points on each side that a change needs (`--confirm`, 3); fewer
+    /// after the newest change make it pending.
+    pub confirm: usize,
+    /// Latest points of one machine off, while the others are not, that
+    /// make a machine problem (`--machine-points`, 2); 0 turns it off.
+    pub machine_points: usize,
+    /// Smallest change of level reported, in percent (`--min-change`, 2).
+    pub min_change: f64,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { threshold: 5.0, t_threshold: 6.0, confirm: 3, machine_points: 2, min_change: 2.0 }
+    }
+}
+
+/// Neighbours on each side of a point whose median it is judged against.
+const HALF_WINDOW: usize = 3;
+
+/// Binary segmentation splits while the squared CUSUM statistic exceeds
+/// this many times ln n: generous, the pruning decides.
+const SPLIT_LOG_FACTOR: f64 = 2.0;
+
+/// A variance change: the likelihood ratio must pass this many times ln n,
+/// and the spread move by at least this factor either way.
+const VARIANCE_LOG_FACTOR: f64 = 4.0;
+const VARIANCE_MIN_RATIO: f64 = 1.5;
+
+/// Fewest points on each side of a variance change.
+const VARIANCE_MIN_SIDE: usize = 10;
+
+/// 1 / Φ⁻¹(3/4): a median absolute deviation times this estimates the SD
+/// of normal noise.
+const MAD_TO_SD: f64 = 1.482_602_218_505_602;
+
+/// Find the changes of one series (already ordered by build id).
+pub fn analyze(points: &[Point], p: &Params) -> Analysis {
+    let n = points.len();
+    let x: Vec<f64> = points.iter().map(|pt| pt.value).collect();
+    let mut a = Analysis::with_len(n);
+    if n == 0 {
+        return a;
+    }
+    let confirm = p.confirm.max(1);
+    let sigma = noise_sd(&x);
+    let tol = p.threshold * sigma;
+
+    // 2. Outliers against the median of their neighbours.
+    let mut med = rolling_median(&x, HALF_WINDOW);
+    // The newest points have too few neighbours after them: they are judged
+    // against the points before them alone, or a new level that has reached
+    // half of a window would count as its own median.
+    let young = n.saturating_sub(HALF_WINDOW);
+    let mut buf = Vec::with_capacity(2 * HALF_WINDOW + 1);
+    for i in young..n {
+        buf.clear();
+        buf.extend_from_slice(x.get(i.saturating_sub(2 * HALF_WINDOW + 1)..i).unwrap_or_default());
+        if !buf.is_empty() {
+            set(&mut med, i, median(&mut buf));
+        }
+    }
+    let mut off: Vec<bool> = x.iter().zip(&med).map(|(v, m)| (v - m).abs() > tol).collect();
+    // Newest points all off in one direction, `confirm` of them or more,
+    // are no outliers but a new level: the segmentation judges them.
+    let side = |i: usize| x.get(i).zip(med.get(i)).map(|(v, m)| v > m);
+    let run = (young..n).rev().take_while(|&i| off.get(i) == Some(&true) && side(i) == side(n - 1)).count();
+    if run >= confirm && run == n - young {
+        for i in n - run..n {
+            set(&mut off, i, false);
+        }
+    }
+    machine_problems(points, &x, &med, &off, p.machine_points, &mut a);
+    let mut first_young_off = None;
+    for (i, &is_off) in off.iter().enumerate() {
+        if !is_off || a.classes.get(i) == Some(&Class::Machine) {
+            continue;
+        }
+        if i >= young {
+            first_young_off.get_or_insert(i);
+        }
+        set(&mut a.classes, i, Class::Spike);
+    }
+
+    // 3. The level segmentation over the points kept.
+    let keep: Vec<usize> = (0..n).filter(|&i| !off.get(i).copied().unwrap_or(true)).collect();
+    let y: Vec<f64> = keep.iter().filter_map(|&i| x.get(i).copied()).collect();
+    let sums = Sums::new(&y);
+    let mut cps = binary_segmentation(&sums, sigma);
+    let mut pending_cp = None;
+    prune(&sums, &mut cps, &mut pending_cp, p, confirm);
+
+    // Expected values: the mean of each point's level segment.
+    let bounds: Vec<usize> = std::iter::once(0).chain(cps.iter().copied()).chain(std::iter::once(y.len())).collect();
+    for w in bounds.windows(2) {
+        let (lo, hi) = match w {
+            [lo, hi] => (*lo, *hi),
+            _ => continue,
+        };
+        let mean = sums.mean(lo, hi);
+        let from = keep.get(lo).copied().unwrap_or(n);
+        let to = keep.get(hi).copied().unwrap_or(n);
+        for i in from..to {
+            set(&mut a.expected, i, mean);
+            set(&mut a.tolerance, i, tol);
+        }
+    }
+    // Points before the first kept one take the first segment's level.
+    if let (Some(&first), Some(&level)) = (keep.first(), a.expected.get(keep.first().copied().unwrap_or(0))) {
+        for i in 0..first {
+            set(&mut a.expected, i, level);
+            set(&mut a.tolerance, i, tol);
+        }
+    }
+
+    for (j, &cp) in cps.iter().enumerate() {
+        let lo = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
+        let hi = cps.get(j + 1).copied().unwrap_or(y.len());
+        let (old, new) = (sums.mean(lo, cp), sums.mean(cp, hi));
+        let Some(&index) = keep.get(cp) else { continue };
+        a.changes.push(Change { index, old, new, direction: Direction::of(new - old), kind: ChangeKind::Level });
+        set(&mut a.classes, index, Class::Regression);
+    }
+
+    // 4. Variance changes within each level segment.
+    for w in bounds.windows(2) {
+        if let [lo, hi] = *w {
+            variance_changes(&y, &keep, (lo, hi), confirm, tol, &mut a);
+        }
+    }
+    a.changes.sort_by_key(|c| c.index);
+
+    // The newest points: a change too young to confirm, or outliers that
+    // may be its first points, are pending rather than an early alarm.
+    let young_cp = pending_cp.and_then(|cp| keep.get(cp).copied());
+    let start = match (young_cp, first_young_off) {
+        (Some(c), Some(o)) => Some(c.min(o)),
+        (c, o) => c.or(o),
+    };
+    if let Some(start) = start {
+        let level = a.expected.get(start.saturating_sub(1)).copied().unwrap_or(f64::NAN);
+        let seen = n - start;
+        a.pending = Some(Pending { index: start, points: seen, needed: confirm.saturating_sub(seen).max(1), expected: level });
+        for i in start..n {
+            if a.classes.get(i) != Some(&Class::Machine) {
+                set(&mut a.classes, i, Class::Pending);
+            }
+        }
+    }
+    a
+}
+
+fn set<T>(v: &mut [T], i: usize, x: T) {
+    if let Some(slot) = v.get_mut(i) {
+        *slot = x;
+    }
+}
+
+/// The SD of the noise, from the median absolute difference of consecutive
+/// points (a step or a drift moves few of them). A quantised series whose
+/// differences are mostly zero falls back on the spread around the median,
+/// and a constant one on a tiny fraction of its level.
+fn noise_sd(x: &[f64]) -> f64 {
+    let mut d: Vec<f64> = x.windows(2).map(|w| match w {
+        [a, b] => (b - a).abs(),
+        _ => 0.0,
+    }).collect();
+    let from_diffs = median(&mut d) * MAD_TO_SD / std::f64::consts::SQRT_2;
+    if from_diffs > 0.0 {
+        return from_diffs;
+    }
+    let mut v = x.to_vec();
+    let m = median(&mut v);
+    let mut dev: Vec<f64> = x.iter().map(|v| (v - m).abs()).collect();
+    let spread = median(&mut dev) * MAD_TO_SD;
+    if spread > 0.0 {
+        return spread;
+    }
+    (m.abs() * 1e-9).max(f64::MIN_POSITIVE)
+}
+
+/// The median (upper of the two middle values for an even count); NaN when
+/// empty. Reorders `v`.
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mid = v.len() / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    *m
+}
+
+/// The median of each point's window of `h` points on each side (fewer at
+/// the ends), the point itself included.
+fn rolling_median(x: &[f64], h: usize) -> Vec<f64> {
+    let mut buf = Vec::with_capacity(2 * h + 1);
+    (0..x.len())
+        .map(|i| {
+            buf.clear();
+            buf.extend_from_slice(x.get(i.saturating_sub(h)..(i + h + 1).min(x.len())).unwrap_or_default());
+            median(&mut buf)
+        })
+        .collect()
+}
+
+/// A machine whose latest `need` points are all off in the same direction,
+/// with points of other machines between them that are not.
+fn machine_problems(points: &[Point], x: &[f64], med: &[f64], off: &[bool], need: usize, a: &mut Analysis) {
+    if need == 0 {
+        return;
+    }
+    #[derive(Clone, Default)]
+    struct Track {
+        last: Option<usize>,
+        streak: Vec<usize>,
+        up: bool,
+    }
+    let count = points.iter().map(|pt| pt.machine as usize + 1).max().unwrap_or(0);
+    let mut tracks = vec![Track::default(); count];
+    let mut last_off: Option<usize> = None;
+    for (i, pt) in points.iter().enumerate() {
+        let Some(t) = tracks.get_mut(pt.machine as usize) else { continue };
+        let (Some(&v), Some(&m), Some(&is_off)) = (x.get(i), med.get(i), off.get(i)) else { continue };
+        if !is_off {
+            t.streak.clear();
+            t.last = Some(i);
+            continue;
+        }
+        let up = v > m;
+        // Other machines ran since this one's previous point, and none of
+        // their points was off.
+        let clean_gap = matches!(t.last, Some(j) if last_off == Some(j) && i > j + 1);
+        if !(clean_gap && !t.streak.is_empty() && t.up == up) {
+            t.streak.clear();
+        }
+        t.up = up;
+        t.streak.push(i);
+        t.last = Some(i);
+        last_off = Some(i);
+        if t.streak.len() >= need {
+            for &j in &t.streak {
+                set(&mut a.classes, j, Class::Machine);
+            }
+            if t.streak.len() == need {
+                a.machine_problems.push(MachineProblem { machine: pt.machine, index: i, expected: m });
+            }
+        }
+    }
+}
+
+/// Prefix sums of a series (centred on its first value, which keeps the
+/// digits of series with a large offset and little noise).
+struct Sums {
+    s1: Vec<f64>,
+    s2: Vec<f64>,
+    /// Σ i·y_i, for the trend regression.
+    st: Vec<f64>,
+    origin: f64,
+}
+
+impl Sums {
+    fn new(y: &[f64]) -> Sums {
+        let origin = y.first().copied().unwrap_or(0.0);
+        let mut s1 = Vec::with_capacity(y.len() + 1);
+        let mut s2 = Vec::with_capacity(y.len() + 1);
+        let mut st = Vec::with_capacity(y.len() + 1);
+        let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
+        s1.push(a);
+        s2.push(b);
+        st.push(c);
+        for (i, v) in y.iter().enumerate() {
+            let d = v - origin;
+            a += d;
+            b += d * d;
+            c += i as f64 * d;
+            s1.push(a);
+            s2.push(b);
+            st.push(c);
+        }
+        Sums { s1, s2, st, origin }
+    }
+    fn len(&self) -> usize {
+        self.s1.len().saturating_sub(1)
+    }
+    fn diff(v: &[f64], lo: usize, hi: usize) -> f64 {
+        v.get(hi).copied().unwrap_or(0.0) - v.get(lo).copied().unwrap_or(0.0)
+    }
+    /// Σ (y - origin) over [lo, hi).
+    fn sum(&self, lo: usize, hi: usize) -> f64 {
+        Self::diff(&self.s1, lo, hi)
+    }
+    fn mean(&self, lo: usize, hi: usize) -> f64 {
+        if hi <= lo {
+            return f64::NAN;
+        }
+        self.origin + self.sum(lo, hi) / (hi - lo) as f64
+    }
+}
+
+/// Change points proposed by binary segmentation: split a segment at its
+/// largest CUSUM while the statistic passes the threshold.
+fn binary_segmentation(sums: &Sums, sigma: f64) -> Vec<usize> {
+    let n = sums.len();
+    let threshold = SPLIT_LOG_FACTOR * (n.max(8) as f64).ln();
+    let mut cps = Vec::new();
+    let mut stack = vec![(0usize, n)];
+    while let Some((lo, hi)) = stack.pop() {
+        if hi < lo + 4 {
+            continue;
+        }
+        let len = (hi - lo) as f64;
+        let total = sums.sum(lo, hi);
+        let mut best = (0.0f64, 0usize);
+        for t in lo + 2..=hi - 2 {
+            let k = (t - lo) as f64;
+            let c = sums.sum(lo, t) - k / len * total;
+            let stat = c * c / (k * (len - k) / len);
+            if stat > best.0 {
+                best = (stat, t);
+            }
+        }
+        if best.1 > lo && best.0 / (sigma * sigma) > threshold {
+            cps.push(best.1);
+            stack.push((lo, best.1));
+            stack.push((best.1, hi));
+        }
+    }
+    cps.sort_unstable();
+    cps
+}
+
+/// How strongly a change at `cp` stands out between the segments
+/// [lo, cp) and [cp, hi): the t statistic of the step in the regression
+/// y = α + β·i + γ·[i ≥ cp] over [lo, hi), and the relative size of the
+/// step in the means.
+fn step_over_trend(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
+    let (n1, n2) = ((cp - lo) as f64, (hi - cp) as f64);
+    let n = n1 + n2;
+    let (m1, m2) = (sums.mean(lo, cp), sums.mean(cp, hi));
+    let rel = if m1 == 0.0 { f64::INFINITY } else { (m2 / m1 - 1.0).abs() };
+    if n < 4.0 {
+        return (0.0, rel);
+    }
+    // Centre time on the window: t = i - lo, as f64 throughout.
+    let tsum = |a: usize, b: usize| {
+        let (a, b) = ((a - lo) as f64, (b - lo) as f64);
+        (a + b - 1.0) * (b - a) / 2.0
+    };
+    let t2sum = |a: usize, b: usize| {
+        let f = |k: f64| (k - 1.0) * k * (2.0 * k - 1.0) / 6.0;
+        f((b - lo) as f64) - f((a - lo) as f64)
+    };
+    // Normal equations of [1, t, step] against y (origin-centred).
+    let (st, st2) = (tsum(lo, hi), t2sum(lo, hi));
+    let (sd, std_) = (n2, tsum(cp, hi));
+    let sy = sums.sum(lo, hi);
+    let sty = Sums::diff(&sums.st, lo, hi) - lo as f64 * sy;
+    let sdy = sums.sum(cp, hi);
+    let m = [[n, st, sd], [st, st2, std_], [sd, std_, sd]];
+    let rhs = [sy, sty, sdy];
+    let Some(inv) = inverse3(&m) else { return (0.0, rel) };
+    let beta: Vec<f64> = (0..3).map(|r| (0..3).map(|c| inv[r][c] * rhs[c]).sum()).collect();
+    let fitted: f64 = beta.iter().zip(&rhs).map(|(b, r)| b * r).sum();
+    let yy = Sums::diff(&sums.s2, lo, hi);
+    let rss = (yy - fitted).max(0.0);
+    let dof = n - 3.0;
+    if dof < 1.0 {
+        return (0.0, rel);
+    }
+    let s2 = rss / dof;
+    let gamma = beta.get(2).copied().unwrap_or(0.0);
+    let se = (s2 * inv[2][2]).sqrt();
+    let t = if se > 0.0 { (gamma / se).abs() } else if gamma != 0.0 { f64::INFINITY } else { 0.0 };
+    // A step whose sign the trend turns around is no step of the means.
+    let t = if gamma * (m2 - m1) < 0.0 { 0.0 } else { t };
+    (t, rel)
+}
+
+#[allow(clippy::indexing_slicing)]
+fn inverse3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if !det.is_finite() || det.abs() < 1e-12 * m[0][0].abs().max(1.0).powi(3) {
+        return None;
+    }
+    let mut r = [[0.0; 3]; 3];
+    for i in 0..3 {
+        for j in 0..3 {
+            let (a, b) = ((j + 1) % 3, (j + 2) % 3);
+            let (c, d) = ((i + 1) % 3, (i + 2) % 3);
+            r[i][j] = (m[a][c] * m[b][d] - m[a][d] * m[b][c]) / det;
+        }
+    }
+    Some(r)
+}
+
+/// Remove proposed change points, the weakest first, until every one left
+/// passes; a last change with fewer than `confirm` points after it is kept
+/// aside as pending.
+fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Params, confirm: usize) {
+    let n = sums.len();
+    let min_rel = p.min_change / 100.0;
+    loop {
+        let mut weakest: Option<(f64, usize)> = None;
+        for j in 0..cps.len() {
+            let Some(&cp) = cps.get(j) else { continue };
+            let lo = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
+            let hi = cps.get(j + 1).copied().unwrap_or(n);
+            let (t, rel) = step_over_trend(sums, lo, cp, hi);
+            let last = j + 1 == cps.len();
+            // The newest change, too young: leave it for the pending check.
+            if last && hi - cp < confirm && cp - lo >= confirm {
+                continue;
+            }
+            let ok = cp - lo >= confirm && hi - cp >= confirm && t >= p.t_threshold && rel >= min_rel;
+            // Short segments go first, then the least significant step.
+            let score = if cp - lo < confirm || hi - cp < confirm { -1.0 } else { t.min(p.t_threshold * rel / min_rel.max(1e-12)) };
+            if !ok && weakest.is_none_or(|(s, _)| score < s) {
+                weakest = Some((score, j));
+            }
+        }
+        match weakest {
+            Some((_, j)) => {
+                cps.remove(j);
+            }
+            None => break,
+        }
+    }
+    // A last change point with too few points after it is not a change yet.
+    if let Some(&last) = cps.last() {
+        if n - last < confirm {
+            let lo = if cps.len() >= 2 { cps.get(cps.len() - 2).copied().unwrap_or(0) } else { 0 };
+            let (t, rel) = step_over_trend(sums, lo, last, n);
+            cps.pop();
+            // Only a step that would already pass with its few points is
+            // worth announcing as pending.
+            if rel >= min_rel && t >= p.t_threshold / 2.0 {
+                *pending = Some(last);
+            }
+        }
+    }
+}
+
+/// Changes of the spread within the level segment [lo, hi) of the kept
+/// points: binary segmentation of consecutive differences by their
+/// likelihood ratio (normal, zero mean, variance before and after). Each
+/// difference is clipped at the outlier tolerance, so that one jump (a step
+/// too small to report) does not pass for a burst of noise.
+fn variance_changes(y: &[f64], keep: &[usize], (lo, hi): (usize, usize), confirm: usize, tol: f64, a: &mut Analysis) {
+    let cap = 2.0 * tol * tol;
+    let d: Vec<f64> = y.get(lo..hi).unwrap_or_default().windows(2).map(|w| match w {
+        [u, v] => ((v - u) * (v - u)).min(cap),
+        _ => 0.0,
+    }).collect();
+    let mut pre = Vec::with_capacity(d.len() + 1);
+    let mut acc = 0.0;
+    pre.push(acc);
+    for v in &d {
+        acc += v;
+        pre.push(acc);
+    }
+    let sum = |a: usize, b: usize| pre.get(b).copied().unwrap_or(0.0) - pre.get(a).copied().unwrap_or(0.0);
+    let min_side = VARIANCE_MIN_SIDE.max(2 * confirm);
+    let total_n = y.len().max(8) as f64;
+    let mut stack = vec![(0usize, d.len())];
+    while let Some((s, e)) = stack.pop() {
+        if e < s + 2 * min_side {
+            continue;
+        }
+        let whole = sum(s, e) / (e - s) as f64;
+        if whole <= 0.0 {
+            continue;
+        }
+        let mut best = (0.0f64, 0usize, 0.0f64, 0.0f64);
+        for t in s + min_side..=e - min_side {
+            let (n1, n2) = ((t - s) as f64, (e - t) as f64);
+            let (v1, v2) = (sum(s, t) / n1, sum(t, e) / n2);
+            if v1 <= 0.0 || v2 <= 0.0 {
+                continue;
+            }
+            let lr = (n1 + n2) * whole.ln() - n1 * v1.ln() - n2 * v2.ln();
+            if lr > best.0 {
+                best = (lr, t, v1, v2);
+            }
+        }
+        let (lr, t, v1, v2) = best;
+        let ratio = (v2 / v1).sqrt();
+        if t > s && lr > VARIANCE_LOG_FACTOR * total_n.ln() && (ratio >= VARIANCE_MIN_RATIO || ratio <= 1.0 / VARIANCE_MIN_RATIO) {
+            // Difference t is y[lo+t+1] - y[lo+t]: the new spread starts at
+            // the later point.
+            if let Some(&index) = keep.get(lo + t + 1) {
+                let (old, new) = ((v1 / 2.0).sqrt(), (v2 / 2.0).sqrt());
+                a.changes.push(Change { index, old, new, direction: Direction::of(new - old), kind: ChangeKind::Variance });
+            }
+            stack.push((s, t));
+            stack.push((t, e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perf::test_points::{pts, wobble};
+
+    /// Normal noise from a seeded xorshift (Box-Muller), no crate needed.
+    fn noise(seed: u64, n: usize) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut u = || {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            ((s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n).map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos()).collect()
+    }
+
+    fn levels(a: &Analysis) -> Vec<&Change> {
+        a.changes.iter().filter(|c| c.kind == ChangeKind::Level).collect()
+    }
+
+    #[test]
+    fn step_is_one_change_at_its_first_point() {
+        let v: Vec<f64> = noise(1, 200).iter().enumerate().map(|(i, e)| if i < 120 { 100.0 } else { 110.0 } + e).collect();
+        let a = analyze(&pts(&v), &Params::default());
+        let c = levels(&a);
+        assert_eq!(c.len(), 1, "{:?}", a.changes);
+        assert_eq!(c[0].index, 120);
+        assert_eq!(c[0].direction, Direction::Increase);
+        assert!((c[0].percent() - 10.0).abs() < 1.5, "{}", c[0].percent());
+        assert!(a.pending.is_none());
+    }
+
+    #[test]
+    fn noise_alone_has_nothing_to_report() {
+        for seed in 0..20 {
+            let v: Vec<f64> = noise(seed, 400).iter().map(|e| 50.0 + e).collect();
+            let a = analyze(&pts(&v), &Params::default());
+            assert!(a.changes.is_empty(), "seed {seed}: {:?}", a.changes);
+        }
+    }
+
+    #[test]
+    fn slow_drift_is_no_staircase() {
+        for seed in 0..10 {
+            let v: Vec<f64> =
+                noise(seed, 600).iter().enumerate().map(|(i, e)| 100.0 + 0.05 * i as f64 + e).collect();
+            let a = analyze(&pts(&v), &Params::default());
+            assert!(levels(&a).is_empty(), "seed {seed}: {:?}", a.changes);
+        }
+    }
+
+    #[test]
+    fn step_on_a_drift_is_found_alone() {
+        let v: Vec<f64> = noise(3, 400)
+            .iter()
+            .enumerate()
+            .map(|(i, e)| 100.0 + 0.05 * i as f64 + if i < 250 { 0.0 } else { 8.0 } + e)
+            .collect();
+        let a = analyze(&pts(&v), &Params::default());
+        let c = levels(&a);
+        assert_eq!(c.len(), 1, "{:?}", a.changes);
+        assert!((249..=251).contains(&c[0].index), "{}", c[0].index);
+    }
+
+    #[test]
+    fn spikes_stay_spikes() {
+        let mut v: Vec<f64> = (0..100).map(|i| 100.0 + wobble(i)).collect();
+        v[40] = 180.0;
+        v[41] = 175.0;
+        v[70] = 20.0;
+        let a = analyze(&pts(&v), &Params::default());
+        assert!(a.changes.is_empty(), "{:?}", a.changes);
+        let spikes: Vec<usize> = (0..100).filter(|&i| a.classes[i] == Class::Spike).collect();
+        assert_eq!(spikes, [40, 41, 70]);
+    }
+
+    #[test]
+    fn variance_change_is_its_own_kind() {
+        let v: Vec<f64> =
+            noise(5, 400).iter().enumerate().map(|(i, e)| 100.0 + e * if i < 200 { 0.5 } else { 3.0 }).collect();
+        let a = analyze(&pts(&v), &Params::default());
+        assert!(levels(&a).is_empty(), "{:?}", a.changes);
+        let var: Vec<&Change> = a.changes.iter().filter(|c| c.kind == ChangeKind::Variance).collect();
+        assert_eq!(var.len(), 1, "{:?}", a.changes);
+        assert!((190..=210).contains(&var[0].index), "{}", var[0].index);
+        assert!(var[0].new > 4.0 * var[0].old);
+    }
+
+    #[test]
+    fn a_step_in_the_newest_points_is_pending() {
+        let mut v: Vec<f64> = (0..100).map(|i| 100.0 + wobble(i)).collect();
+        v.extend([130.0, 131.0]);
+        let a = analyze(&pts(&v), &Params::default());
+        assert!(a.changes.is_empty(), "{:?}", a.changes);
+        let p = a.pending.expect("pending");
+        assert_eq!((p.index, p.points, p.needed), (100, 2, 1));
+        assert_eq!(&a.classes[100..], [Class::Pending, Class::Pending]);
+        v.push(130.5);
+        let a = analyze(&pts(&v), &Params::default());
+        assert_eq!(a.changes.len(), 1, "three points confirm it: {:?}", a.changes);
+        assert!(a.pending.is_none());
+    }
+
+    #[test]
+    fn small_shift_on_a_quiet_machine_is_below_min_change() {
+        let v: Vec<f64> = (0..200).map(|i| if i < 100 { 100.0 } else { 101.0 } + wobble(i) / 100.0).collect();
+        let a = analyze(&pts(&v), &Params::default());
+        assert!(a.changes.is_empty(), "{:?}", a.changes);
+        let a = analyze(&pts(&v), &Params { min_change: 0.5, ..Params::default() });
+        assert_eq!(a.changes.len(), 1);
+    }
+
+    #[test]
+    fn tiny_and_odd_series_do_not_panic() {
+        for n in 0..12 {
+            let a = analyze(&pts((0..n).map(|i| (i % 3) as f64)), &Params::default());
+            assert_eq!(a.classes.len(), n);
+        }
+        let v = [f64::MAX, -f64::MAX, 0.0, 1e-300, 5.0, 5.0, 5.0, f64::MIN_POSITIVE];
+        let a = analyze(&pts(v.iter().cycle().take(100)), &Params { confirm: 0, ..Params::default() });
+        assert_eq!(a.classes.len(), 100);
+        let a = analyze(&pts(&[7.0; 50]), &Params::default());
+        assert!(a.changes.is_empty() && a.pending.is_none());
+    }
+}
