@@ -10,7 +10,8 @@
 //!    machine problem; other isolated points are spikes; those among the
 //!    newest few, which cannot be told from the start of a change yet, are
 //!    pending.
-//! 3. Binary segmentation (CUSUM of the remaining points) proposes change
+//! 3. Binary segmentation (a step over a linear trend, fitted in closed
+//!    form from prefix sums, over the remaining points) proposes change
 //!    points generously; each is then tested against its neighbouring
 //!    segments, the weakest removed first, until every one left is
 //!    significant on a step-over-trend model (a slow drift explains its
@@ -59,8 +60,12 @@ const SPLIT_LOG_FACTOR: f64 = 2.0;
 
 /// A variance change: the likelihood ratio must pass this many times ln n,
 /// and the spread move by at least this factor either way.
-const VARIANCE_LOG_FACTOR: f64 = 4.0;
+const VARIANCE_LOG_FACTOR: f64 = 6.0;
 const VARIANCE_MIN_RATIO: f64 = 1.5;
+
+/// Points on each side of a change that its test reads, at most: over a
+/// few dozen points a slow curve is close to a line, over hundreds it is not.
+const LOCAL: usize = 24;
 
 /// Fewest points on each side of a variance change.
 const VARIANCE_MIN_SIDE: usize = 10;
@@ -151,7 +156,9 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     for (j, &cp) in cps.iter().enumerate() {
         let lo = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
         let hi = cps.get(j + 1).copied().unwrap_or(y.len());
-        let (old, new) = (sums.mean(lo, cp), sums.mean(cp, hi));
+        // The levels just before and just after: under a drift the means
+        // of whole segments are apart by the drift as well.
+        let (old, new) = near_means(&sums, lo, cp, hi);
         let Some(&index) = keep.get(cp) else { continue };
         a.changes.push(Change { index, old, new, direction: Direction::of(new - old), kind: ChangeKind::Level });
         set(&mut a.classes, index, Class::Regression);
@@ -332,29 +339,61 @@ impl Sums {
     }
 }
 
-/// Change points proposed by binary segmentation: split a segment at its
-/// largest CUSUM while the statistic passes the threshold.
+/// The step γ at `cp` in the least-squares fit y = α + β·i + γ·[i ≥ cp]
+/// over [lo, hi), with the trend partialled out in closed form:
+/// γ = ⟨r, y⟩ / ⟨r, d⟩ where d is the step's indicator and r its residual
+/// after regression on [1, i]. Returns (⟨r, y⟩, ⟨r, d⟩, the residual sum of
+/// squares of the whole fit), all from prefix sums in O(1).
+fn step_fit(sums: &Sums, lo: usize, cp: usize, hi: usize) -> Option<(f64, f64, f64)> {
+    if hi < lo + 4 || cp <= lo || cp >= hi {
+        return None;
+    }
+    let n = (hi - lo) as f64;
+    let n2 = (hi - cp) as f64;
+    // Time counted from lo; its mean and centred sums of squares.
+    let tbar = (n - 1.0) / 2.0;
+    let scc = n * (n * n - 1.0) / 12.0;
+    // Σ over [cp, hi) of (t - tbar), t = i - lo.
+    let (a, b) = ((cp - lo) as f64, n);
+    let scd = (a + b - 1.0) * (b - a) / 2.0 - n2 * tbar;
+    let sy = sums.sum(lo, hi);
+    let ybar = sy / n;
+    let sty = Sums::diff(&sums.st, lo, hi) - lo as f64 * sy;
+    let scy = sty - tbar * sy;
+    let syy = Sums::diff(&sums.s2, lo, hi) - sy * ybar;
+    let rd = n2 - n2 * n2 / n - scd * scd / scc;
+    let ry = sums.sum(cp, hi) - n2 * ybar - scd * scy / scc;
+    if rd <= 0.0 || !rd.is_finite() {
+        return None;
+    }
+    let rss = (syy - scy * scy / scc - ry * ry / rd).max(0.0);
+    Some((ry, rd, rss))
+}
+
+/// Change points proposed by binary segmentation: split a segment where a
+/// step over a linear trend explains most (its χ² with the global noise),
+/// while that passes a generous threshold. A drift has no such step, so it
+/// is not cut into a staircase.
 fn binary_segmentation(sums: &Sums, sigma: f64) -> Vec<usize> {
     let n = sums.len();
     let threshold = SPLIT_LOG_FACTOR * (n.max(8) as f64).ln();
+    let var = sigma * sigma;
     let mut cps = Vec::new();
     let mut stack = vec![(0usize, n)];
     while let Some((lo, hi)) = stack.pop() {
         if hi < lo + 4 {
             continue;
         }
-        let len = (hi - lo) as f64;
-        let total = sums.sum(lo, hi);
         let mut best = (0.0f64, 0usize);
         for t in lo + 2..=hi - 2 {
-            let k = (t - lo) as f64;
-            let c = sums.sum(lo, t) - k / len * total;
-            let stat = c * c / (k * (len - k) / len);
-            if stat > best.0 {
-                best = (stat, t);
+            if let Some((ry, rd, _)) = step_fit(sums, lo, t, hi) {
+                let stat = ry * ry / rd;
+                if stat > best.0 {
+                    best = (stat, t);
+                }
             }
         }
-        if best.1 > lo && best.0 / (sigma * sigma) > threshold {
+        if best.1 > lo && best.0 / var > threshold {
             cps.push(best.1);
             stack.push((lo, best.1));
             stack.push((best.1, hi));
@@ -366,67 +405,26 @@ fn binary_segmentation(sums: &Sums, sigma: f64) -> Vec<usize> {
 
 /// How strongly a change at `cp` stands out between the segments
 /// [lo, cp) and [cp, hi): the t statistic of the step in the regression
-/// y = α + β·i + γ·[i ≥ cp] over [lo, hi), and the relative size of the
-/// step in the means.
+/// y = α + β·i + γ·[i ≥ cp] over [lo, hi) (its own residual noise), and
+/// the relative size of the step in the means.
 fn step_over_trend(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
-    let (n1, n2) = ((cp - lo) as f64, (hi - cp) as f64);
-    let n = n1 + n2;
-    let (m1, m2) = (sums.mean(lo, cp), sums.mean(cp, hi));
+    let (m1, m2) = near_means(sums, lo, cp, hi);
     let rel = if m1 == 0.0 { f64::INFINITY } else { (m2 / m1 - 1.0).abs() };
-    if n < 4.0 {
-        return (0.0, rel);
-    }
-    // Centre time on the window: t = i - lo, as f64 throughout.
-    let tsum = |a: usize, b: usize| {
-        let (a, b) = ((a - lo) as f64, (b - lo) as f64);
-        (a + b - 1.0) * (b - a) / 2.0
-    };
-    let t2sum = |a: usize, b: usize| {
-        let f = |k: f64| (k - 1.0) * k * (2.0 * k - 1.0) / 6.0;
-        f((b - lo) as f64) - f((a - lo) as f64)
-    };
-    // Normal equations of [1, t, step] against y (origin-centred).
-    let (st, st2) = (tsum(lo, hi), t2sum(lo, hi));
-    let (sd, std_) = (n2, tsum(cp, hi));
-    let sy = sums.sum(lo, hi);
-    let sty = Sums::diff(&sums.st, lo, hi) - lo as f64 * sy;
-    let sdy = sums.sum(cp, hi);
-    let m = [[n, st, sd], [st, st2, std_], [sd, std_, sd]];
-    let rhs = [sy, sty, sdy];
-    let Some(inv) = inverse3(&m) else { return (0.0, rel) };
-    let beta: Vec<f64> = (0..3).map(|r| (0..3).map(|c| inv[r][c] * rhs[c]).sum()).collect();
-    let fitted: f64 = beta.iter().zip(&rhs).map(|(b, r)| b * r).sum();
-    let yy = Sums::diff(&sums.s2, lo, hi);
-    let rss = (yy - fitted).max(0.0);
-    let dof = n - 3.0;
+    let Some((ry, rd, rss)) = step_fit(sums, lo, cp, hi) else { return (0.0, rel) };
+    let dof = (hi - lo) as f64 - 3.0;
     if dof < 1.0 {
         return (0.0, rel);
     }
-    let s2 = rss / dof;
-    let gamma = beta.get(2).copied().unwrap_or(0.0);
-    let se = (s2 * inv[2][2]).sqrt();
+    let gamma = ry / rd;
+    let se = (rss / dof / rd).sqrt();
     let t = if se > 0.0 { (gamma / se).abs() } else if gamma != 0.0 { f64::INFINITY } else { 0.0 };
-    // A step whose sign the trend turns around is no step of the means.
-    let t = if gamma * (m2 - m1) < 0.0 { 0.0 } else { t };
     (t, rel)
 }
 
-#[allow(clippy::indexing_slicing)]
-fn inverse3(m: &[[f64; 3]; 3]) -> Option<[[f64; 3]; 3]> {
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    if !det.is_finite() || det.abs() < 1e-12 * m[0][0].abs().max(1.0).powi(3) {
-        return None;
-    }
-    let mut r = [[0.0; 3]; 3];
-    for i in 0..3 {
-        for j in 0..3 {
-            let (a, b) = ((j + 1) % 3, (j + 2) % 3);
-            let (c, d) = ((i + 1) % 3, (i + 2) % 3);
-            r[i][j] = (m[a][c] * m[b][d] - m[a][d] * m[b][c]) / det;
-        }
-    }
-    Some(r)
+/// The means of the (at most) [`LOCAL`] points before and after `cp`
+/// within [lo, hi).
+fn near_means(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
+    (sums.mean(lo.max(cp.saturating_sub(LOCAL)), cp), sums.mean(cp, hi.min(cp + LOCAL)))
 }
 
 /// Remove proposed change points, the weakest first, until every one left
@@ -441,7 +439,11 @@ fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Par
             let Some(&cp) = cps.get(j) else { continue };
             let lo = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
             let hi = cps.get(j + 1).copied().unwrap_or(n);
-            let (t, rel) = step_over_trend(sums, lo, cp, hi);
+            // Significant over the whole neighbouring segments, or over the
+            // nearest points alone (where a slow curve is close to a line).
+            let (t_all, rel) = step_over_trend(sums, lo, cp, hi);
+            let (t_near, _) = step_over_trend(sums, lo.max(cp.saturating_sub(LOCAL)), cp, hi.min(cp + LOCAL));
+            let t = t_all.max(t_near);
             let last = j + 1 == cps.len();
             // The newest change, too young: leave it for the pending check.
             if last && hi - cp < confirm && cp - lo >= confirm {
