@@ -8,7 +8,9 @@ Otava (its defaults), in one run:
 3. real-world series with human annotations (tcpd/tcpd.json, a part of the
    Turing Change Point Dataset): F1 with a 5-point margin averaged over
    annotators as TCPDBench's metrics.py computes it, the development part
-   and the held-out part apart, beside TCPDBench's published figures.
+   and the held-out part apart, beside TCPDBench's published figures;
+4. real benchmark series made on this machine with a known injected
+   slowdown (real/, made by realbench.py).
 
 Run with the Python of the venv that holds apache-otava and ruptures (run.sh):
     python quality.py --bin target/release/kexec-chooser [--series 100] [--seed 1]
@@ -207,13 +209,52 @@ def tcpd(binary, methods):
           + " | ".join(f"{both[f'pub:{p}']:.3f}" for p in published) + " |")
 
 
+# --- 4. real benchmark series made on this machine -------------------------
+
+def real(binary, methods):
+    base = os.path.join(HERE, "real")
+    with open(os.path.join(base, "truth.json")) as f:
+        meta = json.load(f)
+    values = {}
+    with open(os.path.join(base, "series.csv")) as f:
+        next(f)
+        for line in f:
+            name, _machine, _build, value, _ts = line.rstrip("\n").split(",")
+            values.setdefault(name, []).append(float(value))
+    names = list(values)
+    series = [(values[n], [0] * len(values[n])) for n in names]
+    print(f"\n### Real benchmark series made on this machine ({meta['builds']} builds, "
+          f"made {meta['made']}), margin {MARGIN_SYNTH} points\n")
+    print("| series | injected | " + " | ".join(methods) + " |")
+    print("|---|---|" + "---|" * len(methods))
+    totals = {m: [0, 0, 0, 0] for m in methods}
+    found = {m: detect(binary, series, m) for m in methods}
+    for k, n in enumerate(names):
+        truth = meta["truth"][n]
+        what = f"+{meta['slowdowns'][n] * 100:.0f} % at {truth[0]}" if truth else "none"
+        cells = []
+        for m in methods:
+            f = found[m][k]
+            r = score(truth, f, MARGIN_SYNTH)
+            for i, x in enumerate(r):
+                totals[m][i] += x
+            shown = ", ".join(str(i) for i in f[:6]) + (f" (+{len(f) - 6})" if len(f) > 6 else "")
+            cells.append(shown or "none")
+        print(f"| {n} | {what} | " + " | ".join(cells) + " |")
+    cells = []
+    for m in methods:
+        tp, det, true, hit = totals[m]
+        cells.append(f"P {tp / det if det else float('nan'):.2f} / R {hit / true:.2f}")
+    print("| precision / recall | | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--series", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-otava", action="store_true")
-    ap.add_argument("--only", choices=["seed", "synthetic", "tcpd"])
+    ap.add_argument("--only", choices=["seed", "synthetic", "tcpd", "real"])
     ap.add_argument("--methods", help="comma-separated subset of " + ",".join(OURS + PEERS))
     args = ap.parse_args()
     methods = list(OURS) + [p for p in PEERS if not (args.no_otava and p == "otava")]
@@ -225,6 +266,8 @@ def main():
         synthetic(args.bin, methods, args.series, args.seed)
     if args.only in (None, "tcpd"):
         tcpd(args.bin, methods)
+    if args.only in (None, "real"):
+        real(args.bin, methods)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,9 @@ const VARIANCE_MIN_RATIO: f64 = 1.5;
 /// few dozen points a slow curve is close to a line, over hundreds it is not.
 const LOCAL: usize = 24;
 
+/// Longest excursion that counts as a burst when the level comes back.
+const BURST: usize = LOCAL;
+
 /// Fewest points on each side of a variance change.
 const VARIANCE_MIN_SIDE: usize = 10;
 
@@ -129,6 +132,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let mut cps = binary_segmentation(&sums, sigma);
     let mut pending_cp = None;
     prune(&sums, &mut cps, &mut pending_cp, p, confirm);
+    let bursts = withdraw_bursts(&sums, &mut cps, p);
 
     // Expected values: the mean of each point's level segment.
     let bounds: Vec<usize> = std::iter::once(0).chain(cps.iter().copied()).chain(std::iter::once(y.len())).collect();
@@ -150,6 +154,13 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
         for i in 0..first {
             set(&mut a.expected, i, level);
             set(&mut a.tolerance, i, tol);
+        }
+    }
+
+    // A burst that came back: its points are spikes, as outliers are.
+    for &(lo, hi) in &bursts {
+        for &i in keep.get(lo..hi).unwrap_or_default() {
+            set(&mut a.classes, i, Class::Spike);
         }
     }
 
@@ -476,6 +487,47 @@ fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Par
             }
         }
     }
+}
+
+/// Two changes that go and come back within [`BURST`] points are a burst,
+/// not two changes: a busy moment of the machine, or a slowdown fixed
+/// before anyone could act on it. They are withdrawn when the level after
+/// the second is no significant step from the level before the first.
+/// Returns the bursts' ranges of kept points.
+fn withdraw_bursts(sums: &Sums, cps: &mut Vec<usize>, p: &Params) -> Vec<(usize, usize)> {
+    let n = sums.len();
+    let min_rel = p.min_change / 100.0;
+    let mut bursts = Vec::new();
+    let mut j = 0;
+    while j + 1 < cps.len() {
+        let (Some(&a), Some(&b)) = (cps.get(j), cps.get(j + 1)) else { break };
+        let before = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
+        let after = cps.get(j + 2).copied().unwrap_or(n);
+        if b - a <= BURST {
+            // The segments around the burst, joined as if it were not there.
+            let lo = before.max(a.saturating_sub(LOCAL));
+            let hi = after.min(b + LOCAL);
+            let (m1, m2) = (sums.mean(lo, a), sums.mean(b, hi));
+            let rel = if m1 == 0.0 { f64::INFINITY } else { (m2 / m1 - 1.0).abs() };
+            let left = sums.sum(lo, a);
+            let right = sums.sum(b, hi);
+            let (n1, n2) = ((a - lo) as f64, (hi - b) as f64);
+            let spread = |lo: usize, hi: usize, mean: f64| {
+                let k = (hi - lo) as f64;
+                let m = mean - sums.origin;
+                ((Sums::diff(&sums.s2, lo, hi) - 2.0 * m * sums.sum(lo, hi) + k * m * m) / (k - 1.0).max(1.0)).max(0.0)
+            };
+            let se = (spread(lo, a, m1) / n1 + spread(b, hi, m2) / n2).sqrt();
+            let t = if se > 0.0 { ((right / n2 - left / n1) / se).abs() } else { f64::INFINITY };
+            if rel < min_rel || t < p.t_threshold {
+                bursts.push((a, b));
+                cps.drain(j..j + 2);
+                continue;
+            }
+        }
+        j += 1;
+    }
+    bursts
 }
 
 /// Changes of the spread within the level segment [lo, hi) of the kept
