@@ -101,8 +101,13 @@ fn clean_step_is_exactly_one_regression_dated_at_the_step() {
     assert!((c["old"].as_f64().unwrap() - 200.0).abs() < 2.0);
     assert!((c["new"].as_f64().unwrap() - 230.0).abs() < 2.0);
     assert!(doc["machine_problems"].as_array().unwrap().is_empty());
-    let cl = classes(&doc);
-    assert_eq!(&cl[60..63], ["spike", "spike", "regression"]);
+    // The default (segment) marks the first point of the change; the
+    // window method, as the original graph, two orange circles, then red.
+    assert_eq!(doc["method"], "segment");
+    assert_eq!(&classes(&doc)[59..62], ["good", "regression", "good"]);
+    let (doc, _) = json(&csv(&v, 3), &["--method", "window"]);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(&classes(&doc)[60..63], ["spike", "spike", "regression"]);
 }
 
 #[test]

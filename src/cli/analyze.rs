@@ -72,7 +72,7 @@ pub struct AnalyzeArgs {
     pub input: PathBuf,
 
     /// Detection method.
-    #[arg(long, value_enum, default_value_t = Method::Window)]
+    #[arg(long, value_enum, default_value_t = Method::Segment)]
     pub method: Method,
 
     /// Input format.
