@@ -19,5 +19,6 @@ fuzz_target!(|data: &[u8]| {
     for s in &parsed.dataset.series {
         let _ = perf::window::analyze(&s.points, &perf::window::Params::default());
         let _ = perf::ttest::analyze(&s.points, &perf::ttest::Params::default());
+        let _ = perf::analyze_scaled(&s.points, |p| perf::segment::analyze(p, &perf::segment::Params::default()));
     }
 });
