@@ -11,8 +11,8 @@
 //!    newest few, which cannot be told from the start of a change yet, are
 //!    pending.
 //! 3. Binary segmentation (a step over a linear trend, fitted in closed
-//!    form from prefix sums, over the remaining points) proposes change
-//!    points generously; each is then tested against its neighbouring
+//!    form from prefix sums, over the remaining points; seeded intervals
+//!    first on long series) proposes change points generously; each is then tested against its neighbouring
 //!    segments, the weakest removed first, until every one left is
 //!    significant on a step-over-trend model (a slow drift explains its
 //!    staircase away), lasts `confirm` points on both sides, and moves the
@@ -20,8 +20,9 @@
 //! 4. Within each level segment, a change in the spread of consecutive
 //!    differences (drift and level do not move it) is a variance change.
 //!
-//! Cost: O(n log n) time (binary segmentation over prefix sums; every test
-//! is linear in the segments it reads), memory linear in n.
+//! Cost: O(n log n) time on long series (seeded intervals over prefix sums,
+//! then plain binary segmentation of pieces of at most 16,384 points; each
+//! test is O(1), the pruning O(k log k)), memory linear in n.
 
 use super::{Analysis, Change, ChangeKind, Class, Direction, MachineProblem, Pending, Point};
 
@@ -54,9 +55,12 @@ impl Default for Params {
 /// Neighbours on each side of a point whose median it is judged against.
 const HALF_WINDOW: usize = 3;
 
-/// Binary segmentation splits while the squared CUSUM statistic exceeds
-/// this many times ln n: generous, the pruning decides.
+/// A proposed split's χ² must exceed this many times ln n: generous, the
+/// pruning decides.
 const SPLIT_LOG_FACTOR: f64 = 2.0;
+
+/// Longest series segmented by plain binary segmentation alone.
+const CLASSIC_MAX: usize = 1 << 14;
 
 /// A variance change: the likelihood ratio must pass this many times ln n,
 /// and the spread move by at least this factor either way.
@@ -385,33 +389,89 @@ fn step_fit(sums: &Sums, lo: usize, cp: usize, hi: usize) -> Option<(f64, f64, f
 /// step over a linear trend explains most (its χ² with the global noise),
 /// while that passes a generous threshold. A drift has no such step, so it
 /// is not cut into a staircase.
+///
+/// Plain binary segmentation costs O(n·k) when its splits are lopsided (a
+/// square wave of k steps is cut one step at a time from its ends). Series
+/// longer than [`CLASSIC_MAX`] points are first cut at the strongest splits
+/// of seeded intervals (Kovács et al., 2020) of [`CLASSIC_MAX`] points and
+/// more, O(n log n), and only the pieces are segmented plainly.
 fn binary_segmentation(sums: &Sums, sigma: f64) -> Vec<usize> {
     let n = sums.len();
-    let threshold = SPLIT_LOG_FACTOR * (n.max(8) as f64).ln();
-    let var = sigma * sigma;
-    let mut cps = Vec::new();
-    let mut stack = vec![(0usize, n)];
+    let threshold = SPLIT_LOG_FACTOR * (n.max(8) as f64).ln() * sigma * sigma;
+    let mut cps = if n > CLASSIC_MAX { seeded(sums, threshold, CLASSIC_MAX) } else { Vec::new() };
+    let bounds: Vec<usize> = std::iter::once(0).chain(cps.iter().copied()).chain(std::iter::once(n)).collect();
+    for w in bounds.windows(2) {
+        if let [lo, hi] = *w {
+            plain(sums, lo, hi, threshold, &mut cps);
+        }
+    }
+    cps.sort_unstable();
+    cps.dedup();
+    cps
+}
+
+/// The split of [lo, hi) where a step over the trend explains most, and
+/// its χ² (times the noise variance).
+fn best_split(sums: &Sums, lo: usize, hi: usize) -> (f64, usize) {
+    let mut best = (0.0f64, 0usize);
+    for t in lo + 2..hi.saturating_sub(1) {
+        if let Some((ry, rd, _)) = step_fit(sums, lo, t, hi) {
+            let stat = ry * ry / rd;
+            if stat > best.0 {
+                best = (stat, t);
+            }
+        }
+    }
+    best
+}
+
+/// Plain binary segmentation of [lo, hi), adding its splits to `out`.
+fn plain(sums: &Sums, lo: usize, hi: usize, threshold: f64, out: &mut Vec<usize>) {
+    let mut stack = vec![(lo, hi)];
     while let Some((lo, hi)) = stack.pop() {
         if hi < lo + 4 {
             continue;
         }
-        let mut best = (0.0f64, 0usize);
-        for t in lo + 2..=hi - 2 {
-            if let Some((ry, rd, _)) = step_fit(sums, lo, t, hi) {
-                let stat = ry * ry / rd;
-                if stat > best.0 {
-                    best = (stat, t);
-                }
-            }
-        }
-        if best.1 > lo && best.0 / var > threshold {
-            cps.push(best.1);
-            stack.push((lo, best.1));
-            stack.push((best.1, hi));
+        let (stat, t) = best_split(sums, lo, hi);
+        if t > lo && stat > threshold {
+            out.push(t);
+            stack.push((lo, t));
+            stack.push((t, hi));
         }
     }
-    cps.sort_unstable();
-    cps
+}
+
+/// The strongest splits of seeded intervals: every length from n down to
+/// `min_len`, halving, each scale's intervals starting every half length;
+/// an interval holding a split already taken is passed over.
+fn seeded(sums: &Sums, threshold: f64, min_len: usize) -> Vec<usize> {
+    let n = sums.len();
+    let mut over: Vec<(f64, usize, usize, usize)> = Vec::new();
+    let mut len = n;
+    while len >= min_len {
+        let step = (len / 2).max(1);
+        let mut lo = 0;
+        loop {
+            let hi = (lo + len).min(n);
+            let (stat, t) = best_split(sums, lo, hi);
+            if t > lo && stat > threshold {
+                over.push((stat, lo, hi, t));
+            }
+            if hi >= n {
+                break;
+            }
+            lo += step;
+        }
+        len /= 2;
+    }
+    over.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut chosen = std::collections::BTreeSet::new();
+    for (_, lo, hi, t) in over {
+        if chosen.range(lo + 1..hi).next().is_none() {
+            chosen.insert(t);
+        }
+    }
+    chosen.into_iter().collect()
 }
 
 /// How strongly a change at `cp` stands out between the segments
@@ -444,36 +504,65 @@ fn near_means(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
 fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Params, confirm: usize) {
     let n = sums.len();
     let min_rel = p.min_change / 100.0;
-    loop {
-        let mut weakest: Option<(f64, usize)> = None;
-        for j in 0..cps.len() {
-            let Some(&cp) = cps.get(j) else { continue };
-            let lo = if j == 0 { 0 } else { cps.get(j - 1).copied().unwrap_or(0) };
-            let hi = cps.get(j + 1).copied().unwrap_or(n);
-            // Significant over the whole neighbouring segments, or over the
-            // nearest points alone (where a slow curve is close to a line).
-            let (t_all, rel) = step_over_trend(sums, lo, cp, hi);
-            let (t_near, _) = step_over_trend(sums, lo.max(cp.saturating_sub(LOCAL)), cp, hi.min(cp + LOCAL));
-            let t = t_all.max(t_near);
-            let last = j + 1 == cps.len();
-            // The newest change, too young: leave it for the pending check.
-            if last && hi - cp < confirm && cp - lo >= confirm {
-                continue;
-            }
-            let ok = cp - lo >= confirm && hi - cp >= confirm && t >= p.t_threshold && rel >= min_rel;
-            // Short segments go first, then the least significant step.
-            let score = if cp - lo < confirm || hi - cp < confirm { -1.0 } else { t.min(p.t_threshold * rel / min_rel.max(1e-12)) };
-            if !ok && weakest.is_none_or(|(s, _)| score < s) {
-                weakest = Some((score, j));
-            }
+    let k = cps.len();
+    // A doubly linked list over the proposals, and a heap of the failing
+    // ones by score: removing one only changes the test of its two
+    // neighbours, so the whole pruning costs O(k log k).
+    let mut prev: Vec<Option<usize>> = (0..k).map(|j| j.checked_sub(1)).collect();
+    let mut next: Vec<Option<usize>> = (0..k).map(|j| Some(j + 1).filter(|&x| x < k)).collect();
+    let mut alive = vec![true; k];
+    let mut version = vec![0u32; k];
+    let at = |j: Option<usize>, default: usize| j.and_then(|j| cps.get(j).copied()).unwrap_or(default);
+    // The score of a proposal that fails, None when it passes.
+    let failing = |j: usize, prev: &[Option<usize>], next: &[Option<usize>]| -> Option<f64> {
+        let cp = cps.get(j).copied()?;
+        let lo = at(prev.get(j).copied().flatten(), 0);
+        let nx = next.get(j).copied().flatten();
+        let hi = at(nx, n);
+        // The newest change, too young: left for the pending check.
+        if nx.is_none() && hi - cp < confirm && cp - lo >= confirm {
+            return None;
         }
-        match weakest {
-            Some((_, j)) => {
-                cps.remove(j);
-            }
-            None => break,
+        if cp - lo < confirm || hi - cp < confirm {
+            // Short segments go first.
+            return Some(-1.0);
+        }
+        // Significant over the whole neighbouring segments, or over the
+        // nearest points alone (where a slow curve is close to a line).
+        let (t_all, rel) = step_over_trend(sums, lo, cp, hi);
+        let (t_near, _) = step_over_trend(sums, lo.max(cp.saturating_sub(LOCAL)), cp, hi.min(cp + LOCAL));
+        let t = t_all.max(t_near);
+        let ok = t >= p.t_threshold && rel >= min_rel;
+        (!ok).then(|| t.min(p.t_threshold * rel / min_rel.max(1e-12)))
+    };
+    let mut heap = std::collections::BinaryHeap::new();
+    for j in 0..k {
+        if let Some(score) = failing(j, &prev, &next) {
+            heap.push(Weakest { score, j, version: 0 });
         }
     }
+    while let Some(w) = heap.pop() {
+        if !alive.get(w.j).copied().unwrap_or(false) || version.get(w.j) != Some(&w.version) {
+            continue;
+        }
+        set(&mut alive, w.j, false);
+        let (pj, nj) = (prev.get(w.j).copied().flatten(), next.get(w.j).copied().flatten());
+        if let Some(pj) = pj {
+            set(&mut next, pj, nj);
+        }
+        if let Some(nj) = nj {
+            set(&mut prev, nj, pj);
+        }
+        for nb in [pj, nj].into_iter().flatten() {
+            let v = version.get(nb).copied().unwrap_or(0).wrapping_add(1);
+            set(&mut version, nb, v);
+            if let Some(score) = failing(nb, &prev, &next) {
+                heap.push(Weakest { score, j: nb, version: v });
+            }
+        }
+    }
+    let kept: Vec<usize> = cps.iter().zip(&alive).filter(|(_, &a)| a).map(|(&c, _)| c).collect();
+    *cps = kept;
     // A last change point with too few points after it is not a change yet.
     if let Some(&last) = cps.last() {
         if n - last < confirm {
@@ -528,6 +617,34 @@ fn withdraw_bursts(sums: &Sums, cps: &mut Vec<usize>, p: &Params) -> Vec<(usize,
         j += 1;
     }
     bursts
+}
+
+/// A failing proposal in the pruning heap: the lowest score on top.
+struct Weakest {
+    score: f64,
+    j: usize,
+    version: u32,
+}
+
+impl PartialEq for Weakest {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Weakest {}
+
+impl PartialOrd for Weakest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Weakest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed, so that the max-heap yields the weakest; ties by index.
+        other.score.total_cmp(&self.score).then(other.j.cmp(&self.j))
+    }
 }
 
 /// Changes of the spread within the level segment [lo, hi) of the kept
@@ -698,6 +815,23 @@ mod tests {
         assert!(a.changes.is_empty(), "{:?}", a.changes);
         let a = analyze(&pts(&v), &Params { min_change: 0.5, ..Params::default() });
         assert_eq!(a.changes.len(), 1);
+    }
+
+    #[test]
+    fn long_square_wave_is_cut_at_every_step() {
+        // Longer than CLASSIC_MAX: the seeded pass cuts it first.
+        let v: Vec<f64> = noise(9, 40_000)
+            .iter()
+            .enumerate()
+            .map(|(i, e)| if (i / 1000) % 2 == 0 { 100.0 } else { 110.0 } + e)
+            .collect();
+        let a = analyze(&pts(&v), &Params::default());
+        let found: Vec<usize> = levels(&a).iter().map(|c| c.index).collect();
+        let want: Vec<usize> = (1..40).map(|k| k * 1000).collect();
+        assert_eq!(found.len(), want.len(), "{found:?}");
+        for (f, w) in found.iter().zip(&want) {
+            assert!(f.abs_diff(*w) <= 2, "{f} for {w}");
+        }
     }
 
     #[test]
