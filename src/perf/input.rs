@@ -367,11 +367,10 @@ impl Columns {
         if record.len() != self.count {
             return Err(RowError::FieldCount { expected: self.count, found: record.len() });
         }
+        // One UTF-8 check for the whole record, then fields by their ranges.
+        let text = std::str::from_utf8(record.as_slice()).map_err(|_| RowError::NotUtf8)?;
         let get = |i: Option<usize>| -> Result<&'a str, RowError> {
-            match i.and_then(|i| record.get(i)) {
-                None => Ok(""),
-                Some(b) => std::str::from_utf8(b).map(str::trim_ascii).map_err(|_| RowError::NotUtf8),
-            }
+            Ok(i.and_then(|i| record.range(i)).and_then(|r| text.get(r)).map_or("", str::trim_ascii))
         };
         let buildid = required(get(Some(self.buildid))?, "buildid")?;
         let machine = required(get(Some(self.machine))?, "machine")?;
@@ -567,14 +566,38 @@ struct Builder {
     series_index: HashMap<(String, String, String), usize>,
     last_series: Option<usize>,
     machine_index: crate::fnv::FnvMap<String, u32>,
+    recent_machines: Vec<u32>,
     rows: u64,
+}
+
+/// How many machines [`Builder`] checks before its map.
+const RECENT_MACHINES: usize = 8;
+
+/// String equality compared in line: the short names of a row are compared
+/// several times per row, and a call to `memcmp` each time was a third of
+/// the reading time.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    diff == 0
 }
 
 impl Builder {
     fn push(&mut self, row: &Row<'_>) -> Result<(), RowError> {
         let series = self.series_for(row.test, row.branch, row.platform);
-        let machine = match self.machine_index.get(row.machine) {
-            Some(&m) => m,
+        // The few machines of a series come round in turn: the ones seen
+        // last are checked before the map.
+        let recent = self.recent_machines.iter().copied().find(|&m| {
+            self.data.machines.get(m as usize).is_some_and(|name| same(name, row.machine))
+        });
+        let machine = match recent.or_else(|| self.machine_index.get(row.machine).copied()) {
+            Some(m) => m,
             None => {
                 let m = u32::try_from(self.data.machines.len()).map_err(|_| RowError::TooLong)?;
                 self.data.machines.push(row.machine.to_owned());
@@ -582,6 +605,12 @@ impl Builder {
                 m
             }
         };
+        if recent.is_none() {
+            if self.recent_machines.len() >= RECENT_MACHINES {
+                self.recent_machines.remove(0);
+            }
+            self.recent_machines.push(machine);
+        }
         let buildid_len = u32::try_from(row.buildid.len()).map_err(|_| RowError::TooLong)?;
         let revision_len = u32::try_from(row.revision.len()).map_err(|_| RowError::TooLong)?;
         let text_start = self.data.arena.len();
@@ -614,7 +643,7 @@ impl Builder {
     fn series_for(&mut self, test: &str, branch: &str, platform: &str) -> usize {
         if let Some(i) = self.last_series {
             if let Some(s) = self.data.series.get(i) {
-                if s.test == test && s.branch == branch && s.platform == platform {
+                if same(&s.test, test) && same(&s.branch, branch) && same(&s.platform, platform) {
                     return i;
                 }
             }

@@ -94,7 +94,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let tol = p.threshold * sigma;
 
     // 2. Outliers against the median of their neighbours.
-    let mut med = rolling_median(&x, HALF_WINDOW);
+    let mut med = rolling_median(&x, HALF_WINDOW, tol);
     // The newest points have too few neighbours after them: they are judged
     // against the points before them alone, or a new level that has reached
     // half of a window would count as its own median.
@@ -248,14 +248,33 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// The median of each point's window of `h` points on each side (fewer at
-/// the ends), the point itself included.
-fn rolling_median(x: &[f64], h: usize) -> Vec<f64> {
-    let mut buf = Vec::with_capacity(2 * h + 1);
-    (0..x.len())
-        .map(|i| {
-            buf.clear();
-            buf.extend_from_slice(x.get(i.saturating_sub(h)..(i + h + 1).min(x.len())).unwrap_or_default());
-            median(&mut buf)
+/// the ends), the point itself included, where the point may be further
+/// than `tol` from it; the point itself elsewhere. Most points need no
+/// sorting: when at most half the window lies beyond `tol` on either side
+/// of the point, the median is within `tol` of it. The others' windows are
+/// small and sorted by insertion in a fixed buffer.
+fn rolling_median(x: &[f64], h: usize, tol: f64) -> Vec<f64> {
+    let mut buf = vec![0.0f64; 2 * h + 1];
+    x.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let w = x.get(i.saturating_sub(h)..(i + h + 1).min(x.len())).unwrap_or_default();
+            let below = w.iter().filter(|&&u| u < v - tol).count();
+            let above = w.iter().filter(|&&u| u > v + tol).count();
+            let mid = w.len() / 2;
+            if below <= mid && above < w.len() - mid {
+                return v;
+            }
+            let Some(buf) = buf.get_mut(..w.len()) else { return f64::NAN };
+            buf.copy_from_slice(w);
+            for j in 1..buf.len() {
+                let mut k = j;
+                while k > 0 && buf.get(k - 1) > buf.get(k) {
+                    buf.swap(k - 1, k);
+                    k -= 1;
+                }
+            }
+            buf.get(mid).copied().unwrap_or(f64::NAN)
         })
         .collect()
 }
@@ -677,16 +696,32 @@ fn variance_changes(y: &[f64], keep: &[usize], (lo, hi): (usize, usize), confirm
         if whole <= 0.0 {
             continue;
         }
-        let mut best = (0.0f64, 0usize, 0.0f64, 0.0f64);
-        for t in s + min_side..=e - min_side {
+        let lr_at = |t: usize| {
             let (n1, n2) = ((t - s) as f64, (e - t) as f64);
             let (v1, v2) = (sum(s, t) / n1, sum(t, e) / n2);
             if v1 <= 0.0 || v2 <= 0.0 {
-                continue;
+                return (f64::NEG_INFINITY, v1, v2);
             }
-            let lr = (n1 + n2) * whole.ln() - n1 * v1.ln() - n2 * v2.ln();
+            ((n1 + n2) * whole.ln() - n1 * v1.ln() - n2 * v2.ln(), v1, v2)
+        };
+        // The ratio is smooth in t: on long segments it is scanned at a
+        // stride (three logarithms a point add up), then around the best.
+        let (first, last) = (s + min_side, e - min_side);
+        let stride = ((last - first) / 512).max(1);
+        let mut best = (0.0f64, 0usize, 0.0f64, 0.0f64);
+        let consider = |t: usize, best: &mut (f64, usize, f64, f64)| {
+            let (lr, v1, v2) = lr_at(t);
             if lr > best.0 {
-                best = (lr, t, v1, v2);
+                *best = (lr, t, v1, v2);
+            }
+        };
+        for t in (first..=last).step_by(stride) {
+            consider(t, &mut best);
+        }
+        if stride > 1 && best.1 > 0 {
+            let around = best.1;
+            for t in around.saturating_sub(stride).max(first)..=(around + stride).min(last) {
+                consider(t, &mut best);
             }
         }
         let (lr, t, v1, v2) = best;
