@@ -101,8 +101,13 @@ fn clean_step_is_exactly_one_regression_dated_at_the_step() {
     assert!((c["old"].as_f64().unwrap() - 200.0).abs() < 2.0);
     assert!((c["new"].as_f64().unwrap() - 230.0).abs() < 2.0);
     assert!(doc["machine_problems"].as_array().unwrap().is_empty());
-    let cl = classes(&doc);
-    assert_eq!(&cl[60..63], ["spike", "spike", "regression"]);
+    // The default (segment) marks the first point of the change; the
+    // window method, as the original graph, two orange circles, then red.
+    assert_eq!(doc["method"], "segment");
+    assert_eq!(&classes(&doc)[59..62], ["good", "regression", "good"]);
+    let (doc, _) = json(&csv(&v, 3), &["--method", "window"]);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(&classes(&doc)[60..63], ["spike", "spike", "regression"]);
 }
 
 #[test]
@@ -188,7 +193,7 @@ fn noise_alone_gives_no_change() {
     for seed in 10..20 {
         let mut rng = Rng::new(seed);
         let v = noisy(&mut rng, 300, |_| 500.0, 5.0);
-        for method in ["window", "ttest"] {
+        for method in ["window", "ttest", "segment"] {
             let (doc, code) = json(&csv(&v, 3), &["--method", method]);
             assert_eq!(code, 0, "seed {seed} {method}: {}", doc["changes"]);
             assert!(doc["changes"].as_array().unwrap().is_empty());
@@ -354,4 +359,123 @@ fn unusable_inputs_and_arguments_exit_2() {
     assert_eq!(analyze(HEADER, &["--plot", "chart.png"]).status.code(), Some(2));
     assert_eq!(analyze(HEADER, &["--threshold", "-1"]).status.code(), Some(2));
     assert_eq!(analyze(HEADER, &["--machine-points", "1"]).status.code(), Some(2));
+}
+
+#[test]
+fn skip_bad_with_every_row_bad_exits_2() {
+    let input = format!("{HEADER}Tp3,1.9.2,Linux,m,1,fast,{T0}\nTp3,1.9.2,Linux,m,2,,{T0}\n");
+    let out = analyze(&input, &["--skip-bad"]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(out.stdout.is_empty());
+    let err = common::stderr(&out);
+    assert!(err.contains("2 bad rows") && err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn values_near_the_float_limit_keep_their_step_and_a_finite_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    for (lo, hi) in [(1e200, 2e200), (1e308, -1e308), (-1e308, 1e308)] {
+        let v: Vec<f64> = (0..100).map(|i| if i < 50 { lo } else { hi } * (1.0 + wobble(i) / 1000.0)).collect();
+        let path = dir.path().join("edge.svg");
+        let (doc, code) = json(&csv(&v, 1), &["--plot", path.to_str().unwrap()]);
+        assert_eq!(code, 1, "{lo} to {hi}: {}", doc["changes"]);
+        let changes = doc["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 1, "{lo} to {hi}: {changes:?}");
+        assert_eq!(changes[0]["index"], 50);
+        let pct = changes[0]["percent"].as_f64().expect("a finite percentage");
+        let want = ((hi / lo) - 1.0f64).abs() * 100.0;
+        assert!((pct - want).abs() < 1.0, "{pct} vs {want}");
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{lo} to {hi}");
+        svg_circles(&svg);
+    }
+}
+
+#[test]
+fn plots_replace_links_instead_of_following_them_and_are_0644() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let path = dir.path().join("chart.svg");
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let v: Vec<f64> = (0..40).map(|i| 100.0 + wobble(i)).collect();
+    let out = analyze(&csv(&v, 1), &["--plot", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    let meta = std::fs::symlink_metadata(&path).unwrap();
+    assert!(meta.file_type().is_file());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporary left behind: {names:?}");
+}
+
+#[test]
+fn segment_reads_the_seed_example_like_the_original() {
+    let mut rng = Rng::new(6);
+    let v = noisy(&mut rng, 200, |i| if i < 150 { 417.974 } else { 235.778 }, 0.5);
+    let out = analyze(&csv(&v, 3), &["--method", "segment"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = common::stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("Regression: Tp3 decrease from 41"), "{text}");
+    assert!(text.contains("(43.5") || text.contains("(43.6"), "{text}");
+    assert!(text.trim_end().ends_with("Linux 1.9.2 build 20090000000150"), "{text}");
+}
+
+#[test]
+fn segment_keeps_the_newest_points_pending_until_confirmed() {
+    let mut v: Vec<f64> = (0..100).map(|i| 100.0 + wobble(i)).collect();
+    v.extend([130.0, 131.0]);
+    let (doc, code) = json(&csv(&v, 1), &["--method", "segment"]);
+    assert_eq!(code, 0, "pending is no change yet: {}", doc["changes"]);
+    let p = &doc["pending"][0];
+    assert_eq!((p["index"].as_u64(), p["points"].as_u64(), p["needed"].as_u64()), (Some(100), Some(2), Some(1)));
+    assert_eq!(&classes(&doc)[100..], ["pending", "pending"]);
+    let text = common::stdout(&analyze(&csv(&v, 1), &["--method", "segment"]));
+    assert!(text.starts_with("Pending: Tp3 last 2 points out of line, newest 131.000 where 100."), "{text}");
+    assert!(text.contains("1 more point needed to decide"), "{text}");
+    v.push(130.5);
+    let (doc, code) = json(&csv(&v, 1), &["--method", "segment"]);
+    assert_eq!(code, 1, "the third point confirms it");
+    assert_eq!(doc["changes"][0]["index"], 100);
+    assert!(doc["pending"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn segment_reports_a_noise_change_as_its_own_kind_without_turning_red() {
+    let mut rng = Rng::new(11);
+    let v = noisy(&mut rng, 300, |_| 200.0, 1.0);
+    let v: Vec<f64> = v.iter().enumerate().map(|(i, x)| if i < 150 { *x } else { 200.0 + (x - 200.0) * 5.0 }).collect();
+    let (doc, code) = json(&csv(&v, 3), &["--method", "segment"]);
+    assert_eq!(code, 0, "a variance change alone exits 0: {}", doc["changes"]);
+    let changes = doc["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["kind"], "variance");
+    assert_eq!(changes[0]["direction"], "increase");
+    assert_eq!(changes[0]["verdict"], "worse");
+    let i = changes[0]["index"].as_i64().unwrap();
+    assert!((140..=160).contains(&i), "{i}");
+    let text = common::stdout(&analyze(&csv(&v, 3), &["--method", "segment"]));
+    assert!(text.starts_with("Variance change: Tp3 noise increase from "), "{text}");
+}
+
+#[test]
+fn segment_keeps_spikes_and_machine_problems_as_the_window_method_does() {
+    let mut v: Vec<f64> = (0..90).map(|i| 100.0 + wobble(i)).collect();
+    v[40] = 140.0;
+    v[85] = 120.0;
+    v[88] = 121.0;
+    let input = csv(&v, 3);
+    let (doc, code) = json(&input, &["--method", "segment"]);
+    assert_eq!(code, 0, "{}", doc["changes"]);
+    let cl = classes(&doc);
+    assert_eq!(cl[40], "spike");
+    assert_eq!((cl[85].as_str(), cl[88].as_str()), ("machine", "machine"));
+    let m = doc["machine_problems"].as_array().unwrap();
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0]["machine"], "talos1");
+    assert_eq!(m[0]["index"], 88);
+    let text = common::stdout(&analyze(&input, &["--method", "segment"]));
+    assert!(text.starts_with("Machine problem: Tp3 on talos1: last 2 points"), "{text}");
 }

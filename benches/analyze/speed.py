@@ -69,7 +69,7 @@ def main():
     print("points      method  CPU s   wall s  points/CPU-s   peak RSS  RSS bytes/point  exit")
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_csv(args.cache, n)
-        for method in ("window", "ttest"):
+        for method in ("window", "ttest", "segment"):
             cpu, wall, rss, code = timed(args.bin, method, path)
             print(f"{n:<11} {method:<7} {cpu:6.2f}  {wall:6.2f}  {n / cpu:>12.0f}  {rss / 1024:6.0f} MiB  "
                   f"{rss * 1024 / n:8.0f}         {code}")
@@ -101,7 +101,7 @@ def main():
           f"{len(found)} change points, {hits(truth, found)} within 3 points of a true step")
     print(f"otava, whole process (python, imports, CSV, analysis): {otava_process:.3f} CPU s")
     runs = 10
-    for m in ("window", "ttest"):
+    for m in ("window", "ttest", "segment"):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for _ in range(runs):
             out = subprocess.run([args.bin, "analyze", "--method", m, path],

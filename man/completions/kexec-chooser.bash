@@ -145,7 +145,7 @@ _kexec__chooser() {
             fi
             case "${prev}" in
                 --method)
-                    COMPREPLY=($(compgen -W "window ttest" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "window ttest segment" -- "${cur}"))
                     return 0
                     ;;
                 --format)

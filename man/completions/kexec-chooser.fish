@@ -108,16 +108,17 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l nag
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -l json -d 'Print a JSON array, one object per filesystem'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand disk" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l method -d 'Detection method' -r -f -a "window\t'The original Talos analysis: stable windows, tolerance, spikes'
-ttest\t'Perfherder\'s detector: weighted means and a Welch t statistic'"
+ttest\t'Perfherder\'s detector: weighted means and a Welch t statistic'
+segment\t'Robust segmentation of the whole series: level and variance changes, spikes, machine problems, pending newest points'"
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l format -d 'Input format' -r -f -a "auto\t'JSON lines if the first line starts with `{`, else CSV'
 csv\t''
 json\t''"
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l confirm -d 'Window: consecutive points out of tolerance that confirm a change' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l confirm -d 'Window: consecutive points out of tolerance that confirm a change; segment: points a change needs on each side' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l machine-points -d 'Window: last points of one machine out of tolerance, while the other machines are not, that make a machine problem (0 turns it off)' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l threshold -d 'Window: tolerance, in standard deviations of the reference window' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l threshold -d 'Window: tolerance, in standard deviations of the reference window [default: 2.5]; segment: outliers, in noise SDs from the median of their neighbours [default: 5]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l window -d 'Window: points in the reference window' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l t-threshold -d 'T-test: t statistic above which a change is reported' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 2 for ttest, 0 for window]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l t-threshold -d 'T-test: t statistic above which a change is reported [default: 7]; segment: t statistic of a step over the trend [default: 6]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 2 for ttest and segment, 0 for window]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l plot -d 'Draw the charts to FILE.svg (one file per series) or FILE.html (one page)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l lower-is-better -d 'Lower values are better (times; the default)'

@@ -10,8 +10,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{Ctx, ExitError};
+use crate::atomic_file::AtomicFile;
 use crate::perf::report::{self, Better, JsonReport};
-use crate::perf::{self, plot, ttest, window, Analysis, Dataset, Format};
+use crate::perf::{self, plot, segment, ttest, window, Analysis, ChangeKind, Dataset, Format};
 
 /// Exit codes of `analyze`.
 pub mod exit {
@@ -38,6 +39,19 @@ pub enum Method {
     Window,
     /// Perfherder's detector: weighted means and a Welch t statistic.
     Ttest,
+    /// Robust segmentation of the whole series: level and variance
+    /// changes, spikes, machine problems, pending newest points.
+    Segment,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Window => "window",
+            Method::Ttest => "ttest",
+            Method::Segment => "segment",
+        }
+    }
 }
 
 /// How the input is encoded.
@@ -58,14 +72,15 @@ pub struct AnalyzeArgs {
     pub input: PathBuf,
 
     /// Detection method.
-    #[arg(long, value_enum, default_value_t = Method::Window)]
+    #[arg(long, value_enum, default_value_t = Method::Segment)]
     pub method: Method,
 
     /// Input format.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     pub format: InputFormat,
 
-    /// Window: consecutive points out of tolerance that confirm a change.
+    /// Window: consecutive points out of tolerance that confirm a change;
+    /// segment: points a change needs on each side.
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     pub confirm: u32,
 
@@ -74,19 +89,23 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = machine_points)]
     pub machine_points: u32,
 
-    /// Window: tolerance, in standard deviations of the reference window.
-    #[arg(long, value_name = "SD", default_value_t = 2.5, value_parser = positive)]
-    pub threshold: f64,
+    /// Window: tolerance, in standard deviations of the reference window
+    /// [default: 2.5]; segment: outliers, in noise SDs from the median of
+    /// their neighbours [default: 5].
+    #[arg(long, value_name = "SD", value_parser = positive)]
+    pub threshold: Option<f64>,
 
     /// Window: points in the reference window.
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..))]
     pub window: u32,
 
-    /// T-test: t statistic above which a change is reported.
-    #[arg(long, value_name = "T", default_value_t = 7.0, value_parser = positive)]
-    pub t_threshold: f64,
+    /// T-test: t statistic above which a change is reported [default: 7];
+    /// segment: t statistic of a step over the trend [default: 6].
+    #[arg(long, value_name = "T", value_parser = positive)]
+    pub t_threshold: Option<f64>,
 
-    /// Smallest change reported, in percent [default: 2 for ttest, 0 for window].
+    /// Smallest change reported, in percent [default: 2 for ttest and
+    /// segment, 0 for window].
     #[arg(long, value_name = "PERCENT", value_parser = non_negative)]
     pub min_change: Option<f64>,
 
@@ -145,14 +164,14 @@ fn plot_target(path: &Path) -> Result<PlotTarget, ExitError> {
         Some("html" | "htm") => Ok(PlotTarget::Html(path.to_owned())),
         _ => Err(ExitError::new(
             exit::BAD_INPUT,
-            format!("--plot {}: the name must end in .svg or .html", path.display()),
+            format!("--plot {}: the name must end in .svg or .html", crate::text::path(path)),
         )),
     }
 }
 
 pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let target = args.plot.as_deref().map(plot_target).transpose()?;
-    let name = if args.input == Path::new("-") { "<stdin>".to_owned() } else { args.input.display().to_string() };
+    let name = if args.input == Path::new("-") { "<stdin>".to_owned() } else { crate::text::path(&args.input) };
     let format = match args.format {
         InputFormat::Auto => Format::Auto,
         InputFormat::Csv => Format::Csv,
@@ -182,11 +201,7 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     if args.json {
-        let method = match args.method {
-            Method::Window => "window",
-            Method::Ttest => "ttest",
-        };
-        let doc = JsonReport { method, better, data: &ds, results: &results };
+        let doc = JsonReport { method: args.method.name(), better, data: &ds, results: &results };
         serde_json::to_writer(&mut out, &doc).map_err(io::Error::from).context("writing the JSON")?;
         writeln!(out)?;
     } else {
@@ -197,7 +212,9 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
         }
     }
     out.flush()?;
-    let changed = results.iter().any(|(_, a)| !a.changes.is_empty());
+    // Variance changes, like machine problems, are reported without
+    // turning the run red: the level is what the exit status is about.
+    let changed = results.iter().any(|(_, a)| a.changes.iter().any(|c| c.kind == ChangeKind::Level));
     Ok(if changed { exit::CHANGE } else { exit::NO_CHANGE })
 }
 
@@ -213,26 +230,39 @@ fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let a = match args.method {
+            let a = perf::analyze_scaled(&s.points, |points| match args.method {
                 Method::Window => window::analyze(
-                    &s.points,
+                    points,
                     &window::Params {
                         window: args.window as usize,
-                        threshold: args.threshold,
+                        threshold: args.threshold.unwrap_or(2.5),
                         confirm: args.confirm as usize,
                         machine_points: args.machine_points as usize,
                         min_change: args.min_change.unwrap_or(0.0),
                     },
                 ),
                 Method::Ttest => ttest::analyze(
-                    &s.points,
+                    points,
                     &ttest::Params {
-                        t_threshold: args.t_threshold,
+                        t_threshold: args.t_threshold.unwrap_or(7.0),
                         min_change: args.min_change.unwrap_or(2.0),
                         ..ttest::Params::default()
                     },
                 ),
-            };
+                Method::Segment => {
+                    let d = segment::Params::default();
+                    segment::analyze(
+                        points,
+                        &segment::Params {
+                            threshold: args.threshold.unwrap_or(d.threshold),
+                            t_threshold: args.t_threshold.unwrap_or(d.t_threshold),
+                            confirm: args.confirm as usize,
+                            machine_points: args.machine_points as usize,
+                            min_change: args.min_change.unwrap_or(d.min_change),
+                        },
+                    )
+                }
+            });
             (i, a)
         })
         .collect()
@@ -253,31 +283,31 @@ fn svg_name(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
     base.with_file_name(file)
 }
 
+/// Charts are written whole or not at all, through a temporary that cannot
+/// be redirected by a planted link (the directory may be shared).
 fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> anyhow::Result<()> {
     let charts: Vec<_> = results.iter().filter_map(|(i, a)| ds.series.get(*i).map(|s| (s, a))).collect();
-    let create = |path: &Path| {
-        File::create(path)
-            .map(BufWriter::new)
-            .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", path.display())))
+    let write = |path: &Path, body: &dyn Fn(&mut BufWriter<&mut AtomicFile>) -> io::Result<()>| {
+        let refuse = |e: &dyn std::fmt::Display| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", crate::text::path(path)));
+        let mut file = AtomicFile::create(path, 0o644).map_err(|e| refuse(&e.io()))?;
+        let mut out = BufWriter::new(&mut file);
+        body(&mut out)
+            .and_then(|()| out.flush())
+            .with_context(|| format!("writing {}", crate::text::path(path)))?;
+        drop(out);
+        file.commit().map_err(|e| refuse(&e))?;
+        anyhow::Ok(())
     };
     match target {
-        PlotTarget::Html(path) => {
-            let mut f = create(path)?;
-            plot::write_html(&mut f, ds, &charts)
-                .and_then(|()| f.flush())
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
+        PlotTarget::Html(path) => write(path, &|out| plot::write_html(out, &charts))?,
         PlotTarget::Svg(base) => {
             let several = charts.len() > 1;
             for (k, (s, a)) in charts.iter().enumerate() {
                 let path = svg_name(base, k, &s.label(), several);
-                let mut f = create(&path)?;
-                plot::write_svg(&mut f, ds, s, a)
-                    .and_then(|()| f.flush())
-                    .with_context(|| format!("writing {}", path.display()))?;
+                write(&path, &|out| plot::write_svg(out, s, a))?;
                 if several {
                     let mut err = io::stderr().lock();
-                    let _ = writeln!(err, "kexec-chooser: wrote {}", path.display());
+                    let _ = writeln!(err, "kexec-chooser: wrote {}", crate::text::path(&path));
                 }
             }
         }

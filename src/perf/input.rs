@@ -1,12 +1,15 @@
 //! Reading benchmark results: CSV with a header row or JSON lines, one
-//! result per row, grouped into series. Written by hand (quoted CSV fields
-//! included) so that a bad row is reported by its line number and ten
-//! million rows stream through without a copy of the input.
+//! result per row, grouped into series. CSV goes through the `csv` crate
+//! and JSON lines through serde_json, one row at a time, so that a bad row
+//! is reported by its line number and ten million rows stream through
+//! without a copy of the input.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::io::BufRead;
+use std::io::{self, BufRead, Read};
+
+use csv::ByteRecord;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -30,8 +33,6 @@ pub enum RowError {
     NotUtf8,
     #[error("a quoted field is not closed before the end of the input")]
     UnclosedQuote,
-    #[error("text after the closing quote of a field")]
-    TextAfterQuote,
     #[error("{found} fields where the header has {expected}")]
     FieldCount { expected: usize, found: usize },
     #[error("no {0:?}")]
@@ -63,6 +64,8 @@ pub enum InputError {
     DuplicateColumn { line: u64, column: String },
     #[error("the input has no data rows")]
     Empty,
+    #[error("no row could be read: {skipped} bad rows skipped (first: {first})")]
+    AllBad { skipped: u64, first: Box<InputError> },
 }
 
 /// The series read, and how many bad rows were skipped.
@@ -88,21 +91,12 @@ struct Row<'a> {
 }
 
 /// Read every row of `reader`. With `skip_bad`, rows that do not parse are
-/// counted instead of stopping the read; a broken header always stops it.
+/// counted instead of stopping the read; a broken header always stops it,
+/// and so does an input none of whose rows could be read.
 pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Result<Parsed, InputError> {
     let mut lines = Lines { reader: &mut reader, number: 0, buf: Vec::new() };
     let mut builder = Builder::default();
-    let mut skipped = 0u64;
-    let mut first_skipped = None;
-    let mut on_bad = |line: u64, source: RowError| -> Result<(), InputError> {
-        let err = InputError::BadRow { line, source };
-        if !skip_bad {
-            return Err(err);
-        }
-        skipped = skipped.saturating_add(1);
-        first_skipped.get_or_insert(err);
-        Ok(())
-    };
+    let mut bad = BadRows { skip: skip_bad, skipped: 0, first: None };
 
     // Find the first non-blank line: it decides the format and, for CSV, is
     // the header.
@@ -113,7 +107,7 @@ pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Resul
             Some(l) => break l,
         }
     };
-    let first_bytes = strip_bom(&lines.buf);
+    let first_bytes = strip_bom(&lines.buf).to_vec();
     let is_json = match format {
         Format::Json => true,
         Format::Csv => false,
@@ -122,12 +116,12 @@ pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Resul
 
     if is_json {
         let mut line = first;
-        let mut bytes = first_bytes.to_vec();
+        let mut bytes = first_bytes;
         loop {
             if !is_blank(&bytes) {
                 match json_row(&bytes) {
                     Ok(row) => builder.push(&row.as_row()).map_err(|e| InputError::BadRow { line, source: e })?,
-                    Err(e) => on_bad(line, e)?,
+                    Err(e) => bad.note(line, e)?,
                 }
             }
             match lines.next_line()? {
@@ -140,39 +134,37 @@ pub fn parse<R: BufRead>(mut reader: R, format: Format, skip_bad: bool) -> Resul
             }
         }
     } else {
-        let mut scratch = Vec::new();
-        let mut fields = Vec::new();
-        let header_line = first;
-        let mut record = first_bytes.to_vec();
-        read_record(&mut lines, &mut record, &mut scratch, &mut fields)
-            .map_err(|source| InputError::BadRow { line: header_line, source })?;
-        let cols = Columns::from_header(&scratch, &fields, header_line)?;
-        while let Some(line) = lines.next_line()? {
-            if is_blank(&lines.buf) {
-                continue;
-            }
-            // Fast path, the common case: a line without quotes is split in
-            // place, its fields are the comma splits.
-            let result = if lines.buf.contains(&b'"') {
-                record.clear();
-                record.extend_from_slice(&lines.buf);
-                read_record(&mut lines, &mut record, &mut scratch, &mut fields)
-                    .and_then(|()| cols.row(&scratch, &fields))
-            } else {
-                split_plain(&lines.buf, &mut fields);
-                cols.row(&lines.buf, &fields)
-            };
-            match result {
-                Ok(row) => builder.push(&row).map_err(|e| InputError::BadRow { line, source: e })?,
-                Err(e) => on_bad(line, e)?,
-            }
-        }
+        let mut head = first_bytes;
+        head.push(b'\n');
+        parse_csv(io::Cursor::new(head).chain(reader), first - 1, &mut builder, &mut bad)?;
     }
     let rows = builder.rows;
-    if rows == 0 && skipped == 0 {
-        return Err(InputError::Empty);
+    if rows == 0 {
+        return Err(match bad.first {
+            None => InputError::Empty,
+            Some(first) => InputError::AllBad { skipped: bad.skipped, first: Box::new(first) },
+        });
     }
-    Ok(Parsed { dataset: builder.finish(), rows, skipped, first_skipped })
+    Ok(Parsed { dataset: builder.finish(), rows, skipped: bad.skipped, first_skipped: bad.first })
+}
+
+/// What to do with a row that does not parse: stop, or count it and go on.
+struct BadRows {
+    skip: bool,
+    skipped: u64,
+    first: Option<InputError>,
+}
+
+impl BadRows {
+    fn note(&mut self, line: u64, source: RowError) -> Result<(), InputError> {
+        let err = InputError::BadRow { line, source };
+        if !self.skip {
+            return Err(err);
+        }
+        self.skipped = self.skipped.saturating_add(1);
+        self.first.get_or_insert(err);
+        Ok(())
+    }
 }
 
 fn is_blank(b: &[u8]) -> bool {
@@ -209,96 +201,122 @@ impl<R: BufRead> Lines<'_, R> {
     }
 }
 
-/// Split the CSV record that starts in `record` into `fields` (ranges of
-/// `scratch`), pulling further lines while a quoted field is open.
-fn read_record<R: BufRead>(
-    lines: &mut Lines<'_, R>,
-    record: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
-    fields: &mut Vec<std::ops::Range<usize>>,
-) -> Result<(), RowError> {
-    loop {
-        match split_csv(record, scratch, fields) {
-            Err(RowError::UnclosedQuote) => match lines.next_line() {
-                Ok(Some(_)) => {
-                    record.push(b'\n');
-                    record.extend_from_slice(&lines.buf);
-                }
-                _ => return Err(RowError::UnclosedQuote),
-            },
-            other => return other,
+/// The input of the CSV reader, watched as it passes for two things the
+/// `csv` crate does not tell:
+/// - the line a record starts on (its own count skips empty lines): the
+///   offsets of the newlines read but not yet passed by a record are kept,
+///   at most one read buffer's worth;
+/// - the double quotes: in RFC 4180 they come in pairs, so an odd count at
+///   the end means the last record opened a quoted field that never closed
+///   (the crate, lenient, ends the field at the end of the input).
+struct Watched<R> {
+    inner: R,
+    quotes: u64,
+    offset: u64,
+    /// Newlines ahead of the records: their offset, and whether a `\r`
+    /// came just before.
+    newlines: VecDeque<(u64, bool)>,
+    last_was_cr: bool,
+    lines_passed: u64,
+}
+
+impl<R> Watched<R> {
+    fn new(inner: R) -> Watched<R> {
+        Watched { inner, quotes: 0, offset: 0, newlines: VecDeque::new(), last_was_cr: false, lines_passed: 0 }
+    }
+
+    /// The 0-based line of a record the crate says starts at `offset`.
+    /// Offsets must not go back. The crate's offset is that of the empty
+    /// lines it skipped before the record, if any: those are passed too.
+    fn line_at(&mut self, mut offset: u64) -> u64 {
+        while let Some(&(nl, cr)) = self.newlines.front() {
+            let blank_here = nl == offset || (cr && nl == offset + 1);
+            if nl >= offset && !blank_here {
+                break;
+            }
+            if blank_here {
+                offset = nl + 1;
+            }
+            self.newlines.pop_front();
+            self.lines_passed += 1;
         }
+        self.lines_passed
     }
 }
 
-/// The fields of a record without quotes: ranges of `rec` between commas.
-fn split_plain(rec: &[u8], fields: &mut Vec<std::ops::Range<usize>>) {
-    fields.clear();
-    let mut start = 0;
-    for part in rec.split(|&b| b == b',') {
-        let end = start + part.len();
-        fields.push(start..end);
-        start = end + 1;
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &c) in buf.get(..n).unwrap_or_default().iter().enumerate() {
+            match c {
+                b'"' => self.quotes += 1,
+                b'\n' => self.newlines.push_back((self.offset + i as u64, self.last_was_cr)),
+                _ => {}
+            }
+            self.last_was_cr = c == b'\r';
+        }
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
-/// RFC 4180 fields: separated by commas, optionally in double quotes, with
-/// `""` for a quote inside quotes.
-fn split_csv(
-    rec: &[u8],
-    out: &mut Vec<u8>,
-    fields: &mut Vec<std::ops::Range<usize>>,
-) -> Result<(), RowError> {
-    out.clear();
-    fields.clear();
-    if !rec.contains(&b'"') {
-        out.extend_from_slice(rec);
-        split_plain(rec, fields);
-        return Ok(());
+/// The CSV rows after the header line, through the `csv` crate. `before`
+/// is the number of lines the caller read before the header, so that
+/// errors name lines of the whole input.
+fn parse_csv<R: Read>(
+    input: R,
+    before: u64,
+    builder: &mut Builder,
+    bad: &mut BadRows,
+) -> Result<(), InputError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(Watched::new(input));
+    let line_of = |csv: &mut csv::Reader<Watched<R>>, r: &ByteRecord| {
+        let byte = r.position().map_or(0, csv::Position::byte);
+        before.saturating_add(csv.get_mut().line_at(byte)).saturating_add(1)
+    };
+    let read = |csv: &mut csv::Reader<Watched<R>>, r: &mut ByteRecord| {
+        csv.read_byte_record(r).map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(e) => InputError::Read(e),
+            other => InputError::Read(io::Error::other(format!("{other:?}"))),
+        })
+    };
+
+    let mut header = ByteRecord::new();
+    read(&mut csv, &mut header)?;
+    let header_line = line_of(&mut csv, &header);
+    let mut cur = ByteRecord::new();
+    let mut more = read(&mut csv, &mut cur)?;
+    let unclosed = |csv: &csv::Reader<Watched<R>>| csv.get_ref().quotes % 2 == 1;
+    if !more && unclosed(&csv) {
+        return Err(InputError::BadRow { line: header_line, source: RowError::UnclosedQuote });
     }
-    let mut it = rec.iter().copied().peekable();
-    loop {
-        let start = out.len();
-        if it.peek() == Some(&b'"') {
-            it.next();
-            loop {
-                match it.next() {
-                    None => return Err(RowError::UnclosedQuote),
-                    Some(b'"') if it.peek() == Some(&b'"') => {
-                        it.next();
-                        out.push(b'"');
-                    }
-                    Some(b'"') => break,
-                    Some(b) => out.push(b),
-                }
+    let cols = Columns::from_header(&header, header_line)?;
+
+    // One record is read ahead: only at the end of the input is it known
+    // whether the last one closed its quotes.
+    let mut next = ByteRecord::new();
+    while more {
+        let line = line_of(&mut csv, &cur);
+        more = read(&mut csv, &mut next)?;
+        if !is_blank_record(&cur) {
+            let result = if !more && unclosed(&csv) { Err(RowError::UnclosedQuote) } else { cols.row(&cur) };
+            match result {
+                Ok(row) => builder.push(&row).map_err(|e| InputError::BadRow { line, source: e })?,
+                Err(e) => bad.note(line, e)?,
             }
-            // Only blanks may follow the closing quote.
-            loop {
-                match it.next() {
-                    None => {
-                        fields.push(start..out.len());
-                        return Ok(());
-                    }
-                    Some(b',') => break,
-                    Some(b' ' | b'\t') => {}
-                    Some(_) => return Err(RowError::TextAfterQuote),
-                }
-            }
-            fields.push(start..out.len());
-        } else {
-            loop {
-                match it.next() {
-                    None => {
-                        fields.push(start..out.len());
-                        return Ok(());
-                    }
-                    Some(b',') => break,
-                    Some(b) => out.push(b),
-                }
-            }
-            fields.push(start..out.len());
         }
+        std::mem::swap(&mut cur, &mut next);
     }
+    Ok(())
+}
+
+/// A line of blanks alone (the `csv` crate skips empty lines itself).
+fn is_blank_record(r: &ByteRecord) -> bool {
+    r.len() == 1 && r.get(0).is_some_and(is_blank)
 }
 
 /// Where each known column is in the CSV rows.
@@ -315,17 +333,11 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(
-        scratch: &[u8],
-        fields: &[std::ops::Range<usize>],
-        line: u64,
-    ) -> Result<Columns, InputError> {
+    fn from_header(header: &ByteRecord, line: u64) -> Result<Columns, InputError> {
         let mut found: HashMap<String, usize> = HashMap::new();
-        for (i, r) in fields.iter().enumerate() {
-            let name = scratch
-                .get(r.clone())
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or(InputError::BadRow { line, source: RowError::NotUtf8 })?
+        for (i, field) in header.iter().enumerate() {
+            let name = std::str::from_utf8(field)
+                .map_err(|_| InputError::BadRow { line, source: RowError::NotUtf8 })?
                 .trim()
                 .to_ascii_lowercase();
             if name.is_empty() {
@@ -339,7 +351,7 @@ impl Columns {
             found.get(column).copied().ok_or(InputError::MissingColumn { line, column })
         };
         Ok(Columns {
-            count: fields.len(),
+            count: header.len(),
             buildid: need("buildid")?,
             value: need("value")?,
             machine: need("machine")?,
@@ -351,18 +363,19 @@ impl Columns {
         })
     }
 
-    fn row<'a>(&self, scratch: &'a [u8], fields: &[std::ops::Range<usize>]) -> Result<Row<'a>, RowError> {
-        if fields.len() != self.count {
-            return Err(RowError::FieldCount { expected: self.count, found: fields.len() });
+    fn row<'a>(&self, record: &'a ByteRecord) -> Result<Row<'a>, RowError> {
+        if record.len() != self.count {
+            return Err(RowError::FieldCount { expected: self.count, found: record.len() });
         }
-        let text = std::str::from_utf8(scratch).map_err(|_| RowError::NotUtf8)?;
-        let get = |i: Option<usize>| -> &'a str {
-            i.and_then(|i| fields.get(i)).and_then(|r| text.get(r.clone())).map_or("", str::trim_ascii)
+        // One UTF-8 check for the whole record, then fields by their ranges.
+        let text = std::str::from_utf8(record.as_slice()).map_err(|_| RowError::NotUtf8)?;
+        let get = |i: Option<usize>| -> Result<&'a str, RowError> {
+            Ok(i.and_then(|i| record.range(i)).and_then(|r| text.get(r)).map_or("", str::trim_ascii))
         };
-        let buildid = required(get(Some(self.buildid)), "buildid")?;
-        let machine = required(get(Some(self.machine)), "machine")?;
-        let value = number(required(get(Some(self.value)), "value")?, "value")?;
-        let ts = get(self.timestamp);
+        let buildid = required(get(Some(self.buildid))?, "buildid")?;
+        let machine = required(get(Some(self.machine))?, "machine")?;
+        let value = number(required(get(Some(self.value))?, "value")?, "value")?;
+        let ts = get(self.timestamp)?;
         let timestamp = if ts.is_empty() {
             None
         } else {
@@ -372,11 +385,11 @@ impl Columns {
             buildid,
             value,
             machine,
-            test: get(self.test),
-            branch: get(self.branch),
-            platform: get(self.platform),
+            test: get(self.test)?,
+            branch: get(self.branch)?,
+            platform: get(self.platform)?,
             timestamp,
-            revision: get(self.revision),
+            revision: get(self.revision)?,
         })
     }
 }
@@ -553,14 +566,38 @@ struct Builder {
     series_index: HashMap<(String, String, String), usize>,
     last_series: Option<usize>,
     machine_index: crate::fnv::FnvMap<String, u32>,
+    recent_machines: Vec<u32>,
     rows: u64,
+}
+
+/// How many machines [`Builder`] checks before its map.
+const RECENT_MACHINES: usize = 8;
+
+/// String equality compared in line: the short names of a row are compared
+/// several times per row, and a call to `memcmp` for each costs more than
+/// the comparison of a few bytes itself.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= x ^ y;
+    }
+    diff == 0
 }
 
 impl Builder {
     fn push(&mut self, row: &Row<'_>) -> Result<(), RowError> {
         let series = self.series_for(row.test, row.branch, row.platform);
-        let machine = match self.machine_index.get(row.machine) {
-            Some(&m) => m,
+        // The few machines of a series come round in turn: the ones seen
+        // last are checked before the map.
+        let recent = self.recent_machines.iter().copied().find(|&m| {
+            self.data.machines.get(m as usize).is_some_and(|name| same(name, row.machine))
+        });
+        let machine = match recent.or_else(|| self.machine_index.get(row.machine).copied()) {
+            Some(m) => m,
             None => {
                 let m = u32::try_from(self.data.machines.len()).map_err(|_| RowError::TooLong)?;
                 self.data.machines.push(row.machine.to_owned());
@@ -568,6 +605,12 @@ impl Builder {
                 m
             }
         };
+        if recent.is_none() {
+            if self.recent_machines.len() >= RECENT_MACHINES {
+                self.recent_machines.remove(0);
+            }
+            self.recent_machines.push(machine);
+        }
         let buildid_len = u32::try_from(row.buildid.len()).map_err(|_| RowError::TooLong)?;
         let revision_len = u32::try_from(row.revision.len()).map_err(|_| RowError::TooLong)?;
         let text_start = self.data.arena.len();
@@ -600,7 +643,7 @@ impl Builder {
     fn series_for(&mut self, test: &str, branch: &str, platform: &str) -> usize {
         if let Some(i) = self.last_series {
             if let Some(s) = self.data.series.get(i) {
-                if s.test == test && s.branch == branch && s.platform == platform {
+                if same(&s.test, test) && same(&s.branch, branch) && same(&s.platform, platform) {
                     return i;
                 }
             }
@@ -775,8 +818,40 @@ mod tests {
     #[test]
     fn unclosed_quote_is_refused_not_panicking() {
         let e = parse_str("buildid,value,machine\n1,5,\"a\n", false).unwrap_err();
-        assert!(matches!(e, InputError::BadRow { source: RowError::UnclosedQuote, .. }), "{e}");
-        assert!(parse_str("buildid,value,machine\n1,5,\"a\"x\n", false).is_err());
+        assert!(matches!(e, InputError::BadRow { line: 2, source: RowError::UnclosedQuote }), "{e}");
+        let e = parse_str("buildid,value,machine\n1,5,a\n2,6,\"b\n\n3,7,c\n", true).unwrap();
+        assert_eq!((e.rows, e.skipped), (1, 1), "the unclosed field swallowed the rest");
+        assert!(matches!(e.first_skipped, Some(InputError::BadRow { line: 3, .. })));
         assert!(parse(&b"buildid,value,machine\n1,5,\xff\n"[..], Format::Auto, false).is_err());
+        assert!(matches!(
+            parse_str("buildid,value,\"machine\n1,5,a\n", false),
+            Err(InputError::BadRow { line: 1, source: RowError::UnclosedQuote })
+        ));
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_joins_the_field_as_the_csv_crate_reads_it() {
+        let p = parse_str("buildid,value,machine\n1,5,\"a\"x\n", false).unwrap();
+        assert_eq!(p.dataset.machine(&p.dataset.series[0].points[0]), "ax");
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_crlf_and_quoted_newlines() {
+        let e = parse_str("\n \r\nbuildid,value,machine\r\n1,5,\"a\r\nb\"\r\n\r\n  \n2,x,a\n", false)
+            .unwrap_err();
+        assert!(matches!(e, InputError::BadRow { line: 8, .. }), "{e}");
+        let e = parse_str("buildid,value,machine\n1,5,a\n\n\n\r\n2,6,b\n3,x,a\n", false).unwrap_err();
+        assert!(matches!(e, InputError::BadRow { line: 7, .. }), "{e}");
+        let e = parse_str("\n\nbuildid,value\n", false).unwrap_err();
+        assert!(matches!(e, InputError::MissingColumn { line: 3, column: "machine" }), "{e}");
+    }
+
+    #[test]
+    fn an_input_whose_every_row_is_bad_is_refused_even_when_skipping() {
+        let e = parse_str("buildid,value,machine\n1,fast,a\n2,,a\n", true).unwrap_err();
+        assert!(matches!(e, InputError::AllBad { skipped: 2, .. }), "{e}");
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = parse_str("{\"buildid\":1}\n", true).unwrap_err();
+        assert!(matches!(e, InputError::AllBad { skipped: 1, .. }), "{e}");
     }
 }

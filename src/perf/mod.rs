@@ -1,11 +1,13 @@
 //! Performance regression detection over benchmark series (`analyze`): the
-//! data model shared by the input parser, the two detectors (the original
-//! Talos window method and Perfherder's t-test) and the outputs.
+//! data model shared by the input parser, the three detectors (the original
+//! Talos window method, Perfherder's t-test, and a robust segmentation)
+//! and the outputs.
 
 pub mod date;
 pub mod input;
 pub mod plot;
 pub mod report;
+pub mod segment;
 pub mod ttest;
 pub mod window;
 
@@ -96,6 +98,8 @@ pub enum Class {
     Spike,
     Regression,
     Machine,
+    /// Among the newest points, not yet known to be a spike or a change.
+    Pending,
 }
 
 impl Class {
@@ -105,6 +109,7 @@ impl Class {
             Class::Spike => "spike",
             Class::Regression => "regression",
             Class::Machine => "machine",
+            Class::Pending => "pending",
         }
     }
 }
@@ -133,8 +138,18 @@ impl Direction {
     }
 }
 
-/// A confirmed change of level in a series ("regression" in the original's
-/// sense: faster or slower).
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// The level: `old` and `new` are values of the series.
+    Level,
+    /// The noise: `old` and `new` are its standard deviations.
+    Variance,
+}
+
+/// A confirmed change in a series ("regression" in the original's sense:
+/// faster or slower), of its level or of its noise.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Change {
     /// Index in the series of the first point of the change (its date).
@@ -142,10 +157,13 @@ pub struct Change {
     pub old: f64,
     pub new: f64,
     pub direction: Direction,
+    pub kind: ChangeKind,
 }
 
 impl Change {
     /// Size of the change relative to the old value, in percent (positive).
+    /// A ratio, not a difference: `new - old` overflows for values of
+    /// opposite signs near `f64::MAX`.
     pub fn percent(&self) -> f64 {
         if self.old == 0.0 {
             if self.new == 0.0 {
@@ -154,7 +172,7 @@ impl Change {
                 f64::INFINITY
             }
         } else {
-            ((self.new - self.old) / self.old).abs() * 100.0
+            (self.new / self.old - 1.0).abs() * 100.0
         }
     }
 }
@@ -170,6 +188,20 @@ pub struct MachineProblem {
     pub expected: f64,
 }
 
+/// The newest points of a series, out of line with what came before but
+/// too few to call a change: neither change nor no change yet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pending {
+    /// The first of them.
+    pub index: usize,
+    /// How many points there are from it to the end.
+    pub points: usize,
+    /// How many more points it takes to decide, at least.
+    pub needed: usize,
+    /// The level before them.
+    pub expected: f64,
+}
+
 /// What a detector says about one series: a class, an expected value and a
 /// tolerance (NaN where there is none yet) for every point, and the changes
 /// and machine problems found.
@@ -180,6 +212,8 @@ pub struct Analysis {
     pub tolerance: Vec<f64>,
     pub changes: Vec<Change>,
     pub machine_problems: Vec<MachineProblem>,
+    /// Set when the newest points cannot be judged yet.
+    pub pending: Option<Pending>,
 }
 
 impl Analysis {
@@ -190,8 +224,44 @@ impl Analysis {
             tolerance: vec![f64::NAN; n],
             changes: Vec::new(),
             machine_problems: Vec::new(),
+            pending: None,
         }
     }
+}
+
+/// Values above this (2^400) are scaled down before analysis: the detectors
+/// square deviations and add values, which must stay far from `f64::MAX`.
+const SCALE_ABOVE: f64 = 2.582_249_878_086_908_6e120;
+
+/// Run `detect` over `points`, first divided by a power of two (exact)
+/// when their magnitude would let squares or sums overflow, and give the
+/// values of the result back in the input's units. Ordinary series are
+/// passed through untouched.
+pub fn analyze_scaled(points: &[Point], detect: impl Fn(&[Point]) -> Analysis) -> Analysis {
+    let max = points.iter().map(|p| p.value.abs()).fold(0.0f64, f64::max);
+    if !(max > SCALE_ABOVE && max.is_finite()) {
+        return detect(points);
+    }
+    // 2^-e with 2^e >= max: every scaled value is at most 1 in magnitude.
+    // 2^e itself may not be a finite f64 (e = 1024), hence two halves.
+    let e = max.log2().ceil() as i32;
+    let times_pow2 = |x: f64, e: i32| x * 2f64.powi(e / 2) * 2f64.powi(e - e / 2);
+    let up = |x: f64| times_pow2(x, e);
+    let scaled: Vec<Point> = points.iter().map(|p| Point { value: times_pow2(p.value, -e), ..*p }).collect();
+    let mut a = detect(&scaled);
+    for x in a.expected.iter_mut().chain(a.tolerance.iter_mut()) {
+        *x = up(*x);
+    }
+    for c in &mut a.changes {
+        (c.old, c.new) = (up(c.old), up(c.new));
+    }
+    for m in &mut a.machine_problems {
+        m.expected = up(m.expected);
+    }
+    if let Some(p) = &mut a.pending {
+        p.expected = up(p.expected);
+    }
+    a
 }
 
 /// Mean and sample standard deviation of a non-empty slice, computed in two

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::date::{format_tick, year_of};
-use super::{Analysis, Class, Dataset, Series};
+use super::{Analysis, Class, Series};
 
 const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 420.0;
@@ -22,6 +22,7 @@ pub fn colour(c: Class) -> Option<&'static str> {
         Class::Spike => Some("orange"),
         Class::Regression => Some("red"),
         Class::Machine => Some("blue"),
+        Class::Pending => Some("grey"),
     }
 }
 
@@ -43,12 +44,14 @@ fn escape(s: &str) -> String {
 }
 
 /// Maps data to pixels. The x axis is time when every point has a
-/// timestamp and they span some time, else the point's index.
+/// timestamp and they span some time, else the point's index. The value
+/// range is kept in quarters (`y0q`, `y1q`), so that values near `f64::MAX`
+/// of both signs still have a finite span, padding included.
 struct Scale {
     x0: f64,
     x1: f64,
-    y0: f64,
-    y1: f64,
+    y0q: f64,
+    y1q: f64,
     by_time: bool,
 }
 
@@ -67,13 +70,12 @@ impl Scale {
         if x1 <= x0 {
             x1 = x0 + 1.0;
         }
-        let mut y0 = s.points.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
-        let mut y1 = s.points.iter().map(|p| p.value).fold(f64::NEG_INFINITY, f64::max);
-        if !(y0.is_finite() && y1.is_finite()) {
-            (y0, y1) = (0.0, 1.0);
-        }
-        let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { y0.abs().max(1.0) * 0.05 };
-        Scale { x0, x1, y0: y0 - pad, y1: y1 + pad, by_time }
+        let finite = s.points.iter().map(|p| p.value).filter(|v| v.is_finite());
+        let lo = finite.clone().fold(f64::INFINITY, f64::min);
+        let hi = finite.fold(f64::NEG_INFINITY, f64::max);
+        let (lo_q, hi_q) = if lo.is_finite() && hi.is_finite() { (lo / 4.0, hi / 4.0) } else { (0.0, 0.25) };
+        let pad_q = if hi_q > lo_q { (hi_q - lo_q) * 0.05 } else { lo_q.abs().max(0.25) * 0.05 };
+        Scale { x0, x1, y0q: lo_q - pad_q, y1q: hi_q + pad_q, by_time }
     }
     fn x_of(&self, s: &Series, i: usize) -> f64 {
         let v = if self.by_time {
@@ -84,14 +86,14 @@ impl Scale {
         LEFT + (v - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
     }
     fn y_of(&self, v: f64) -> f64 {
-        TOP + (self.y1 - v) / (self.y1 - self.y0) * (HEIGHT - TOP - BOTTOM)
+        TOP + (self.y1q - v / 4.0) / (self.y1q - self.y0q) * (HEIGHT - TOP - BOTTOM)
     }
 }
 
-/// A round step for about `n` ticks over `span`.
-fn nice_step(span: f64, n: f64) -> f64 {
-    let raw = span / n;
-    let mag = magnitude(raw);
+/// A round step for about `n` ticks over a span given in quarters.
+fn nice_step(span_q: f64, n: f64) -> f64 {
+    let raw = span_q / n * 4.0;
+    let mag = 10f64.powi(raw.log10().floor() as i32);
     let norm = raw / mag;
     let nice = if norm < 1.5 {
         1.0
@@ -105,24 +107,24 @@ fn nice_step(span: f64, n: f64) -> f64 {
     nice * mag
 }
 
-/// The power of ten at or below `raw`, 10^floor(log10 raw), read off its
-/// decimal exponent: exact, and without libm's `pow` and `log10`, the only two
-/// functions that made the binary load libm at every start.
-fn magnitude(raw: f64) -> f64 {
-    let sci = format!("{raw:e}");
-    sci.split_once('e')
-        .and_then(|(_, exp)| format!("1e{exp}").parse().ok())
-        .unwrap_or(1.0)
+/// A tick label: six decimals at most, or scientific notation for values
+/// too large to round that way.
+fn tick_label(v: f64) -> String {
+    if v.abs() < 1e15 {
+        format!("{}", (v * 1e6).round() / 1e6)
+    } else {
+        format!("{v:.3e}")
+    }
 }
 
 /// Write the chart of one series as a standalone SVG document.
-pub fn write_svg<W: Write>(out: &mut W, ds: &Dataset, s: &Series, a: &Analysis) -> io::Result<()> {
+pub fn write_svg<W: Write>(out: &mut W, s: &Series, a: &Analysis) -> io::Result<()> {
     out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
-    write_svg_element(out, ds, s, a)
+    write_svg_element(out, s, a)
 }
 
 /// The `<svg>` element alone, for embedding in HTML.
-pub fn write_svg_element<W: Write>(out: &mut W, _ds: &Dataset, s: &Series, a: &Analysis) -> io::Result<()> {
+pub fn write_svg_element<W: Write>(out: &mut W, s: &Series, a: &Analysis) -> io::Result<()> {
     let sc = Scale::new(s);
     let mut b = String::new();
     // Writing to a String cannot fail; the results are ignored on purpose.
@@ -141,12 +143,16 @@ pub fn write_svg_element<W: Write>(out: &mut W, _ds: &Dataset, s: &Series, a: &A
         "<path d=\"M{px0},{py0} V{py1} H{px1}\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>"
     );
 
-    // Value ticks.
-    let step = nice_step(sc.y1 - sc.y0, 6.0);
+    // Value ticks, counted in steps from the bottom so that no sum of
+    // values can overflow.
+    let step = nice_step(sc.y1q - sc.y0q, 6.0);
     if step.is_finite() && step > 0.0 {
-        let mut v = (sc.y0 / step).ceil() * step;
-        let mut guard = 0;
-        while v <= sc.y1 && guard < 50 {
+        let first = (sc.y0q / step * 4.0).ceil();
+        for k in 0..50 {
+            let v = (first + f64::from(k)) * step;
+            if !v.is_finite() || v / 4.0 > sc.y1q {
+                break;
+            }
             let y = sc.y_of(v);
             let _ = writeln!(
                 b,
@@ -154,10 +160,8 @@ pub fn write_svg_element<W: Write>(out: &mut W, _ds: &Dataset, s: &Series, a: &A
                  <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
                 px0 - 6.0,
                 y + 4.0,
-                escape(&format!("{}", (v * 1e6).round() / 1e6))
+                escape(&tick_label(v))
             );
-            v += step;
-            guard += 1;
         }
     }
 
@@ -218,6 +222,7 @@ pub fn write_svg_element<W: Write>(out: &mut W, _ds: &Dataset, s: &Series, a: &A
         ("dot", "orange", "spike"),
         ("dot", "red", "regression"),
         ("dot", "blue", "machine problem"),
+        ("dot", "grey", "pending"),
     ];
     let mut x = LEFT;
     let y = HEIGHT - 8.0;
@@ -276,7 +281,7 @@ fn write_polyline<W: Write>(
 }
 
 /// One HTML page with a heading and an inline SVG chart per series.
-pub fn write_html<W: Write>(out: &mut W, ds: &Dataset, charts: &[(&Series, &Analysis)]) -> io::Result<()> {
+pub fn write_html<W: Write>(out: &mut W, charts: &[(&Series, &Analysis)]) -> io::Result<()> {
     out.write_all(
         b"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
           <title>Performance analysis</title>\n\
@@ -285,7 +290,7 @@ pub fn write_html<W: Write>(out: &mut W, ds: &Dataset, charts: &[(&Series, &Anal
     )?;
     for (s, a) in charts {
         writeln!(out, "<h2>{}</h2>", escape(&s.label()))?;
-        write_svg_element(out, ds, s, a)?;
+        write_svg_element(out, s, a)?;
     }
     out.write_all(b"</body>\n</html>\n")
 }
@@ -301,24 +306,31 @@ mod tests {
 
     #[test]
     fn nice_steps_are_round() {
-        assert_eq!(nice_step(100.0, 5.0), 20.0);
-        assert!((nice_step(1.0, 4.0) - 0.2).abs() < 1e-12);
+        let close = |a: f64, b: f64| (a - b).abs() <= b.abs() * 1e-12;
+        for (span, n, want) in [(100.0, 5.0, 20.0), (1.0, 4.0, 0.2), (1e-3, 4.0, 2e-4), (3.6e15, 6.0, 5e14)] {
+            let got = nice_step(span / 4.0, n);
+            assert!(close(got, want), "{span}/{n}: {got}");
+        }
+        // At the edge of f64: a span of 2e308, given in quarters.
+        assert!(close(nice_step(0.5e308, 6.0), 5e307));
     }
 
     #[test]
-    fn magnitude_is_the_power_of_ten_at_or_below() {
-        for (raw, want) in [
-            (1.0, 1.0),
-            (9.99, 1.0),
-            (10.0, 10.0),
-            (999.999_999, 100.0),
-            (1000.0, 1000.0),
-            (0.002_5, 0.001),
-            (0.1, 0.1),
-            (3.5e-9, 1e-9),
-            (7.2e15, 1e15),
-        ] {
-            assert_eq!(magnitude(raw), want, "{raw}");
+    fn extreme_values_scale_to_finite_pixels() {
+        let series = |values: &[f64]| Series { points: crate::perf::test_points::pts(values), ..Series::default() };
+        for values in [[1e308, -1e308, 5e307], [f64::MAX, f64::MAX, -f64::MAX], [1e200, 2e200, 1.5e200]] {
+            let s = series(&values);
+            let sc = Scale::new(&s);
+            for v in values {
+                let y = sc.y_of(v);
+                assert!(y.is_finite() && (TOP..=HEIGHT - BOTTOM).contains(&y), "{v}: {y}");
+            }
+            let a = Analysis::with_len(3);
+            let mut out = Vec::new();
+            write_svg(&mut out, &s, &a).unwrap();
+            let svg = String::from_utf8(out).unwrap();
+            assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+            assert!(svg.matches("text-anchor=\"end\"").count() >= 3, "value ticks: {svg}");
         }
     }
 }

@@ -1,12 +1,16 @@
 //! The outputs of `analyze` other than the chart: the one-line text reports
 //! of the original analysis (for mail, chat, nagios) and the JSON document.
+//! Names from the input (test, machine, build) are escaped in the text, so
+//! that a control character cannot reach a terminal or split a line; the
+//! JSON keeps them exact.
 
 use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::date::{format_asctime, format_rfc3339};
-use super::{Analysis, Change, Dataset, Direction, MachineProblem, Series};
+use crate::text::escape;
+use super::{Analysis, Change, ChangeKind, Dataset, Direction, MachineProblem, Pending, Series};
 
 /// Which way is an improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +22,14 @@ pub enum Better {
 impl Better {
     pub fn is_better(self, d: Direction) -> bool {
         matches!((self, d), (Better::Lower, Direction::Decrease) | (Better::Higher, Direction::Increase))
+    }
+
+    /// Whether a change is an improvement: less noise always is.
+    pub fn judges(self, c: &Change) -> bool {
+        match c.kind {
+            ChangeKind::Level => self.is_better(c.direction),
+            ChangeKind::Variance => c.direction == Direction::Decrease,
+        }
     }
 }
 
@@ -31,7 +43,7 @@ fn where_part(ds: &Dataset, s: &Series, index: usize) -> (String, Option<i64>) {
     let id = p.map_or("", |p| ds.buildid(p));
     parts.push("build");
     parts.push(id);
-    (parts.join(" "), p.and_then(|p| p.time()))
+    (escape(&parts.join(" ")).into_owned(), p.and_then(|p| p.time()))
 }
 
 fn date_part(t: Option<i64>) -> String {
@@ -42,7 +54,7 @@ fn prefixed(test: &str) -> String {
     if test.is_empty() {
         String::new()
     } else {
-        format!("{test} ")
+        format!("{} ", escape(test))
     }
 }
 
@@ -50,6 +62,18 @@ fn prefixed(test: &str) -> String {
 /// 11:34:00 2009. Linux 1.9.2 build 20090130083434` (one line).
 pub fn change_line(ds: &Dataset, s: &Series, c: &Change) -> String {
     let (tail, time) = where_part(ds, s, c.index);
+    if c.kind == ChangeKind::Variance {
+        return format!(
+            "Variance change: {}noise {} from {:.3} to {:.3} (x{:.2}){}. {}",
+            prefixed(&s.test),
+            c.direction.name(),
+            c.old,
+            c.new,
+            c.new / c.old,
+            date_part(time),
+            tail
+        );
+    }
     format!(
         "Regression: {}{} from {:.3} to {:.3} ({:.2}%){}. {}",
         prefixed(&s.test),
@@ -71,7 +95,7 @@ pub fn machine_line(ds: &Dataset, s: &Series, m: &MachineProblem, points: usize)
     format!(
         "Machine problem: {}on {}: last {} points out of tolerance, {:.3} where {:.3} was expected{}. {}",
         prefixed(&s.test),
-        name,
+        escape(name),
         points,
         value,
         m.expected,
@@ -80,7 +104,28 @@ pub fn machine_line(ds: &Dataset, s: &Series, m: &MachineProblem, points: usize)
     )
 }
 
-/// Every text line for one analysed series, in series order.
+/// `Pending: Tp3 last 2 points out of line, newest 131.000 where 100.000
+/// was expected, since ...; 1 more point needed to decide. Linux ...`.
+pub fn pending_line(ds: &Dataset, s: &Series, p: &Pending) -> String {
+    let (tail, time) = where_part(ds, s, p.index);
+    let newest = s.points.last().map_or(f64::NAN, |pt| pt.value);
+    let since = time.map(|t| format!(" since {}", format_asctime(t))).unwrap_or_default();
+    format!(
+        "Pending: {}last {} point{} out of line, newest {:.3} where {:.3} was expected{}; {} more point{} needed to decide. {}",
+        prefixed(&s.test),
+        p.points,
+        if p.points == 1 { "" } else { "s" },
+        newest,
+        p.expected,
+        since,
+        p.needed,
+        if p.needed == 1 { "" } else { "s" },
+        tail
+    )
+}
+
+/// Every text line for one analysed series, in series order, the pending
+/// newest points last.
 pub fn write_text<W: Write>(
     out: &mut W,
     ds: &Dataset,
@@ -92,7 +137,7 @@ pub fn write_text<W: Write>(
     let mut machines = a.machine_problems.iter().peekable();
     loop {
         let take_change = match (changes.peek(), machines.peek()) {
-            (None, None) => return Ok(()),
+            (None, None) => break,
             (Some(c), Some(m)) => c.index <= m.index,
             (Some(_), None) => true,
             (None, Some(_)) => false,
@@ -105,6 +150,10 @@ pub fn write_text<W: Write>(
             writeln!(out, "{}", machine_line(ds, s, m, machine_points))?;
         }
     }
+    if let Some(p) = &a.pending {
+        writeln!(out, "{}", pending_line(ds, s, p))?;
+    }
+    Ok(())
 }
 
 /// A finite number, or null: JSON has no NaN.
@@ -194,9 +243,10 @@ struct ChangeJson<'a> {
 impl Serialize for ChangeJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let p = self.s.points.get(self.c.index);
-        let better = self.better.is_better(self.c.direction);
-        let mut st = ser.serialize_struct("Change", 12)?;
+        let better = self.better.judges(self.c);
+        let mut st = ser.serialize_struct("Change", 13)?;
         st.serialize_field("series", &SeriesId(self.s))?;
+        st.serialize_field("kind", &self.c.kind)?;
         st.serialize_field("index", &self.c.index)?;
         st.serialize_field("buildid", &p.map(|p| self.ds.buildid(p)))?;
         st.serialize_field("revision", &p.and_then(|p| self.ds.revision(p)))?;
@@ -234,13 +284,36 @@ impl Serialize for MachineJson<'_> {
     }
 }
 
+struct PendingJson<'a> {
+    ds: &'a Dataset,
+    s: &'a Series,
+    p: &'a Pending,
+}
+
+impl Serialize for PendingJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let first = self.s.points.get(self.p.index);
+        let mut st = ser.serialize_struct("Pending", 9)?;
+        st.serialize_field("series", &SeriesId(self.s))?;
+        st.serialize_field("index", &self.p.index)?;
+        st.serialize_field("buildid", &first.map(|p| self.ds.buildid(p)))?;
+        st.serialize_field("timestamp", &first.and_then(|p| p.time()))?;
+        st.serialize_field("date", &first.and_then(|p| p.time()).map(format_rfc3339))?;
+        st.serialize_field("points", &self.p.points)?;
+        st.serialize_field("needed", &self.p.needed)?;
+        st.serialize_field("newest", &self.s.points.last().and_then(|p| num(p.value)))?;
+        st.serialize_field("expected", &num(self.p.expected))?;
+        st.end()
+    }
+}
+
 impl Serialize for JsonReport<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let ds = self.data;
         let pairs = || {
             self.results.iter().filter_map(move |(i, a)| ds.series.get(*i).map(|s| (s, a)))
         };
-        let mut st = ser.serialize_struct("Report", 5)?;
+        let mut st = ser.serialize_struct("Report", 6)?;
         st.serialize_field("method", self.method)?;
         st.serialize_field("lower_is_better", &(self.better == Better::Lower))?;
         st.serialize_field(
@@ -256,6 +329,10 @@ impl Serialize for JsonReport<'_> {
             &Seq(|| {
                 pairs().flat_map(move |(s, a)| a.machine_problems.iter().map(move |m| MachineJson { ds, s, m }))
             }),
+        )?;
+        st.serialize_field(
+            "pending",
+            &Seq(|| pairs().filter_map(move |(s, a)| a.pending.as_ref().map(|p| PendingJson { ds, s, p }))),
         )?;
         st.serialize_field("series", &Seq(|| pairs().map(|(s, a)| SeriesJson { ds, s, a })))?;
         st.end()
@@ -292,7 +369,7 @@ mod tests {
         )
         .unwrap();
         let ds = &p.dataset;
-        let c = Change { index: 0, old: 417.974, new: 235.778, direction: Direction::Decrease };
+        let c = Change { index: 0, old: 417.974, new: 235.778, direction: Direction::Decrease, kind: ChangeKind::Level };
         assert_eq!(
             change_line(ds, &ds.series[0], &c),
             "Regression: Tp3 decrease from 417.974 to 235.778 (43.59%) on Fri Jan 30 11:34:00 2009. \

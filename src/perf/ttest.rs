@@ -11,7 +11,7 @@
 //! Each point is one "revision" with one value (treeherder groups replicates
 //! of one push; here every row is its own datum).
 
-use super::{Analysis, Change, Class, Direction, Point};
+use super::{Analysis, Change, ChangeKind, Class, Direction, Point};
 
 /// Settings of the t-test method.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,6 +126,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
             old: back_avg,
             new: fore_avg,
             direction: Direction::of(fore_avg - back_avg),
+            kind: ChangeKind::Level,
         };
         // treeherder counts a zero old value as no change at all.
         let pct = if change.old == 0.0 { 0.0 } else { change.percent() };

@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{mean_sd, Analysis, Change, Class, Direction, MachineProblem, Point};
+use super::{mean_sd, Analysis, Change, ChangeKind, Class, Direction, MachineProblem, Point};
 
 /// Settings of the window method (the CLI flags of the same names).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,7 +212,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
             continue;
         }
         set(&mut a.classes, i, Class::Regression);
-        a.changes.push(Change { index: r.start, old: b.mean, new: f64::NAN, direction: dir });
+        a.changes.push(Change { index: r.start, old: b.mean, new: f64::NAN, direction: dir, kind: ChangeKind::Level });
         pending = Some(Pending { change: a.changes.len() - 1, start: r.start, dir, old: b });
         floor = r.start;
         run = None;
