@@ -21,6 +21,7 @@ pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
 pub mod start;
+pub mod watchdog;
 
 #[cfg(test)]
 pub mod fake;
