@@ -21,3 +21,4 @@ pub mod sys;
 pub mod text;
 pub mod ui;
 pub mod upload;
+pub mod watchdog;
