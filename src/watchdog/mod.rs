@@ -282,8 +282,11 @@ pub enum Unusable {
     Held(Vec<Holder>),
     #[error("the watchdog core is built in with stop_on_reboot={0}: the kexec would stop it")]
     StoppedByKexec(i32),
-    #[error("it is held open and the watchdog core runs with stop_on_reboot={0}: the kexec would stop it")]
-    HeldAndStopped(i32),
+    #[error(
+        "the watchdog core runs with stop_on_reboot={0}, so the kexec would stop it, and it cannot be \
+         reloaded while the watchdog is running or held open"
+    )]
+    CoreBusy(i32),
 }
 
 fn holders_text(holders: &[Holder]) -> String {
@@ -326,14 +329,16 @@ pub fn default_timeout(max: Option<u32>) -> Option<u32> {
 }
 
 /// Whether a kexec now would stop an armed timer, and what keeps it.
-fn survival(core: &Core, held: bool) -> Result<Survival, Unusable> {
+fn survival(core: &Core, busy: bool) -> Result<Survival, Unusable> {
     let param = core.stop_on_reboot.unwrap_or(-1);
     if param == 0 {
         return Ok(Survival::Kept);
     }
-    if held {
-        // A held device keeps its driver, and so the core, loaded.
-        return Err(Unusable::HeldAndStopped(param));
+    if busy {
+        // An open device, or a running one, pins its driver and so the
+        // core (drivers/watchdog/watchdog_dev.c: `watchdog_open` and
+        // `watchdog_release` keep a module reference while it runs).
+        return Err(Unusable::CoreBusy(param));
     }
     if !core.loadable {
         return Err(Unusable::StoppedByKexec(param));
@@ -371,7 +376,7 @@ fn judge(d: &Watchdog, core: &Core, wanted: Option<u32>, hand_over: HandOver) ->
         (false, true, HandOver::Systemd) => Arming::SystemdKexecWatchdog,
         _ => return Err(Unusable::Held(d.holders.clone())),
     };
-    let survival = survival(core, !d.holders.is_empty())?;
+    let survival = survival(core, !d.holders.is_empty() || d.active == Some(true))?;
     let expiries = known.map_or(1, |k| k.expiries);
     Ok(Choice {
         name: d.name.clone(),

@@ -307,7 +307,16 @@ fn held_device_cannot_wait_for_a_core_reload() {
     let t = esb_guest();
     t.process(1, "systemd", &["/dev/watchdog0"]);
     let sel = choose(&inventory(&t), Request::Default, HandOver::Systemd).unwrap();
-    assert_eq!(sel.skipped[0].1, Unusable::HeldAndStopped(-1));
+    assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
+}
+
+#[test]
+fn running_device_cannot_wait_for_a_core_reload() {
+    let t = esb_guest();
+    t.write("sys/class/watchdog/watchdog0/state", "active\n");
+    let sel = choose(&inventory(&t), Request::Default, HandOver::Direct).unwrap();
+    assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
+    assert!(sel.skipped[0].1.to_string().contains("stop_on_reboot=-1"));
 }
 
 #[test]
