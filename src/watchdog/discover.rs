@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::boot::Root;
 
-use super::{known_driver, paths, Core, Holder, Inventory, Module, ModuleSource, Watchdog};
+use super::{known_driver, paths, Core, Holder, Inventory, Module, ModuleSource, TargetModules, Watchdog};
 
 /// Sysfs attributes are one short line; anything longer is not sysfs.
 const ATTR_LIMIT: u64 = 4096;
@@ -192,4 +192,41 @@ pub fn find_holders(root: &Root, inventory: &mut Inventory) {
         d.holders.sort_by_key(|h| h.pid);
     }
     inventory.holders_complete = complete;
+}
+
+/// modules.dep of a distribution kernel is about 1 MiB; this leaves room.
+const MODULES_INDEX_LIMIT: u64 = 16 << 20;
+
+/// A module's name from its path in modules.dep or modules.builtin
+/// (`kernel/drivers/watchdog/i6300esb.ko.xz` → `i6300esb`), with `-` read as
+/// `_` as kmod does.
+fn module_name(path: &str) -> Option<String> {
+    let file = path.rsplit('/').next()?;
+    let stem = file.split(".ko").next().filter(|s| !s.is_empty() && file.contains(".ko"))?;
+    Some(stem.replace('-', "_"))
+}
+
+fn read_index(path: &Path) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut s = String::new();
+    file.take(MODULES_INDEX_LIMIT).read_to_string(&mut s).ok()?;
+    Some(s)
+}
+
+/// The modules of kernel `release` (depmod's modules.dep and the kernel
+/// package's modules.builtin), so that a watchdog is only armed when the new
+/// kernel has the driver `confirm` will load to stop it.
+pub fn read_target_modules(root: &Root, release: &str) -> TargetModules {
+    let mut target = TargetModules::default();
+    for dir in crate::boot::paths::MODULE_DIRS {
+        let base = root.path(dir).join(release);
+        let Some(dep) = read_index(&base.join("modules.dep")) else { continue };
+        target.known = true;
+        target.loadable.extend(dep.lines().filter_map(|l| module_name(l.split(':').next()?)));
+        if let Some(builtin) = read_index(&base.join("modules.builtin")) {
+            target.builtin.extend(builtin.lines().filter_map(|l| module_name(l.trim())));
+        }
+        break;
+    }
+    target
 }

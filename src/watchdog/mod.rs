@@ -15,9 +15,10 @@
 
 pub mod discover;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-pub use discover::{discover, find_holders, read_core, DiscoverError};
+pub use discover::{discover, find_holders, read_core, read_target_modules, DiscoverError};
 
 /// The paths this module reads, as the running system sees them.
 pub mod paths {
@@ -41,7 +42,7 @@ pub mod paths {
 /// `systemd-networkd-wait-online` up to 120 s) before the confirm unit runs.
 /// Those add up to about 480 s. Waiting longer for a hung machine costs
 /// minutes; a false fall-back costs a second reboot. 600 also fits iTCO_wdt's
-/// 613 s maximum.
+/// 614 s maximum.
 pub const DEFAULT_TIMEOUT: u32 = 600;
 
 /// Below this a device is not armed by default: a boot cannot be counted on
@@ -94,9 +95,10 @@ pub const KNOWN_DRIVERS: [KnownDriver; 4] = [
     KnownDriver {
         module: "iTCO_wdt",
         identity: "iTCO_wdt",
-        // TCO version 2 and later: 10 bits of 0.6 s ticks (iTCO_wdt.c,
-        // `iTCO_wdt_set_timeout`); version 3 counts seconds and allows more.
-        max_timeout: Some(613),
+        // TCO version 2 and later: 10 bits of 0.6 s ticks, so 3..614 s
+        // (iTCO_wdt.c, `iTCO_wdt_set_timeout` and its `heartbeat` parameter);
+        // version 3 counts seconds and allows more, version 1 only 76.
+        max_timeout: Some(614),
         expiries: 2,
         survives_kexec: true,
         heartbeat_param: Some("heartbeat"),
@@ -207,6 +209,15 @@ pub struct Inventory {
     pub holders_complete: bool,
 }
 
+/// The modules of the kernel to warm-reboot into.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetModules {
+    /// Its modules.dep was found; without it nothing is known and nothing refused.
+    pub known: bool,
+    pub loadable: BTreeSet<String>,
+    pub builtin: BTreeSet<String>,
+}
+
 /// What the person asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -280,6 +291,10 @@ pub enum Unusable {
     TooShort { max: u32 },
     #[error("it is held open by {}", holders_text(.0))]
     Held(Vec<Holder>),
+    #[error("the new kernel has no {0} module, so confirm could not stop the watchdog")]
+    MissingInTarget(String),
+    #[error("{0} is built into the new kernel: it would take the watchdog over at boot")]
+    BuiltInTarget(String),
     #[error("the watchdog core is built in with stop_on_reboot={0}: the kexec would stop it")]
     StoppedByKexec(i32),
     #[error(
@@ -347,7 +362,13 @@ fn survival(core: &Core, busy: bool) -> Result<Survival, Unusable> {
 }
 
 /// Judge one device for `timeout` (`None`: the default for it).
-fn judge(d: &Watchdog, core: &Core, wanted: Option<u32>, hand_over: HandOver) -> Result<Choice, Unusable> {
+fn judge(
+    d: &Watchdog,
+    core: &Core,
+    target: &TargetModules,
+    wanted: Option<u32>,
+    hand_over: HandOver,
+) -> Result<Choice, Unusable> {
     let known = d.known();
     if known.is_some_and(|k| !k.survives_kexec) {
         return Err(Unusable::Software);
@@ -358,6 +379,15 @@ fn judge(d: &Watchdog, core: &Core, wanted: Option<u32>, hand_over: HandOver) ->
     let module = d.module.as_ref().ok_or(Unusable::NoModule)?;
     if !module.loadable {
         return Err(Unusable::BuiltIn(module.name.clone()));
+    }
+    if target.known {
+        let name = module.name.replace('-', "_");
+        if target.builtin.contains(&name) {
+            return Err(Unusable::BuiltInTarget(module.name.clone()));
+        }
+        if !target.loadable.contains(&name) {
+            return Err(Unusable::MissingInTarget(module.name.clone()));
+        }
     }
     let max = d.max();
     let min = d.min_timeout.unwrap_or(1).max(1);
@@ -392,10 +422,16 @@ fn judge(d: &Watchdog, core: &Core, wanted: Option<u32>, hand_over: HandOver) ->
     })
 }
 
-/// The device to arm for `request`: the first usable one in the order of
-/// their numbers. `--watchdog SECONDS` that no device can take is a
-/// [`Refusal`]; the default quietly finds none (the plan says so).
-pub fn choose(inventory: &Inventory, request: Request, hand_over: HandOver) -> Result<Selection, Refusal> {
+/// The device to arm for `request` before a warm reboot into a kernel with
+/// `target`'s modules: the first usable one in the order of their numbers.
+/// `--watchdog SECONDS` that no device can take is a [`Refusal`]; the
+/// default quietly finds none (the plan says so).
+pub fn choose(
+    inventory: &Inventory,
+    target: &TargetModules,
+    request: Request,
+    hand_over: HandOver,
+) -> Result<Selection, Refusal> {
     let wanted = match request {
         Request::Off => return Ok(Selection { choice: None, skipped: Vec::new() }),
         Request::Default => None,
@@ -403,7 +439,7 @@ pub fn choose(inventory: &Inventory, request: Request, hand_over: HandOver) -> R
     };
     let mut skipped = Vec::new();
     for d in &inventory.devices {
-        match judge(d, &inventory.core, wanted, hand_over) {
+        match judge(d, &inventory.core, target, wanted, hand_over) {
             Ok(choice) => return Ok(Selection { choice: Some(choice), skipped }),
             Err(why) => skipped.push((d.name.clone(), why)),
         }

@@ -88,6 +88,11 @@ fn esb_guest() -> Tree {
     t
 }
 
+/// A new kernel whose modules are not known: nothing is refused for it.
+fn any() -> TargetModules {
+    TargetModules::default()
+}
+
 fn inventory(t: &Tree) -> Inventory {
     let mut inv = discover(&t.root()).unwrap();
     find_holders(&t.root(), &mut inv);
@@ -100,9 +105,9 @@ fn no_class_directory_is_no_watchdog() {
     let inv = discover(&t.root()).unwrap();
     assert!(inv.devices.is_empty());
     assert!(!inv.core.present);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.choice, None);
-    let refused = choose(&inv, Request::Seconds(120), HandOver::Direct).unwrap_err();
+    let refused = choose(&inv, &any(), Request::Seconds(120), HandOver::Direct).unwrap_err();
     assert_eq!(refused.wanted, 120);
     assert!(refused.to_string().contains("no usable hardware watchdog"), "{refused}");
 }
@@ -136,8 +141,8 @@ fn module_comes_from_the_driver_link() {
     assert_eq!(d.driver.as_deref(), Some("iTCO_wdt"));
     assert_eq!(d.module.as_ref().unwrap().source, ModuleSource::DriverLink);
     assert_eq!(d.max_timeout, None);
-    assert_eq!(d.max(), Some(613));
-    let c = choose(&inv, Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
+    assert_eq!(d.max(), Some(614));
+    let c = choose(&inv, &any(), Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
     assert_eq!((c.timeout, c.reset_after), (600, 1200));
     assert_eq!(c.survival, Survival::Kept);
     assert_eq!(
@@ -154,7 +159,7 @@ fn unknown_parentless_driver_falls_back_to_the_sole_core_user() {
     let inv = inventory(&t);
     let m = inv.devices[0].module.as_ref().unwrap();
     assert_eq!((m.name.as_str(), m.source), ("wdat_wdt", ModuleSource::CoreUser));
-    let c = choose(&inv, Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap().choice.unwrap();
     assert!(!c.known);
     assert_eq!(c.heartbeat_param, None);
 }
@@ -166,7 +171,7 @@ fn unknown_driver_among_several_core_users_is_unusable() {
     t.device(0, "WDAT Watchdog", "inactive", 30, 600, None);
     let inv = inventory(&t);
     assert_eq!(inv.devices[0].module, None);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.choice, None);
     assert_eq!(sel.skipped, [("watchdog0".to_string(), Unusable::NoModule)]);
 }
@@ -191,7 +196,7 @@ fn softdog_is_passed_over_for_the_hardware_one() {
     t.device(0, "Software Watchdog", "inactive", 60, 65535, None);
     t.device(1, "i6300ESB timer", "inactive", 30, 2046, None);
     let inv = inventory(&t);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.choice.unwrap().name, "watchdog1");
     assert_eq!(sel.skipped, [("watchdog0".to_string(), Unusable::Software)]);
 }
@@ -212,33 +217,33 @@ fn short_maximum_is_no_default_but_an_explicit_timeout_fits() {
     t.core("0", &["iTCO_wdt"]);
     t.device(0, "TCO v1", "inactive", 30, 76, Some(("iTCO_wdt", "iTCO_wdt")));
     let inv = inventory(&t);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.choice, None);
     assert_eq!(sel.skipped[0].1, Unusable::TooShort { max: 76 });
-    let c = choose(&inv, Request::Seconds(70), HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Seconds(70), HandOver::Direct).unwrap().choice.unwrap();
     assert_eq!(c.timeout, 70);
 }
 
 #[test]
 fn explicit_timeout_outside_the_range_is_refused_with_the_reason() {
     let inv = inventory(&esb_guest());
-    let refused = choose(&inv, Request::Seconds(3000), HandOver::Direct).unwrap_err();
+    let refused = choose(&inv, &any(), Request::Seconds(3000), HandOver::Direct).unwrap_err();
     assert_eq!(refused.skipped[0].1, Unusable::OutOfRange { wanted: 3000, min: 1, max: 2046 });
     assert!(refused.to_string().contains("3000 s is outside its range 1..2046 s"), "{refused}");
-    assert!(choose(&inv, Request::Seconds(0), HandOver::Direct).is_err());
-    assert_eq!(choose(&inv, Request::Seconds(2046), HandOver::Direct).unwrap().choice.unwrap().timeout, 2046);
+    assert!(choose(&inv, &any(), Request::Seconds(0), HandOver::Direct).is_err());
+    assert_eq!(choose(&inv, &any(), Request::Seconds(2046), HandOver::Direct).unwrap().choice.unwrap().timeout, 2046);
 }
 
 #[test]
 fn off_chooses_nothing_even_with_a_device() {
     let inv = inventory(&esb_guest());
-    assert_eq!(choose(&inv, Request::Off, HandOver::Direct).unwrap(), Selection { choice: None, skipped: vec![] });
+    assert_eq!(choose(&inv, &any(), Request::Off, HandOver::Direct).unwrap(), Selection { choice: None, skipped: vec![] });
 }
 
 #[test]
 fn default_core_parameter_needs_a_reload_when_nothing_holds_it() {
     let inv = inventory(&esb_guest());
-    let c = choose(&inv, Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap().choice.unwrap();
     assert_eq!(c.survival, Survival::ReloadCore { users: vec!["i6300esb".into()] });
     assert_eq!(c.arming, Arming::Device);
     assert_eq!((c.timeout, c.reset_after), (600, 600));
@@ -251,7 +256,7 @@ fn built_in_core_with_stop_on_reboot_cannot_keep_it() {
     std::fs::remove_file(t.root.join("sys/module/watchdog/initstate")).unwrap();
     let inv = inventory(&t);
     assert!(inv.core.present && !inv.core.loadable);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::StoppedByKexec(-1));
 }
 
@@ -262,7 +267,7 @@ fn built_in_driver_cannot_be_kept_from_loading() {
     std::fs::create_dir_all(t.root.join("sys/module/iTCO_wdt/parameters")).unwrap();
     t.device(0, "iTCO_wdt", "inactive", 30, 0, Some(("iTCO_wdt", "iTCO_wdt")));
     let inv = inventory(&t);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::BuiltIn("iTCO_wdt".into()));
 }
 
@@ -270,7 +275,7 @@ fn built_in_driver_cannot_be_kept_from_loading() {
 fn nowayout_is_unusable() {
     let t = esb_guest();
     t.write("sys/class/watchdog/watchdog0/nowayout", "1\n");
-    let sel = choose(&inventory(&t), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::NoWayOut);
 }
 
@@ -296,9 +301,9 @@ fn device_held_by_systemd_is_armed_through_systemd_in_systemd_mode_only() {
     t.device(0, "i6300ESB timer", "active", 30, 2046, None);
     t.process(1, "systemd", &["/dev/watchdog0"]);
     let inv = inventory(&t);
-    let c = choose(&inv, Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
     assert_eq!(c.arming, Arming::SystemdKexecWatchdog);
-    let sel = choose(&inv, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
     assert!(matches!(&sel.skipped[0].1, Unusable::Held(h) if h[0].pid == 1));
 }
 
@@ -306,7 +311,7 @@ fn device_held_by_systemd_is_armed_through_systemd_in_systemd_mode_only() {
 fn held_device_cannot_wait_for_a_core_reload() {
     let t = esb_guest();
     t.process(1, "systemd", &["/dev/watchdog0"]);
-    let sel = choose(&inventory(&t), Request::Default, HandOver::Systemd).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Systemd).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
 }
 
@@ -314,7 +319,7 @@ fn held_device_cannot_wait_for_a_core_reload() {
 fn running_device_cannot_wait_for_a_core_reload() {
     let t = esb_guest();
     t.write("sys/class/watchdog/watchdog0/state", "active\n");
-    let sel = choose(&inventory(&t), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
     assert!(sel.skipped[0].1.to_string().contains("stop_on_reboot=-1"));
 }
@@ -325,7 +330,7 @@ fn device_held_by_a_daemon_is_unusable_and_named() {
     t.core("0", &["i6300esb"]);
     t.device(0, "i6300ESB timer", "active", 30, 2046, None);
     t.process(4242, "watch\x1bdog", &["/dev/watchdog0"]);
-    let refused = choose(&inventory(&t), Request::Seconds(300), HandOver::Systemd).unwrap_err();
+    let refused = choose(&inventory(&t), &any(), Request::Seconds(300), HandOver::Systemd).unwrap_err();
     let text = refused.to_string();
     assert!(text.contains("held open by watch"), "{text}");
     assert!(text.contains("(pid 4242)"), "{text}");
@@ -383,4 +388,64 @@ fn oversized_or_odd_attributes_do_not_panic() {
     assert_eq!(inv.core.handle_boot_enabled, None);
     // The known maximum stands in for the unreadable one.
     assert_eq!(d.max(), Some(2046));
+}
+
+fn target_tree(release: &str, dep: &str, builtin: Option<&str>) -> Tree {
+    let t = esb_guest();
+    t.write("sys/module/watchdog/parameters/stop_on_reboot", "0\n");
+    t.write(&format!("lib/modules/{release}/modules.dep"), dep);
+    if let Some(b) = builtin {
+        t.write(&format!("lib/modules/{release}/modules.builtin"), b);
+    }
+    t
+}
+
+const DEP: &str = "kernel/drivers/watchdog/watchdog.ko.xz:\n\
+kernel/drivers/watchdog/i6300esb.ko.xz: kernel/drivers/watchdog/watchdog.ko.xz\n\
+kernel/drivers/mfd/lpc-ich.ko.zst:\n";
+
+#[test]
+fn target_modules_are_read_from_modules_dep_and_builtin() {
+    let t = target_tree("6.1.0-50-amd64", DEP, Some("kernel/drivers/watchdog/softdog.ko\n"));
+    let m = read_target_modules(&t.root(), "6.1.0-50-amd64");
+    assert!(m.known);
+    assert_eq!(m.loadable.iter().map(String::as_str).collect::<Vec<_>>(), ["i6300esb", "lpc_ich", "watchdog"]);
+    assert_eq!(m.builtin.iter().map(String::as_str).collect::<Vec<_>>(), ["softdog"]);
+    assert!(!read_target_modules(&t.root(), "9.9.9").known);
+}
+
+#[test]
+fn new_kernel_without_the_driver_is_not_armed_for() {
+    // Debian's cloud kernels have no i6300esb: confirm could not stop it.
+    let t = target_tree("6.1.0-50-cloud-amd64", "kernel/drivers/watchdog/watchdog.ko:\n", None);
+    let inv = inventory(&t);
+    let target = read_target_modules(&t.root(), "6.1.0-50-cloud-amd64");
+    let sel = choose(&inv, &target, Request::Default, HandOver::Direct).unwrap();
+    assert_eq!(sel.skipped[0].1, Unusable::MissingInTarget("i6300esb".into()));
+    let refused = choose(&inv, &target, Request::Seconds(300), HandOver::Direct).unwrap_err();
+    assert!(refused.to_string().contains("no i6300esb module"), "{refused}");
+}
+
+#[test]
+fn new_kernel_with_the_driver_built_in_is_not_armed_for() {
+    let t = target_tree("6.9", DEP, Some("kernel/drivers/watchdog/i6300esb.ko\n"));
+    let inv = inventory(&t);
+    let target = read_target_modules(&t.root(), "6.9");
+    let sel = choose(&inv, &target, Request::Default, HandOver::Direct).unwrap();
+    assert_eq!(sel.skipped[0].1, Unusable::BuiltInTarget("i6300esb".into()));
+}
+
+#[test]
+fn new_kernel_with_the_driver_module_is_armed_for() {
+    let t = target_tree("6.1.0-57-amd64", DEP, None);
+    let target = read_target_modules(&t.root(), "6.1.0-57-amd64");
+    let c = choose(&inventory(&t), &target, Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    assert_eq!(c.module, "i6300esb");
+}
+
+#[test]
+fn odd_modules_dep_lines_are_skipped() {
+    let t = target_tree("x", "\n:\nnot-a-module\n.ko:\nkernel/a/b-c.ko.gz: x\n", None);
+    let m = read_target_modules(&t.root(), "x");
+    assert_eq!(m.loadable.iter().map(String::as_str).collect::<Vec<_>>(), ["b_c"]);
 }
