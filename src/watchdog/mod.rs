@@ -465,6 +465,50 @@ pub fn new_kernel_words(choice: &Choice) -> Vec<String> {
     words
 }
 
+/// The commands that reload the watchdog core with `stop_on_reboot=0`
+/// (argument vectors for `System::run`): unload the core's users and the
+/// core, load the core with the parameter, load the users again. They fail
+/// while a device is open or running, which pins the modules.
+pub fn reload_commands(users: &[String]) -> Vec<Vec<String>> {
+    let argv = |head: &[&str], tail: &[String]| -> Vec<String> {
+        head.iter().map(|s| s.to_string()).chain(tail.iter().cloned()).collect()
+    };
+    let mut unload = users.to_vec();
+    unload.push(paths::CORE_MODULE.to_string());
+    let mut commands = vec![
+        argv(&["modprobe", "-r", "--"], &unload),
+        argv(&["modprobe", "--", paths::CORE_MODULE, "stop_on_reboot=0"], &[]),
+    ];
+    if !users.is_empty() {
+        commands.push(argv(&["modprobe", "-a", "--"], users));
+    }
+    commands
+}
+
+/// systemd's manager object and interface, for `busctl`.
+pub const SYSTEMD_BUS: [&str; 3] =
+    ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
+
+/// `busctl set-property` of a manager watchdog property (`KExecWatchdogUSec`,
+/// `RuntimeWatchdogUSec`) to `usec`; 0 drops kexec-chooser's override for
+/// the configured value (src/core/manager.c, `manager_get_watchdog`).
+pub fn systemd_set_watchdog_command(property: &str, usec: u64) -> Vec<String> {
+    let mut argv = vec!["busctl".to_string(), "set-property".to_string()];
+    argv.extend(SYSTEMD_BUS.iter().map(|s| s.to_string()));
+    argv.extend([property.to_string(), "t".to_string(), usec.to_string()]);
+    argv
+}
+
+/// The value of `busctl get-property … PROPERTY` for a `t` property
+/// ("t 600000000"); `u64::MAX` is systemd's infinity.
+pub fn parse_busctl_u64(output: &str) -> Option<u64> {
+    let mut words = output.split_ascii_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("t"), Some(v), None) => v.parse().ok(),
+        _ => None,
+    }
+}
+
 /// The marking word for a warm reboot whose record holds `id`.
 pub fn boot_mark_word(id: &str) -> String {
     format!("{BOOT_MARK}={id}")

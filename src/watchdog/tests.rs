@@ -449,3 +449,40 @@ fn odd_modules_dep_lines_are_skipped() {
     let m = read_target_modules(&t.root(), "x");
     assert_eq!(m.loadable.iter().map(String::as_str).collect::<Vec<_>>(), ["b_c"]);
 }
+
+#[test]
+fn reload_unloads_users_then_core_and_loads_them_back() {
+    let cmds = reload_commands(&["i6300esb".to_string(), "softdog".to_string()]);
+    assert_eq!(
+        cmds,
+        [
+            vec!["modprobe", "-r", "--", "i6300esb", "softdog", "watchdog"],
+            vec!["modprobe", "--", "watchdog", "stop_on_reboot=0"],
+            vec!["modprobe", "-a", "--", "i6300esb", "softdog"],
+        ]
+    );
+    assert_eq!(reload_commands(&[]).len(), 2);
+}
+
+#[test]
+fn busctl_commands_and_output() {
+    assert_eq!(
+        systemd_set_watchdog_command("KExecWatchdogUSec", 600_000_000),
+        [
+            "busctl",
+            "set-property",
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+            "KExecWatchdogUSec",
+            "t",
+            "600000000"
+        ]
+    );
+    assert_eq!(parse_busctl_u64("t 600000000\n"), Some(600_000_000));
+    assert_eq!(parse_busctl_u64("t 18446744073709551615"), Some(u64::MAX));
+    assert_eq!(parse_busctl_u64("s \"\""), None);
+    assert_eq!(parse_busctl_u64("t"), None);
+    assert_eq!(parse_busctl_u64("t 1 2"), None);
+    assert_eq!(parse_busctl_u64("t -1"), None);
+}
