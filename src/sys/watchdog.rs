@@ -247,6 +247,61 @@ impl Device {
     }
 }
 
+/// Why arming or disarming failed; the device is disarmed again (or was
+/// never opened) whenever this is returned by [`arm`].
+#[derive(Debug, thiserror::Error)]
+pub enum ArmError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("{}: {request}: {errno}", crate::text::path(path))]
+    Request { path: PathBuf, request: &'static str, errno: Errno },
+    #[error(
+        "{} is now \"{}\", not the \"{}\" that was chosen",
+        crate::text::path(path),
+        crate::text::escape(found),
+        crate::text::escape(expected)
+    )]
+    Identity { path: PathBuf, expected: String, found: String },
+}
+
+/// What [`arm`] left running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Armed {
+    /// The timeout the driver took (it may round what was asked).
+    pub timeout: u32,
+    pub identity: String,
+}
+
+/// Arm `path` for the hand-over: open it, check that it is still the device
+/// that was chosen (numbers can change when the core is reloaded), set the
+/// timeout, ping, and close without the magic character. On any failure the
+/// device is disarmed again before returning.
+pub fn arm(path: &Path, timeout: u32, expected_identity: Option<&str>) -> Result<Armed, ArmError> {
+    let request = |request, errno| ArmError::Request { path: path.to_path_buf(), request, errno };
+    let mut device = Device::open(path)?;
+    let info = device.info().map_err(|e| request("WDIOC_GETSUPPORT", e))?;
+    if let Some(expected) = expected_identity {
+        if info.identity != expected {
+            return Err(ArmError::Identity {
+                path: path.to_path_buf(),
+                expected: expected.to_string(),
+                found: info.identity,
+            });
+        }
+    }
+    let taken = device.set_timeout(timeout).map_err(|e| request("WDIOC_SETTIMEOUT", e))?;
+    device.close_armed().map_err(|e| request("WDIOC_KEEPALIVE", e))?;
+    Ok(Armed { timeout: taken, identity: info.identity })
+}
+
+/// Stop the timer of `path`: open it (which restarts a stopped timer for a
+/// moment) and [`Device::disarm`] it.
+pub fn disarm(path: &Path) -> Result<(), ArmError> {
+    Device::open(path)?
+        .disarm()
+        .map_err(|errno| ArmError::Request { path: path.to_path_buf(), request: "disarm", errno })
+}
+
 impl Drop for Device {
     fn drop(&mut self) {
         if self.file.is_some() {
@@ -349,6 +404,25 @@ mod tests {
     fn close_armed_reports_a_failed_ping() {
         let d = Device::open(Path::new("/dev/null")).unwrap();
         assert_eq!(d.close_armed(), Err(Errno::ENOTTY));
+    }
+
+    #[test]
+    fn arming_a_non_watchdog_fails_at_the_first_request_and_names_it() {
+        let err = arm(Path::new("/dev/null"), 600, Some("i6300ESB timer")).unwrap_err();
+        match &err {
+            ArmError::Request { request, errno, .. } => assert_eq!((*request, *errno), ("WDIOC_GETSUPPORT", Errno::ENOTTY)),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().starts_with("/dev/null: WDIOC_GETSUPPORT"), "{err}");
+        assert!(matches!(arm(Path::new("/nonexistent/watchdog0"), 600, None), Err(ArmError::Open(_))));
+    }
+
+    #[test]
+    fn disarming_a_non_watchdog_still_writes_the_magic_character() {
+        // SETOPTIONS is ENOTTY on /dev/null, which a legacy driver may answer
+        // too; the `V` then does the stopping.
+        assert!(disarm(Path::new("/dev/null")).is_ok());
+        assert!(matches!(disarm(Path::new("/nonexistent/watchdog0")), Err(ArmError::Open(_))));
     }
 
     #[test]
