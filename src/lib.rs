@@ -23,3 +23,4 @@ pub mod text;
 pub mod ui;
 pub mod upload;
 pub mod warm;
+pub mod watchdog;

@@ -1,0 +1,534 @@
+//! The safety net under a warm reboot: which hardware watchdog can be armed
+//! before the hand-over so that a new kernel that never comes up is reset
+//! back to the boot loader's default, with which timeout, and what the new
+//! kernel's command line must say so that it neither stops nor feeds the
+//! watchdog before the boot is confirmed.
+//!
+//! The facts this rests on, per driver and per kernel, are in
+//! docs/watchdog.md. In short: an armed watchdog survives a kexec only when
+//! the watchdog core was loaded with `stop_on_reboot=0` (its reboot notifier
+//! stops every device whose driver asked for it, and i6300esb, iTCO_wdt,
+//! sp5100_tco and softdog all do); the new kernel must not load the driver
+//! before confirmation (i6300esb and sp5100_tco stop a running timer when
+//! they probe, iTCO_wdt's is then fed by the core); softdog lives in the old
+//! kernel's memory and cannot survive at all.
+
+pub mod discover;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+pub use discover::{discover, find_holders, read_core, read_target_modules, DiscoverError};
+
+/// The paths this module reads, as the running system sees them.
+pub mod paths {
+    pub const SYS_CLASS_WATCHDOG: &str = "/sys/class/watchdog";
+    pub const SYS_MODULE: &str = "/sys/module";
+    pub const PROC: &str = "/proc";
+    pub const DEV: &str = "/dev";
+    /// The module name of the watchdog core (drivers/watchdog/Makefile:
+    /// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
+    pub const CORE_MODULE: &str = "watchdog";
+}
+
+/// The default timeout, when the device allows it: ten minutes, systemd's
+/// own default for `RebootWatchdogSec=`. It has to cover, without a false
+/// fall-back, a slow but healthy run from the arming to `confirm`: the clean
+/// shutdown when the watchdog is armed before it (systemd's
+/// `DefaultTimeoutStopSec=` is 90 s for a unit that does not stop), the new
+/// kernel's initramfs waiting for its root device (initramfs-tools'
+/// `ROOTDELAY` defaults to 180 s), then systemd reaching `multi-user.target`
+/// (a device job may take `DefaultDeviceTimeoutSec=` 90 s, and
+/// `systemd-networkd-wait-online` up to 120 s) before the confirm unit runs.
+/// Those add up to about 480 s. Waiting longer for a hung machine costs
+/// minutes; a false fall-back costs a second reboot. 600 also fits iTCO_wdt's
+/// 614 s maximum.
+pub const DEFAULT_TIMEOUT: u32 = 600;
+
+/// Below this a device is not armed by default: a boot cannot be counted on
+/// to confirm in time (iTCO version 1 tops out at 76 s). An explicit
+/// `--watchdog SECONDS` may still use it.
+pub const MIN_DEFAULT_TIMEOUT: u32 = 120;
+
+/// The word that marks the command line of the kernel a warm reboot started,
+/// so that `confirm` tells it from a cold boot of the same release. A word
+/// with a dot is a module parameter to the kernel: an unknown one is ignored
+/// (init/main.c, `unknown_bootoption`: "Unused module parameter"), neither
+/// passed to init nor reported as unknown.
+pub const BOOT_MARK: &str = "kexec_chooser.boot";
+
+/// The text of the modprobe.d file the package ships (see
+/// debian/kexec-chooser.modprobe.conf, which must say the same).
+pub const MODPROBE_CONF: &str = include_str!("../../debian/kexec-chooser.modprobe.conf");
+
+/// What is known about a driver from its source (docs/watchdog.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownDriver {
+    /// The module name, as `modprobe` and `modprobe.blacklist=` spell it.
+    pub module: &'static str,
+    /// `watchdog_info.identity`, which is also the sysfs `identity`.
+    pub identity: &'static str,
+    /// The largest timeout the driver accepts, when its sysfs `max_timeout`
+    /// does not say (iTCO_wdt sets none).
+    pub max_timeout: Option<u32>,
+    /// How many times the timer runs down before the reset (the TCO timer
+    /// of Intel chipsets resets on its second expiry).
+    pub expiries: u32,
+    /// Whether an armed timer can outlive the kernel at all.
+    pub survives_kexec: bool,
+    /// A module parameter the probe writes to a timer it finds running, so
+    /// that the new kernel's command line can keep the armed timeout should
+    /// the driver be loaded before confirmation despite the blacklist.
+    pub heartbeat_param: Option<&'static str>,
+}
+
+/// The drivers looked at for docs/watchdog.md.
+pub const KNOWN_DRIVERS: [KnownDriver; 4] = [
+    KnownDriver {
+        module: "i6300esb",
+        identity: "i6300ESB timer",
+        max_timeout: Some(2046),
+        expiries: 1,
+        survives_kexec: true,
+        heartbeat_param: None,
+    },
+    KnownDriver {
+        module: "iTCO_wdt",
+        identity: "iTCO_wdt",
+        // TCO version 2 and later: 10 bits of 0.6 s ticks, so 3..614 s
+        // (iTCO_wdt.c, `iTCO_wdt_set_timeout` and its `heartbeat` parameter);
+        // version 3 counts seconds and allows more, version 1 only 76.
+        max_timeout: Some(614),
+        expiries: 2,
+        survives_kexec: true,
+        heartbeat_param: Some("heartbeat"),
+    },
+    KnownDriver {
+        module: "sp5100_tco",
+        identity: "SP5100 TCO timer",
+        max_timeout: Some(0xffff),
+        expiries: 1,
+        survives_kexec: true,
+        heartbeat_param: None,
+    },
+    KnownDriver {
+        module: "softdog",
+        identity: "Software Watchdog",
+        max_timeout: Some(65535),
+        expiries: 1,
+        survives_kexec: false,
+        heartbeat_param: None,
+    },
+];
+
+/// The known driver of an identity or module name.
+pub fn known_driver(identity_or_module: &str) -> Option<&'static KnownDriver> {
+    KNOWN_DRIVERS.iter().find(|k| k.identity == identity_or_module || k.module == identity_or_module)
+}
+
+/// How the module of a device was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// `device/driver/module` in sysfs.
+    DriverLink,
+    /// The identity of a driver in [`KNOWN_DRIVERS`] (its device has no parent).
+    Identity,
+    /// The only module using the watchdog core.
+    CoreUser,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    pub name: String,
+    /// A loadable module (it can be kept from loading and reloaded), not built in.
+    pub loadable: bool,
+    pub source: ModuleSource,
+}
+
+/// A process that has the device open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: i32,
+    pub comm: String,
+}
+
+/// One device of /sys/class/watchdog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watchdog {
+    /// `watchdogN`.
+    pub name: String,
+    /// `/dev/watchdogN`.
+    pub device: PathBuf,
+    pub identity: String,
+    /// sysfs `state`: armed by a user (the core's `WDOG_ACTIVE`). A timer the
+    /// firmware left running before the driver loaded reads inactive.
+    pub active: Option<bool>,
+    pub timeout: Option<u32>,
+    pub min_timeout: Option<u32>,
+    /// `None` when the driver gives no maximum (sysfs says 0).
+    pub max_timeout: Option<u32>,
+    pub nowayout: Option<bool>,
+    /// `WDIOF_*` bits about the last reset, where the driver knows.
+    pub bootstatus: Option<u32>,
+    /// The driver's name, from the device's parent; `None` without a parent.
+    pub driver: Option<String>,
+    pub module: Option<Module>,
+    /// Filled by [`find_holders`].
+    pub holders: Vec<Holder>,
+}
+
+impl Watchdog {
+    pub fn known(&self) -> Option<&'static KnownDriver> {
+        known_driver(&self.identity).or_else(|| self.module.as_ref().and_then(|m| known_driver(&m.name)))
+    }
+
+    /// The largest timeout: sysfs, else what the driver is known to take.
+    pub fn max(&self) -> Option<u32> {
+        self.max_timeout.or_else(|| self.known().and_then(|k| k.max_timeout))
+    }
+}
+
+/// The watchdog core, as /sys/module/watchdog shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Core {
+    /// /sys/module/watchdog exists (a loaded module, or built in with parameters).
+    pub present: bool,
+    pub loadable: bool,
+    /// -1 (the driver decides), 0 (keep running) or 1 (stop).
+    pub stop_on_reboot: Option<i32>,
+    pub handle_boot_enabled: Option<bool>,
+    /// The modules registered with the core (`holders/`).
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    pub devices: Vec<Watchdog>,
+    pub core: Core,
+    /// Whether every process's descriptors could be read by [`find_holders`].
+    pub holders_complete: bool,
+}
+
+/// The modules of the kernel to warm-reboot into.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetModules {
+    /// Its modules.dep was found; without it nothing is known and nothing refused.
+    pub known: bool,
+    pub loadable: BTreeSet<String>,
+    pub builtin: BTreeSet<String>,
+}
+
+/// What the person asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// `--no-watchdog`.
+    Off,
+    /// Neither flag: a usable device with the default timeout, else none.
+    Default,
+    /// `--watchdog SECONDS`: this timeout, or a refusal.
+    Seconds(u32),
+}
+
+/// How the hand-over is made, as far as the watchdog cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOver {
+    Direct,
+    Systemd,
+}
+
+/// Who arms the device just before the hand-over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arming {
+    /// kexec-chooser opens it, sets the timeout and closes it without `V`.
+    Device,
+    /// systemd holds it (`RuntimeWatchdogSec=`): kexec-chooser sets the
+    /// manager's `KExecWatchdogUSec` and systemd arms it on its way down.
+    SystemdKexecWatchdog,
+}
+
+/// Whether the armed timer will get through the kexec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Survival {
+    /// The core runs with `stop_on_reboot=0`.
+    Kept,
+    /// The core must be reloaded with `stop_on_reboot=0` first: unload these
+    /// modules (the core's users, then the core), load the core, load them again.
+    ReloadCore { users: Vec<String> },
+}
+
+/// The device to arm and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub name: String,
+    pub device: PathBuf,
+    pub identity: String,
+    pub module: String,
+    pub timeout: u32,
+    /// The seconds from the arming to the reset (timeout × expiries).
+    pub reset_after: u32,
+    pub survival: Survival,
+    pub arming: Arming,
+    /// The driver is one of [`KNOWN_DRIVERS`]; an unknown one may stop or
+    /// feed the timer in ways not looked at.
+    pub known: bool,
+    pub heartbeat_param: Option<&'static str>,
+}
+
+/// Why a device is passed over.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unusable {
+    #[error("a software watchdog lives in the old kernel's memory and cannot outlive a kexec")]
+    Software,
+    #[error("nowayout is set: it could not be stopped after the boot is confirmed")]
+    NoWayOut,
+    #[error("its driver module is not known, so the new kernel cannot be kept from loading it")]
+    NoModule,
+    #[error("its driver {0} is built into the kernel: the new kernel would take the watchdog over at boot")]
+    BuiltIn(String),
+    #[error("{wanted} s is outside its range {min}..{max} s")]
+    OutOfRange { wanted: u32, min: u32, max: u32 },
+    #[error("its largest timeout, {max} s, is too short to cover a boot (at least {MIN_DEFAULT_TIMEOUT} s)")]
+    TooShort { max: u32 },
+    #[error("it is held open by {}", holders_text(.0))]
+    Held(Vec<Holder>),
+    #[error("the new kernel has no {0} module, so confirm could not stop the watchdog")]
+    MissingInTarget(String),
+    #[error("{0} is built into the new kernel: it would take the watchdog over at boot")]
+    BuiltInTarget(String),
+    #[error("the watchdog core is built in with stop_on_reboot={0}: the kexec would stop it")]
+    StoppedByKexec(i32),
+    #[error(
+        "the watchdog core runs with stop_on_reboot={0}, so the kexec would stop it, and it cannot be \
+         reloaded while the watchdog is running or held open"
+    )]
+    CoreBusy(i32),
+}
+
+fn holders_text(holders: &[Holder]) -> String {
+    holders
+        .iter()
+        .map(|h| format!("{} (pid {})", crate::text::escape(&h.comm), h.pid))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The outcome of [`choose`]: the device to arm, if any, and why each other
+/// device was passed over (for the plan's "no watchdog" line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub choice: Option<Choice>,
+    pub skipped: Vec<(String, Unusable)>,
+}
+
+/// `--watchdog SECONDS` where no device can take it: refused before anything is loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--watchdog {wanted}: no usable hardware watchdog{}", skipped_text(.skipped))]
+pub struct Refusal {
+    pub wanted: u32,
+    pub skipped: Vec<(String, Unusable)>,
+}
+
+fn skipped_text(skipped: &[(String, Unusable)]) -> String {
+    skipped.iter().map(|(name, why)| format!("; {}: {why}", crate::text::escape(name))).collect()
+}
+
+/// The default timeout for a device whose largest timeout is `max`
+/// (`None`: not known, the default is tried and the driver has the last word).
+pub fn default_timeout(max: Option<u32>) -> Option<u32> {
+    match max {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(m) if m >= DEFAULT_TIMEOUT => Some(DEFAULT_TIMEOUT),
+        Some(m) if m >= MIN_DEFAULT_TIMEOUT => Some(m),
+        Some(_) => None,
+    }
+}
+
+/// Whether a kexec now would stop an armed timer, and what keeps it.
+fn survival(core: &Core, busy: bool) -> Result<Survival, Unusable> {
+    let param = core.stop_on_reboot.unwrap_or(-1);
+    if param == 0 {
+        return Ok(Survival::Kept);
+    }
+    if busy {
+        // An open device, or a running one, pins its driver and so the
+        // core (drivers/watchdog/watchdog_dev.c: `watchdog_open` and
+        // `watchdog_release` keep a module reference while it runs).
+        return Err(Unusable::CoreBusy(param));
+    }
+    if !core.loadable {
+        return Err(Unusable::StoppedByKexec(param));
+    }
+    Ok(Survival::ReloadCore { users: core.users.clone() })
+}
+
+/// Judge one device for `timeout` (`None`: the default for it).
+fn judge(
+    d: &Watchdog,
+    core: &Core,
+    target: &TargetModules,
+    wanted: Option<u32>,
+    hand_over: HandOver,
+) -> Result<Choice, Unusable> {
+    let known = d.known();
+    if known.is_some_and(|k| !k.survives_kexec) {
+        return Err(Unusable::Software);
+    }
+    if d.nowayout == Some(true) {
+        return Err(Unusable::NoWayOut);
+    }
+    let module = d.module.as_ref().ok_or(Unusable::NoModule)?;
+    if !module.loadable {
+        return Err(Unusable::BuiltIn(module.name.clone()));
+    }
+    if target.known {
+        let name = module.name.replace('-', "_");
+        if target.builtin.contains(&name) {
+            return Err(Unusable::BuiltInTarget(module.name.clone()));
+        }
+        if !target.loadable.contains(&name) {
+            return Err(Unusable::MissingInTarget(module.name.clone()));
+        }
+    }
+    let max = d.max();
+    let min = d.min_timeout.unwrap_or(1).max(1);
+    let timeout = match wanted {
+        Some(w) => {
+            if w < min || max.is_some_and(|m| w > m) {
+                return Err(Unusable::OutOfRange { wanted: w, min, max: max.unwrap_or(u32::MAX) });
+            }
+            w
+        }
+        None => default_timeout(max).ok_or(Unusable::TooShort { max: max.unwrap_or(0) })?,
+    };
+    let by_systemd = d.holders.iter().all(|h| h.pid == 1) && !d.holders.is_empty();
+    let arming = match (d.holders.is_empty(), by_systemd, hand_over) {
+        (true, _, _) => Arming::Device,
+        (false, true, HandOver::Systemd) => Arming::SystemdKexecWatchdog,
+        _ => return Err(Unusable::Held(d.holders.clone())),
+    };
+    let survival = survival(core, !d.holders.is_empty() || d.active == Some(true))?;
+    let expiries = known.map_or(1, |k| k.expiries);
+    Ok(Choice {
+        name: d.name.clone(),
+        device: d.device.clone(),
+        identity: d.identity.clone(),
+        module: module.name.clone(),
+        timeout,
+        reset_after: timeout.saturating_mul(expiries),
+        survival,
+        arming,
+        known: known.is_some(),
+        heartbeat_param: known.and_then(|k| k.heartbeat_param),
+    })
+}
+
+/// The device to arm for `request` before a warm reboot into a kernel with
+/// `target`'s modules: the first usable one in the order of their numbers.
+/// `--watchdog SECONDS` that no device can take is a [`Refusal`]; the
+/// default quietly finds none (the plan says so).
+pub fn choose(
+    inventory: &Inventory,
+    target: &TargetModules,
+    request: Request,
+    hand_over: HandOver,
+) -> Result<Selection, Refusal> {
+    let wanted = match request {
+        Request::Off => return Ok(Selection { choice: None, skipped: Vec::new() }),
+        Request::Default => None,
+        Request::Seconds(s) => Some(s),
+    };
+    let mut skipped = Vec::new();
+    for d in &inventory.devices {
+        match judge(d, &inventory.core, target, wanted, hand_over) {
+            Ok(choice) => return Ok(Selection { choice: Some(choice), skipped }),
+            Err(why) => skipped.push((d.name.clone(), why)),
+        }
+    }
+    match wanted {
+        Some(wanted) => Err(Refusal { wanted, skipped }),
+        None => Ok(Selection { choice: None, skipped }),
+    }
+}
+
+/// The words to add to the new kernel's command line for an armed `choice`:
+/// the watchdog core must not feed a timer it finds running, the driver must
+/// not load before `confirm` loads it, and should it load anyway, a driver
+/// that reprograms a running timer is told the armed timeout.
+pub fn new_kernel_words(choice: &Choice) -> Vec<String> {
+    let mut words = vec![
+        format!("{}.handle_boot_enabled=0", paths::CORE_MODULE),
+        format!("modprobe.blacklist={}", choice.module),
+    ];
+    if let Some(param) = choice.heartbeat_param {
+        words.push(format!("{}.{param}={}", choice.module, choice.timeout));
+    }
+    words
+}
+
+/// The commands that reload the watchdog core with `stop_on_reboot=0`
+/// (argument vectors for `System::run`): unload the core's users and the
+/// core, load the core with the parameter, load the users again. They fail
+/// while a device is open or running, which pins the modules.
+pub fn reload_commands(users: &[String]) -> Vec<Vec<String>> {
+    let argv = |head: &[&str], tail: &[String]| -> Vec<String> {
+        head.iter().map(|s| s.to_string()).chain(tail.iter().cloned()).collect()
+    };
+    let mut unload = users.to_vec();
+    unload.push(paths::CORE_MODULE.to_string());
+    let mut commands = vec![
+        argv(&["modprobe", "-r", "--"], &unload),
+        argv(&["modprobe", "--", paths::CORE_MODULE, "stop_on_reboot=0"], &[]),
+    ];
+    if !users.is_empty() {
+        commands.push(argv(&["modprobe", "-a", "--"], users));
+    }
+    commands
+}
+
+/// systemd's manager object and interface, for `busctl`.
+pub const SYSTEMD_BUS: [&str; 3] =
+    ["org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager"];
+
+/// `busctl set-property` of a manager watchdog property (`KExecWatchdogUSec`,
+/// `RuntimeWatchdogUSec`) to `usec`; 0 drops kexec-chooser's override for
+/// the configured value (src/core/manager.c, `manager_get_watchdog`).
+pub fn systemd_set_watchdog_command(property: &str, usec: u64) -> Vec<String> {
+    let mut argv = vec!["busctl".to_string(), "set-property".to_string()];
+    argv.extend(SYSTEMD_BUS.iter().map(|s| s.to_string()));
+    argv.extend([property.to_string(), "t".to_string(), usec.to_string()]);
+    argv
+}
+
+/// The value of `busctl get-property … PROPERTY` for a `t` property
+/// ("t 600000000"); `u64::MAX` is systemd's infinity.
+pub fn parse_busctl_u64(output: &str) -> Option<u64> {
+    let mut words = output.split_ascii_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("t"), Some(v), None) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The marking word for a warm reboot whose record holds `id`.
+pub fn boot_mark_word(id: &str) -> String {
+    format!("{BOOT_MARK}={id}")
+}
+
+/// The mark on a command line (`/proc/cmdline`), if any: the last one wins,
+/// as it would for a parameter.
+pub fn boot_mark(cmdline: &str) -> Option<&str> {
+    cmdline
+        .split_ascii_whitespace()
+        .rev()
+        .find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
+}
+
+/// The device armed before the hand-over, found again after the boot: by
+/// module, then by identity (its number may differ in the new kernel).
+pub fn find_armed<'a>(inventory: &'a Inventory, module: &str, identity: &str) -> Option<&'a Watchdog> {
+    let by_module = inventory.devices.iter().find(|d| d.module.as_ref().is_some_and(|m| m.name == module));
+    by_module.or_else(|| inventory.devices.iter().find(|d| d.identity == identity))
+}
+
+#[cfg(test)]
+mod tests;
