@@ -7,7 +7,10 @@ pub mod record;
 
 use record::{Outcome, Record};
 
-/// The word on the new kernel's command line that names its record.
+/// The word on the new kernel's command line that names its record, so that
+/// `confirm` tells the warm boot from a cold boot of the same release. A word
+/// with a dot is a module parameter to the kernel: an unknown one is ignored
+/// (init/main.c, `unknown_bootoption`), neither passed to init nor reported.
 pub const BOOT_MARK: &str = "kexec_chooser.boot";
 
 /// The word carrying `id` for the new kernel's command line.

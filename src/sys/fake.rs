@@ -13,6 +13,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
+use super::watchdog::ArmError;
 use super::{Mount, Process, System};
 
 /// What `kexec_file_load` was given, read back from the descriptors.
@@ -48,6 +49,9 @@ pub enum Call {
     RemountReadOnly(PathBuf),
     RebootKexec,
     Run(String, Vec<String>),
+    /// Device, timeout.
+    WatchdogArm(PathBuf, u32),
+    WatchdogDisarm(PathBuf),
 }
 
 #[derive(Debug)]
@@ -69,6 +73,8 @@ pub struct Fake {
     pub reboot_error: Errno,
     /// Exit code of every program run.
     pub run_code: i32,
+    /// What arming a watchdog fails with.
+    pub watchdog_arm_error: Option<Errno>,
 }
 
 impl Default for Fake {
@@ -88,6 +94,7 @@ impl Default for Fake {
             remount_errors: BTreeMap::new(),
             reboot_error: Errno::EPERM,
             run_code: 0,
+            watchdog_arm_error: None,
         }
     }
 }
@@ -255,5 +262,18 @@ impl System for Fake {
         use std::os::unix::process::ExitStatusExt;
         self.calls.push(Call::Run(program.into(), args.iter().map(|a| a.to_string()).collect()));
         Ok(ExitStatus::from_raw(self.run_code << 8))
+    }
+
+    fn watchdog_arm(&mut self, device: &Path, timeout: u32, _identity: &str) -> Result<u32, ArmError> {
+        self.calls.push(Call::WatchdogArm(device.to_path_buf(), timeout));
+        match self.watchdog_arm_error {
+            Some(errno) => Err(ArmError::Request { path: device.to_path_buf(), request: "WDIOC_SETTIMEOUT", errno }),
+            None => Ok(timeout),
+        }
+    }
+
+    fn watchdog_disarm(&mut self, device: &Path) -> Result<(), ArmError> {
+        self.calls.push(Call::WatchdogDisarm(device.to_path_buf()));
+        Ok(())
     }
 }

@@ -90,6 +90,12 @@ pub trait System {
     fn reboot_kexec(&mut self) -> Errno;
     /// Run a program (never through a shell) and wait for it.
     fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus>;
+    /// Arm the hardware watchdog `device` with `timeout` seconds and leave it
+    /// running (closed without the magic character), after checking that it
+    /// is still `identity`. Returns the timeout the driver took.
+    fn watchdog_arm(&mut self, device: &Path, timeout: u32, identity: &str) -> Result<u32, watchdog::ArmError>;
+    /// Stop the hardware watchdog `device`.
+    fn watchdog_disarm(&mut self, device: &Path) -> Result<(), watchdog::ArmError>;
 }
 
 /// The implementation that acts on the running kernel.
@@ -244,6 +250,14 @@ impl System for Real {
 
     fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus> {
         std::process::Command::new(program).args(args).status()
+    }
+
+    fn watchdog_arm(&mut self, device: &Path, timeout: u32, identity: &str) -> Result<u32, watchdog::ArmError> {
+        watchdog::arm(device, timeout, Some(identity)).map(|armed| armed.timeout)
+    }
+
+    fn watchdog_disarm(&mut self, device: &Path) -> Result<(), watchdog::ArmError> {
+        watchdog::disarm(device)
     }
 }
 

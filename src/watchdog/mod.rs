@@ -50,13 +50,6 @@ pub const DEFAULT_TIMEOUT: u32 = 600;
 /// `--watchdog SECONDS` may still use it.
 pub const MIN_DEFAULT_TIMEOUT: u32 = 120;
 
-/// The word that marks the command line of the kernel a warm reboot started,
-/// so that `confirm` tells it from a cold boot of the same release. A word
-/// with a dot is a module parameter to the kernel: an unknown one is ignored
-/// (init/main.c, `unknown_bootoption`: "Unused module parameter"), neither
-/// passed to init nor reported as unknown.
-pub const BOOT_MARK: &str = "kexec_chooser.boot";
-
 /// The text of the modprobe.d file the package ships (see
 /// debian/kexec-chooser.modprobe.conf, which must say the same).
 pub const MODPROBE_CONF: &str = include_str!("../../debian/kexec-chooser.modprobe.conf");
@@ -507,20 +500,6 @@ pub fn parse_busctl_u64(output: &str) -> Option<u64> {
         (Some("t"), Some(v), None) => v.parse().ok(),
         _ => None,
     }
-}
-
-/// The marking word for a warm reboot whose record holds `id`.
-pub fn boot_mark_word(id: &str) -> String {
-    format!("{BOOT_MARK}={id}")
-}
-
-/// The mark on a command line (`/proc/cmdline`), if any: the last one wins,
-/// as it would for a parameter.
-pub fn boot_mark(cmdline: &str) -> Option<&str> {
-    cmdline
-        .split_ascii_whitespace()
-        .rev()
-        .find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
 }
 
 /// The device armed before the hand-over, found again after the boot: by

@@ -347,16 +347,6 @@ fn unreadable_proc_leaves_holders_unknown() {
 }
 
 #[test]
-fn boot_mark_round_trips_and_the_last_one_wins() {
-    let w = boot_mark_word("3f2a9c");
-    assert_eq!(w, "kexec_chooser.boot=3f2a9c");
-    assert_eq!(boot_mark(&format!("root=/dev/vda ro {w} quiet\n")), Some("3f2a9c"));
-    assert_eq!(boot_mark("kexec_chooser.boot=a kexec_chooser.boot=b"), Some("b"));
-    assert_eq!(boot_mark("root=/dev/vda kexec_chooser.bootx=1 xkexec_chooser.boot=2"), None);
-    assert_eq!(boot_mark(""), None);
-}
-
-#[test]
 fn armed_device_is_found_again_by_module_then_identity() {
     let t = Tree::new();
     t.core("0", &["iTCO_wdt", "softdog"]);
