@@ -48,6 +48,7 @@ pub enum Call {
     Umount(PathBuf),
     RemountReadOnly(PathBuf),
     RebootKexec,
+    RebootFirmware,
     Run(String, Vec<String>),
     /// Device, timeout.
     WatchdogArm(PathBuf, u32),
@@ -255,6 +256,11 @@ impl System for Fake {
 
     fn reboot_kexec(&mut self) -> Errno {
         self.calls.push(Call::RebootKexec);
+        self.reboot_error
+    }
+
+    fn reboot_firmware(&mut self) -> Errno {
+        self.calls.push(Call::RebootFirmware);
         self.reboot_error
     }
 

@@ -88,6 +88,9 @@ pub trait System {
     fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno>;
     /// `reboot(LINUX_REBOOT_CMD_KEXEC)`: returns only when it failed.
     fn reboot_kexec(&mut self) -> Errno;
+    /// `reboot(LINUX_REBOOT_CMD_RESTART)`: through the firmware, to the boot
+    /// loader's default. Returns only when it failed.
+    fn reboot_firmware(&mut self) -> Errno;
     /// Run a program (never through a shell) and wait for it.
     fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus>;
     /// Arm the hardware watchdog `device` with `timeout` seconds and leave it
@@ -243,6 +246,13 @@ impl System for Real {
 
     fn reboot_kexec(&mut self) -> Errno {
         match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_KEXEC) {
+            Err(e) => e,
+            Ok(never) => match never {},
+        }
+    }
+
+    fn reboot_firmware(&mut self) -> Errno {
+        match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT) {
             Err(e) => e,
             Ok(never) => match never {},
         }
