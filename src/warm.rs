@@ -168,6 +168,11 @@ fn net(root: &Root, release: &str, request: watchdog::Request, mode: Mode) -> Re
 
 fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Result<BootEntry, Error> {
     let d = boot::discover(root);
+    // What discovery passed over (a file too large, unreadable) may be why
+    // a kernel is missing: say it before choosing.
+    for note in &d.notes {
+        let _ = writeln!(term.log(), "kexec-chooser: note: {}", text::escape(note));
+    }
     if let Some(sel) = selector {
         return Ok(boot::select::select(root, &d, sel)?);
     }
