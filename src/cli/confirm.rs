@@ -99,3 +99,74 @@ fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safety::confirm::Released;
+    use crate::safety::record::{Outcome, Record};
+
+    fn record(result: Outcome, seconds: Option<f64>, reason: Option<&str>) -> Record {
+        Record {
+            id: "a1".into(),
+            result,
+            target_id: "t".into(),
+            target: "6.1.0-10-amd64".into(),
+            from: "6.1.0-9-amd64".into(),
+            from_boot_id: "b0".into(),
+            started: "2026-12-02T10:00:00Z".into(),
+            started_unix: 0.0,
+            seconds,
+            ended: None,
+            reason: reason.map(Into::into),
+            mode: "systemd".into(),
+            watchdog: None,
+        }
+    }
+
+    fn printed(c: &Confirmation) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = report(c, &mut out, &mut err).unwrap();
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn confirmed_is_one_line_on_stdout_with_the_seconds_and_the_watchdog() {
+        let c = Confirmation::Confirmed {
+            record: record(Outcome::Confirmed, Some(42.04), None),
+            watchdog: Some(Released::Stopped("/dev/watchdog1".into())),
+        };
+        let (code, out, err) = printed(&c);
+        assert_eq!(code, exit::OK);
+        assert_eq!(
+            out,
+            "kexec-chooser: confirmed: warm reboot from 6.1.0-9-amd64 into 6.1.0-10-amd64 in 42.0 s; \
+             watchdog /dev/watchdog1 stopped\n"
+        );
+        assert_eq!(err, "");
+        assert_eq!(printed(&Confirmation::NothingPending), (exit::OK, String::new(), String::new()));
+    }
+
+    #[test]
+    fn failures_are_loud_on_stderr_and_exit_1_with_text_from_disk_escaped() {
+        let c = Confirmation::FellBack {
+            record: record(Outcome::FellBack, None, Some("came back\x1b[2J")),
+            running: Some("6.1.0-9-amd64".into()),
+            watchdog: Some(Err("cannot stop it".into())),
+        };
+        let (code, out, err) = printed(&c);
+        assert_eq!(code, exit::FAILURE);
+        assert_eq!(out, "");
+        assert!(err.starts_with("kexec-chooser: FELL BACK: the warm reboot into 6.1.0-10-amd64 did not come up; 6.1.0-9-amd64 runs"), "{err}");
+        assert!(err.contains("still armed: cannot stop it"), "{err}");
+        assert!(!err.contains('\x1b'), "{err:?}");
+        let c = Confirmation::CheckFailed {
+            record: record(Outcome::CheckFailed, None, Some("the health check `false` failed")),
+            reboot: Err(crate::shutdown::ShutdownError::RebootFirmware(nix::errno::Errno::EPERM)),
+        };
+        let (code, _, err) = printed(&c);
+        assert_eq!(code, exit::FAILURE);
+        assert!(err.contains("CHECK FAILED") && err.contains("`false` failed"), "{err}");
+        assert!(err.contains("reboot(LINUX_REBOOT_CMD_RESTART) failed: EPERM"), "{err}");
+    }
+}
