@@ -121,7 +121,8 @@ pub fn confirm(
         return Ok(Confirmation::NothingPending);
     };
     let boot = this_boot(root);
-    let acts = !(sys.acts_on_host() && !root.is_host());
+    // Only `--root /` (or the fake) may act on the running kernel.
+    let acts = !sys.acts_on_host() || root.is_host();
     match judge(Some(&pending), &boot) {
         Verdict::NothingPending => Ok(Confirmation::NothingPending),
         Verdict::SameBoot => Ok(Confirmation::SameBoot(pending)),
@@ -439,8 +440,7 @@ mod tests {
     fn without_systemd_a_failed_check_ends_in_the_direct_shutdown_and_a_firmware_reboot() {
         let m = Machine::warm();
         m.pending(&without_watchdog("a1"));
-        let mut fake = Fake::default();
-        fake.run_code = 1;
+        let mut fake = Fake { run_code: 1, ..Fake::default() };
         let (r, _) = run(&m, &mut fake, Some("false"));
         let Ok(Confirmation::CheckFailed { reboot, .. }) = r else { panic!("{r:?}") };
         assert!(matches!(reboot, Err(ShutdownError::RebootFirmware(Errno::EPERM))), "{reboot:?}");
