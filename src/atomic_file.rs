@@ -195,8 +195,8 @@ mod tests {
     }
 
     #[test]
-    fn the_old_predictable_temporary_name_is_not_used() {
-        // A symlink planted where a pid-named temporary used to go is left alone.
+    fn a_predictable_pid_named_temporary_is_not_used() {
+        // A symlink planted at the predictable `.NAME.PID.tmp` name is left alone.
         let d = tempfile::tempdir().unwrap();
         let victim = d.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();

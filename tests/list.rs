@@ -412,7 +412,7 @@ fn absolute_links_at_osrelease_grub_cfg_and_grubenv_resolve_inside() {
     let t = tree_copy("debian");
     let host = tempfile::tempdir().unwrap();
     let (osrel, env, cfg) = (host.path().join("osrelease"), host.path().join("grubenv"), host.path().join("grub.cfg"));
-    // On the host: what the old reads would have taken.
+    // On the host: what a read that followed the links out of the root would take.
     std::fs::write(&osrel, "6.1.0-10-amd64\n").unwrap();
     std::fs::write(&env, "saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-10-amd64-advanced-1c5b\n").unwrap();
     std::fs::copy(t.path().join("boot/grub/grub.cfg"), &cfg).unwrap();

@@ -13,4 +13,5 @@ if ! command -v kexec >/dev/null; then
     echo "kexec-tools kexec-tools/load_kexec boolean false" | debconf-set-selections
     apt-get install -y -qq -o DPkg::Lock::Timeout=600 kexec-tools >/dev/null
 fi
-exec python3 tests/vm/vmtest.py --release bench "$@"
+# An argument (bench-direct, bench-systemd) replaces the default `bench`.
+exec python3 tests/vm/vmtest.py --release "${@:-bench}"

@@ -96,11 +96,6 @@ pub fn parse(head: &[u8]) -> Result<Arm64Header, ImageError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 mod tests {
     use super::*;
 

@@ -64,11 +64,6 @@ pub(crate) fn has(buf: &[u8], off: usize, magic: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 mod tests {
     use super::*;
 

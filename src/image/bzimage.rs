@@ -238,11 +238,6 @@ fn kernel_version(head: &[u8], setup_sects: u8) -> Result<Option<String>, ImageE
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 pub(crate) mod tests {
     use super::*;
 

@@ -141,11 +141,6 @@ pub fn parse_zboot(head: &[u8]) -> Result<ZbootHeader, ImageError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 pub(crate) mod tests {
     use super::*;
 

@@ -74,11 +74,6 @@ pub fn parse(head: &[u8]) -> Result<ElfHeader, ImageError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 pub(crate) mod tests {
     use super::*;
 

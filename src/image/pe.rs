@@ -170,11 +170,6 @@ pub fn section_in_head<'a>(head: &'a [u8], section: &Section) -> Option<&'a [u8]
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 pub(crate) mod tests {
     use super::*;
 

@@ -91,8 +91,7 @@ impl Dataset {
 }
 
 /// The bucket each point falls in (the original analysis' four colours).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
     Good,
     Spike,
@@ -114,9 +113,15 @@ impl Class {
     }
 }
 
+/// JSON spells a class as [`Class::name`] does.
+impl serde::Serialize for Class {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Which way the values moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Increase,
     Decrease,
@@ -135,6 +140,13 @@ impl Direction {
             Direction::Increase => "increase",
             Direction::Decrease => "decrease",
         }
+    }
+}
+
+/// JSON spells a direction as [`Direction::name`] does.
+impl serde::Serialize for Direction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 

@@ -878,7 +878,7 @@ mod tests {
         let v = [f64::MAX, -f64::MAX, 0.0, 1e-300, 5.0, 5.0, 5.0, f64::MIN_POSITIVE];
         let a = analyze(&pts(v.iter().cycle().take(100)), &Params { confirm: 0, ..Params::default() });
         assert_eq!(a.classes.len(), 100);
-        let a = analyze(&pts(&[7.0; 50]), &Params::default());
+        let a = analyze(&pts([7.0; 50]), &Params::default());
         assert!(a.changes.is_empty() && a.pending.is_none());
     }
 }

@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn points_without_history_are_good() {
-        let a = analyze(&pts(&[1.0, 100.0, 1.0, 100.0]), &Params::default());
+        let a = analyze(&pts([1.0, 100.0, 1.0, 100.0]), &Params::default());
         assert!(a.classes.iter().all(|&c| c == Class::Good));
         assert!(a.changes.is_empty());
     }
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn flat_series_has_nothing_to_report() {
-        let a = analyze(&pts(&[5.0; 100]), &Params::default());
+        let a = analyze(&pts([5.0; 100]), &Params::default());
         assert!(a.classes.iter().all(|&c| c == Class::Good));
     }
 
@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn empty_and_tiny_series_do_not_panic() {
         for n in 0..4 {
-            let a = analyze(&pts(&vec![1.0; n]), &Params { window: 0, confirm: 0, ..Params::default() });
+            let a = analyze(&pts(vec![1.0; n]), &Params { window: 0, confirm: 0, ..Params::default() });
             assert_eq!(a.classes.len(), n);
         }
     }

@@ -384,11 +384,6 @@ fn write_node<'a>(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
 pub(crate) mod tests {
     use super::*;
 

@@ -6,11 +6,12 @@
 //! Documentation/arch/arm64/booting.rst asks.
 #![deny(
     clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic
 )]
+// Test code computes offsets freely (clippy.toml covers the other lints).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod fdt;
 pub mod iomem;
@@ -284,11 +285,6 @@ pub fn load(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
 pub(crate) mod tests {
     use super::*;
 

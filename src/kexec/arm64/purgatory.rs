@@ -49,11 +49,6 @@ pub fn build(dtb: u64, kernel_entry: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::unwrap_used
-)]
 mod tests {
     use super::*;
 

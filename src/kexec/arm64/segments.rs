@@ -314,11 +314,6 @@ pub fn check(
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
 mod tests {
     use super::super::iomem::{parse, tests::VIRT};
     use super::*;

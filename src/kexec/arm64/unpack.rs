@@ -134,11 +134,6 @@ pub fn unpack(data: &[u8]) -> Result<Vec<u8>, UnpackError> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects
-)]
 mod tests {
     use super::*;
     use std::io::Write;
