@@ -150,24 +150,15 @@ pub fn command() -> clap::Command {
 /// The program: parse this process's arguments, run, print any error on
 /// stderr, and give the exit code.
 pub fn main() -> ExitCode {
-    ExitCode::from(main_with_args(std::env::args_os()))
-}
-
-/// [`main`] for the given arguments (the first is the program's name).
-pub fn main_with_args<I, T>(args: I) -> u8
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let args: Vec<OsString> = std::env::args_os().collect();
     let cli = match parse(&args) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e, &args),
+        Err(e) => return ExitCode::from(usage_error(&e, &args)),
     };
-    match run(cli) {
+    ExitCode::from(match run(cli) {
         Ok(code) => code,
         Err(err) => report(&err),
-    }
+    })
 }
 
 /// Parse with clap, then apply the one rule clap cannot say for us: the bare

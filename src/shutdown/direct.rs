@@ -275,25 +275,26 @@ mod tests {
     }
 
     fn machine() -> Fake {
-        let mut f = Fake::default();
-        f.procs = vec![
-            Fake::proc(1, "init"),
-            Process { pid: 2, comm: "kthreadd".into(), kernel_thread: true, zombie: false },
-            Fake::proc(100, "kexec-chooser"),
-            Fake::proc(200, "sshd"),
-            Fake::proc(300, "stubborn"),
-            Process { pid: 400, comm: "dead".into(), kernel_thread: false, zombie: true },
-        ];
-        f.exits_on_term = [200].into();
-        f.swaps = vec!["/dev/vda2".into()];
-        f.mounts = vec![
-            Fake::mount("/", "ext4", "/dev/vda1"),
-            Fake::mount("/proc", "proc", "proc"),
-            Fake::mount("/mnt", "ext4", "/dev/vdb"),
-            Fake::mount("/mnt/deep/er", "ext4", "/dev/vdc"),
-            Fake::mount("/run", "tmpfs", "tmpfs"),
-        ];
-        f
+        Fake {
+            procs: vec![
+                Fake::proc(1, "init"),
+                Process { pid: 2, comm: "kthreadd".into(), kernel_thread: true, zombie: false },
+                Fake::proc(100, "kexec-chooser"),
+                Fake::proc(200, "sshd"),
+                Fake::proc(300, "stubborn"),
+                Process { pid: 400, comm: "dead".into(), kernel_thread: false, zombie: true },
+            ],
+            exits_on_term: [200].into(),
+            swaps: vec!["/dev/vda2".into()],
+            mounts: vec![
+                Fake::mount("/", "ext4", "/dev/vda1"),
+                Fake::mount("/proc", "proc", "proc"),
+                Fake::mount("/mnt", "ext4", "/dev/vdb"),
+                Fake::mount("/mnt/deep/er", "ext4", "/dev/vdc"),
+                Fake::mount("/run", "tmpfs", "tmpfs"),
+            ],
+            ..Fake::default()
+        }
     }
 
     fn pos(f: &Fake, c: &Call) -> usize {
