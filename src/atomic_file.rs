@@ -140,17 +140,10 @@ pub fn write(target: &Path, mode: u32, bytes: &[u8]) -> Result<(), AtomicFileErr
     f.commit()
 }
 
+/// Never waits for the kernel's entropy (see [`crate::sys::unique`]); O_EXCL
+/// keeps the name safe whatever it is.
 fn random_u64() -> u64 {
-    let mut b = [0u8; 8];
-    // Without the kernel's randomness the name is still unique enough within
-    // this process (time and pid); O_EXCL keeps it safe either way.
-    if getrandom::fill(&mut b).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        return (u64::from(std::process::id()) << 32) ^ u64::from(nanos);
-    }
-    u64::from_ne_bytes(b)
+    crate::sys::unique::unique_u64()
 }
 
 #[cfg(test)]

@@ -27,15 +27,10 @@ pub fn boot_mark(cmdline: &str) -> Option<&str> {
         .find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
 }
 
-/// A new record id: 16 random hex digits.
+/// A new record id: 16 hex digits, unique per run (never waiting for the
+/// kernel's entropy: a plan is made early in a boot too).
 pub fn new_id() -> String {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        // Unique enough for one machine's history without the kernel's randomness.
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        b = (t as u64 ^ u64::from(std::process::id())).to_le_bytes();
-    }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    format!("{:016x}", crate::sys::unique::unique_u64())
 }
 
 /// What the running boot says of itself.

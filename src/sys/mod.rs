@@ -21,6 +21,7 @@ pub mod in_root;
 pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
+pub mod unique;
 pub mod watchdog;
 
 #[cfg(test)]
