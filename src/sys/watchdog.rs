@@ -222,11 +222,16 @@ impl Device {
     }
 
     fn write_magic(&mut self) -> Result<(), Errno> {
+        self.write_byte(b'V')
+    }
+
+    /// Write one byte to the device: a ping, and `V` the magic close.
+    fn write_byte(&mut self, byte: u8) -> Result<(), Errno> {
         let Some(file) = self.file.as_mut() else {
             return Err(Errno::EBADF);
         };
         loop {
-            match file.write(b"V") {
+            match file.write(&[byte]) {
                 Ok(1) => return Ok(()),
                 Ok(_) => return Err(Errno::EIO),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -239,7 +244,12 @@ impl Device {
     /// running with nobody feeding it. This is the arming for the hand-over;
     /// the new kernel must confirm before the timeout or the machine resets.
     pub fn close_armed(mut self) -> Result<(), Errno> {
-        let pinged = self.keepalive();
+        // A write without `V` pings and also clears a `V` written before (by
+        // an earlier disarm in this boot, when the timer was already stopped
+        // at its close): the kernel would otherwise honour that stale `V` at
+        // this close and stop the timer (watchdog_dev.c, `watchdog_write`
+        // clears `_WDOG_ALLOW_RELEASE`; the keepalive ioctl does not).
+        let pinged = self.keepalive().and_then(|()| self.write_byte(b'\n'));
         // Dropping the file is the close; the kernel's release keeps the
         // timer running because no `V` was written.
         self.file = None;
