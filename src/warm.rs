@@ -2,8 +2,10 @@
 //! act on it in the one order that keeps a machine safe —
 //!
 //! consent (a terminal or `--yes`) → preflight → confirmation → load →
+//! safety net (the hardware watchdog armed, the pending record written) →
 //! hand-over (systemd or direct) → `reboot(LINUX_REBOOT_CMD_KEXEC)`,
-//! and when the hand-over fails, unload so that the machine keeps running.
+//! and when the hand-over fails, disarm, forget the record and unload so
+//! that the machine keeps running.
 //!
 //! The side effects go through [`System`] and the person is reached through
 //! [`Terminal`], both passed in: the command line passes the real ones, the
@@ -11,22 +13,24 @@
 //! and `status` are the same steps taken apart.
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::boot::{self, BootEntry, Root};
 use crate::kexec::load::{self, LoadError};
-use crate::kexec::plan::{CmdlineError, Mode, ModeChoice, Plan, PlanOptions};
+use crate::kexec::plan::{CmdlineError, Mode, ModeChoice, Net, Plan, PlanOptions};
 use crate::kexec::preflight::{self, PreflightError};
 use crate::kexec::state::Config;
 use crate::kexec::syscall::{self, Syscall};
 use crate::kexec::KexecState;
-use crate::safety::record::{LastWarmReboot, Store};
+use crate::safety::record::{LastWarmReboot, Outcome, Record, RecordError, Store, WatchdogUsed};
 use crate::shutdown::{direct, systemd, ShutdownError};
+use crate::sys::watchdog::ArmError;
 use crate::sys::System;
 use crate::text;
 use crate::ui::confirm::{self, Answer, Consent};
 use crate::ui::menu::MenuError;
+use crate::watchdog::{self, Arming, Refusal, Survival};
 
 /// Where the person is: asked for consent and confirmation, shown the menu,
 /// told what happens.
@@ -83,6 +87,28 @@ pub enum Error {
     NothingLoaded,
     #[error("cannot unload")]
     Unload(#[source] LoadError),
+    #[error(transparent)]
+    Watchdog(#[from] Refusal),
+    #[error(
+        "--watchdog: the loaded kernel's command line does not hold a watchdog's driver back; \
+         load it again with `kexec-chooser load --watchdog SECONDS`"
+    )]
+    NotPlannedForWatchdog,
+    #[error("--watchdog: the watchdogs cannot be read")]
+    WatchdogUnreadable(#[source] watchdog::DiscoverError),
+    #[error("the safety net could not be set; the loaded kernel was unloaded and the machine keeps running")]
+    Net(#[source] NetError),
+}
+
+/// Why the watchdog could not be armed or the record not written.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot arm the watchdog")]
+    Arm(#[source] ArmError),
+    #[error("`{command}` failed: {why}")]
+    Command { command: String, why: String },
+    #[error("cannot write the record of the warm reboot")]
+    Record(#[source] RecordError),
 }
 
 /// What the person asked for: the kernel (a selector, or the menu when
@@ -104,11 +130,49 @@ pub struct Handover {
 /// the running kernel's state once. Nothing acts yet.
 pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan, Error> {
     let entry = choose(root, term, req.selector.as_deref())?;
-    Ok(Plan::build(root, entry, &req.options, KexecState::read(root))?)
+    let state = KexecState::read(root);
+    // A load alone is handed over later, by `exec` in its default mode.
+    let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
+    let net = net(root, &entry.version, req.options.watchdog, mode)?;
+    Ok(Plan::build(root, entry, &req.options, state, net)?)
+}
+
+/// The watchdog for a warm reboot into `release`: the first usable device
+/// for the request; an explicit `--watchdog` that none can take is refused.
+fn net(root: &Root, release: &str, request: watchdog::Request, mode: Mode) -> Result<Net, Error> {
+    if request == watchdog::Request::Off {
+        return Ok(Net { declined: true, ..Net::default() });
+    }
+    let mut inventory = match watchdog::discover(root) {
+        Ok(i) => i,
+        Err(e) => {
+            return match request {
+                watchdog::Request::Seconds(_) => Err(Error::WatchdogUnreadable(e)),
+                _ => Ok(Net { passed_over: vec![e.to_string()], ..Net::default() }),
+            };
+        }
+    };
+    watchdog::find_holders(root, &mut inventory);
+    let target = watchdog::read_target_modules(root, release);
+    let hand_over = match mode {
+        Mode::Systemd => watchdog::HandOver::Systemd,
+        Mode::Direct => watchdog::HandOver::Direct,
+    };
+    let selection = watchdog::choose(&inventory, &target, request, hand_over)?;
+    Ok(Net {
+        watchdog: selection.choice,
+        passed_over: selection.skipped.iter().map(|(name, why)| format!("{}: {why}", text::escape(name))).collect(),
+        declined: false,
+    })
 }
 
 fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Result<BootEntry, Error> {
     let d = boot::discover(root);
+    // What discovery passed over (a file too large, unreadable) may be why
+    // a kernel is missing: say it before choosing.
+    for note in &d.notes {
+        let _ = writeln!(term.log(), "kexec-chooser: note: {}", text::escape(note));
+    }
     if let Some(sel) = selector {
         return Ok(boot::select::select(root, &d, sel)?);
     }
@@ -147,6 +211,7 @@ pub fn reboot(
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
+    let started = jiff::Timestamp::now();
     direct::start_clock();
     preflight::check(root, sys, plan).map_err(Error::Preflight)?;
     refuse_foreign_root(root, sys)?;
@@ -155,6 +220,7 @@ pub fn reboot(
     if consent == Consent::Ask {
         let summary = summary(plan, mode);
         let _ = write!(term.log(), "{summary}");
+        let _ = writeln!(term.log(), "  safety:   {}", plan.net.describe());
         confirm(term, &format!("Warm-reboot into {} now?", text::escape(plan.version())))?;
     }
     let used = load::load(root, sys, &prepared, &plan.state).map_err(Error::Load)?;
@@ -166,7 +232,136 @@ pub fn reboot(
         text::escape(plan.version()),
         text::path(plan.kernel())
     );
-    hand_over(sys, term, mode, handover, &plan.state)
+    let target = Target { mark: &plan.mark, id: &plan.entry.id, release: plan.version() };
+    let armed = set_net(root, sys, term, &target, &plan.net, mode, &plan.state, started)?;
+    hand_over(root, sys, term, mode, handover, &plan.state, armed.as_ref())
+}
+
+/// The warm reboot the safety net is set for.
+struct Target<'a> {
+    mark: &'a str,
+    id: &'a str,
+    release: &'a str,
+}
+
+/// Set the safety net just before the hand-over: reload the watchdog core
+/// if the kexec would stop the device, arm it, and write the pending record
+/// (fsynced: the hand-over may end this boot at any moment). On failure
+/// nothing stays armed and the loaded kernel is unloaded.
+#[allow(clippy::too_many_arguments)]
+fn set_net(
+    root: &Root,
+    sys: &mut dyn System,
+    term: &mut dyn Terminal,
+    target: &Target<'_>,
+    net: &Net,
+    mode: Mode,
+    state: &KexecState,
+    started: jiff::Timestamp,
+) -> Result<Option<WatchdogUsed>, Error> {
+    let t0 = Instant::now();
+    let fail = |sys: &mut dyn System, armed: Option<&WatchdogUsed>, e: NetError| {
+        if let Some(w) = armed {
+            disarm(sys, w);
+        }
+        let _ = load::unload(sys, state);
+        Error::Net(e)
+    };
+    let mut armed = None;
+    if let Some(w) = &net.watchdog {
+        if let Survival::ReloadCore { users } = &w.survival {
+            for argv in watchdog::reload_commands(users) {
+                if let Err(e) = run(sys, &argv) {
+                    // A driver left unloaded would leave the machine without
+                    // its watchdog: load the users again whatever happened.
+                    if !users.is_empty() {
+                        let mut again = vec!["modprobe".to_string(), "-a".into(), "--".into()];
+                        again.extend(users.iter().cloned());
+                        let _ = run(sys, &again);
+                    }
+                    return Err(fail(sys, None, e));
+                }
+            }
+        }
+        let (timeout, armed_by) = match w.arming {
+            Arming::Device => match sys.watchdog_arm(&w.device, w.timeout, &w.identity) {
+                Ok(took) => (took, "kexec-chooser"),
+                Err(e) => return Err(fail(sys, None, NetError::Arm(e))),
+            },
+            Arming::SystemdKexecWatchdog => {
+                let usec = u64::from(w.timeout) * 1_000_000;
+                if let Err(e) = run(sys, &watchdog::systemd_set_watchdog_command("KExecWatchdogUSec", usec)) {
+                    return Err(fail(sys, None, e));
+                }
+                (w.timeout, "systemd")
+            }
+        };
+        armed = Some(WatchdogUsed {
+            device: w.device.clone(),
+            timeout,
+            module: Some(w.module.clone()),
+            identity: w.identity.clone(),
+            armed_by: armed_by.to_string(),
+        });
+    }
+    let record = Record {
+        id: target.mark.to_string(),
+        result: Outcome::Pending,
+        target_id: target.id.to_string(),
+        target: target.release.to_string(),
+        from: state.release.clone().unwrap_or_default(),
+        from_boot_id: root
+            .read_to_string(boot::paths::BOOT_ID, 64)
+            .map(|b| b.trim().to_string())
+            .unwrap_or_default(),
+        started: started.round(jiff::Unit::Second).unwrap_or(started).to_string(),
+        started_unix: started.as_millisecond() as f64 / 1000.0,
+        seconds: None,
+        ended: None,
+        reason: None,
+        mode: mode.to_string(),
+        watchdog: armed.clone(),
+    };
+    if let Err(e) = Store::new(root).set_pending(&record) {
+        return Err(fail(sys, armed.as_ref(), NetError::Record(e)));
+    }
+    let what = match &armed {
+        Some(w) => format!("{} armed for {} s by {}", w.device.display(), w.timeout, w.armed_by),
+        None => net.describe(),
+    };
+    let _ = writeln!(
+        term.log(),
+        "kexec-chooser: safety net set in {} ms: {what}; record {}/{}",
+        t0.elapsed().as_millis(),
+        boot::paths::STATE_DIR,
+        crate::safety::record::PENDING
+    );
+    Ok(armed)
+}
+
+/// Run `argv` (a program and its arguments) through the System.
+fn run(sys: &mut dyn System, argv: &[String]) -> Result<(), NetError> {
+    let command = argv.join(" ");
+    let (program, args) = argv.split_first().ok_or_else(|| NetError::Command {
+        command: command.clone(),
+        why: "empty".into(),
+    })?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match sys.run(program, &args) {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(NetError::Command { command, why: status.to_string() }),
+        Err(e) => Err(NetError::Command { command, why: e.to_string() }),
+    }
+}
+
+/// Take back what [`set_net`] armed: a machine that keeps running must not
+/// be reset minutes later.
+fn disarm(sys: &mut dyn System, w: &WatchdogUsed) {
+    if w.armed_by == "systemd" {
+        let _ = run(sys, &watchdog::systemd_set_watchdog_command("KExecWatchdogUSec", 0));
+    } else {
+        let _ = sys.watchdog_disarm(&w.device);
+    }
 }
 
 /// Load `plan` only: a later `systemctl kexec` or `kexec-chooser exec` boots it.
@@ -178,40 +373,136 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
     let used = load::load(root, sys, &prepared, &plan.state).map_err(Error::Load)?;
     let _ = writeln!(
         term.log(),
-        "kexec-chooser: loaded {} with {used}; `systemctl kexec` or `kexec-chooser exec` boots it",
+        "kexec-chooser: loaded {} with {used}; `kexec-chooser exec` boots it with the safety net \
+         (`systemctl kexec` boots it without)",
         text::escape(plan.version())
     );
+    let note = Loaded {
+        mark: plan.mark.clone(),
+        id: plan.entry.id.clone(),
+        release: plan.entry.version.clone(),
+        module: plan.net.watchdog.as_ref().map(|w| w.module.clone()),
+        timeout: plan.net.watchdog.as_ref().map(|w| w.timeout),
+    };
+    if let Err(e) = note.write(root) {
+        let _ = writeln!(term.log(), "kexec-chooser: warning: {e:#}: `exec` will hand over without the safety net");
+    }
     Ok(used)
 }
 
-/// Hand over to the kernel loaded already.
+/// What `load` leaves for `exec` in /run (gone at the next boot): the mark
+/// on the loaded command line, and the watchdog whose driver it holds back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Loaded {
+    mark: String,
+    id: String,
+    release: String,
+    module: Option<String>,
+    timeout: Option<u32>,
+}
+
+impl Loaded {
+    const FILE: &'static str = "loaded.json";
+
+    fn system_path() -> PathBuf {
+        Path::new(boot::paths::RUN_DIR).join(Self::FILE)
+    }
+
+    fn write(&self, root: &Root) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let dir = root.path(boot::paths::RUN_DIR);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let text = serde_json::to_vec(self)?;
+        crate::atomic_file::write(&dir.join(Self::FILE), 0o644, &text)?;
+        Ok(())
+    }
+
+    /// The note, if `load` left one; an unreadable one is none.
+    fn read(root: &Root) -> Option<Loaded> {
+        let bytes = root.read(Self::system_path(), 64 * 1024).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn remove(root: &Root) {
+        let _ = std::fs::remove_file(root.path(Self::system_path()));
+    }
+}
+
+/// Hand over to the kernel loaded already, with the safety net `load`
+/// planned for it (`request` may change its timeout or decline it).
 pub fn exec(
     root: &Root,
     sys: &mut dyn System,
     term: &mut dyn Terminal,
     mode: ModeChoice,
     handover: &Handover,
+    request: watchdog::Request,
 ) -> Result<(), Error> {
     let consent = term.consent();
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
+    let started = jiff::Timestamp::now();
     refuse_foreign_root(root, sys)?;
     if !sys.kexec_loaded().map_err(Error::LoadedUnknown)? {
         return Err(Error::NothingLoaded);
     }
     let state = KexecState::read(root);
     let mode = mode.resolve(&state);
+    let note = Loaded::read(root);
+    let net = match &note {
+        Some(n) => exec_net(root, n, request, mode)?,
+        None if matches!(request, watchdog::Request::Seconds(_)) => return Err(Error::NotPlannedForWatchdog),
+        None => Net::default(),
+    };
     if consent == Consent::Ask {
+        let _ = writeln!(term.log(), "safety:    {}", net.describe());
         confirm(term, &format!("Hand over to the loaded kernel ({mode} mode) now?"))?;
     }
-    hand_over(sys, term, mode, handover, &state)
+    let armed = match &note {
+        Some(n) => {
+            let target = Target { mark: &n.mark, id: &n.id, release: &n.release };
+            set_net(root, sys, term, &target, &net, mode, &state, started)?
+        }
+        None => {
+            let _ = writeln!(
+                term.log(),
+                "kexec-chooser: the loaded kernel was not loaded by `kexec-chooser load`: no record, {}",
+                net.describe()
+            );
+            None
+        }
+    };
+    hand_over(root, sys, term, mode, handover, &state, armed.as_ref())
+}
+
+/// The net for `exec`: only the watchdog whose driver the loaded command
+/// line holds back can be armed.
+fn exec_net(root: &Root, note: &Loaded, request: watchdog::Request, mode: Mode) -> Result<Net, Error> {
+    let Some(module) = &note.module else {
+        return match request {
+            watchdog::Request::Seconds(_) => Err(Error::NotPlannedForWatchdog),
+            _ => Ok(Net { declined: request == watchdog::Request::Off, ..Net::default() }),
+        };
+    };
+    let request = match (request, note.timeout) {
+        (watchdog::Request::Default, Some(t)) => watchdog::Request::Seconds(t),
+        (r, _) => r,
+    };
+    let mut net = net(root, &note.release, request, mode)?;
+    if net.watchdog.as_ref().is_some_and(|w| &w.module != module) {
+        net.watchdog = None;
+        net.passed_over.push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
+    }
+    Ok(net)
 }
 
 /// Unload whatever kernel is loaded for kexec.
 pub fn unload(root: &Root, sys: &mut dyn System) -> Result<(), Error> {
     refuse_foreign_root(root, sys)?;
-    load::unload(sys, &KexecState::read(root)).map_err(Error::Unload)
+    load::unload(sys, &KexecState::read(root)).map_err(Error::Unload)?;
+    Loaded::remove(root);
+    Ok(())
 }
 
 /// `--root DIR` reads another system's files; acting on the running kernel
@@ -247,19 +538,26 @@ fn summary(plan: &Plan, mode: Mode) -> String {
     })
 }
 
-/// Hand over in `mode`; on failure unload and report, leaving the machine up.
+/// Hand over in `mode`; on failure disarm the watchdog, forget the pending
+/// record, unload and report, leaving the machine up.
 fn hand_over(
+    root: &Root,
     sys: &mut dyn System,
     term: &mut dyn Terminal,
     mode: Mode,
     handover: &Handover,
     state: &KexecState,
+    armed: Option<&WatchdogUsed>,
 ) -> Result<(), Error> {
     let result = match mode {
         Mode::Systemd => systemd::handover(sys, term.log()),
         Mode::Direct => direct::handover(sys, &direct::Options { timeout: handover.timeout }, term.log()),
     };
     result.map_err(|source| {
+        if let Some(w) = armed {
+            disarm(sys, w);
+        }
+        let _ = Store::new(root).drop_pending();
         let unloaded = match load::unload(sys, state) {
             Ok(()) => "the loaded kernel was unloaded".to_string(),
             Err(u) => format!("unloading failed too ({u})"),
@@ -495,10 +793,10 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Given, Answer::No);
-        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover()).unwrap_err();
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap_err();
         assert!(matches!(e, Error::NothingLoaded), "{e}");
         fake.loaded = true;
-        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover()).unwrap();
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
         assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
         assert!(term.asked.is_empty());
     }
@@ -522,5 +820,178 @@ mod tests {
         let found = problems(&m.root(), &Fake::default(), &p);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("/boot/nothing-here.img is missing"), "{found:?}");
+    }
+
+    /// The watchdog an i6300esb gives: armed by kexec-chooser, kept by the core.
+    fn esb(timeout: u32) -> watchdog::Choice {
+        watchdog::Choice {
+            name: "watchdog0".into(),
+            device: "/dev/watchdog0".into(),
+            identity: "i6300ESB timer".into(),
+            module: "i6300esb".into(),
+            timeout,
+            reset_after: timeout,
+            survival: Survival::Kept,
+            arming: Arming::Device,
+            known: true,
+            heartbeat_param: Some("heartbeat"),
+        }
+    }
+
+    fn armed_plan(m: &Machine, mode: Mode, w: watchdog::Choice) -> Plan {
+        let mut p = reboot_plan(m, mode);
+        p.net = Net { watchdog: Some(w), ..Net::default() };
+        p
+    }
+
+    fn pending(m: &Machine) -> Option<Record> {
+        Store::new(&m.root()).pending().unwrap()
+    }
+
+    #[test]
+    fn the_watchdog_is_armed_after_the_load_just_before_the_hand_over() {
+        let m = Machine::new();
+        m.write("/proc/sys/kernel/osrelease", b"6.1.0-8-amd64\n");
+        m.write("/proc/sys/kernel/random/boot_id", b"b0\n");
+        let mut fake = Fake::default();
+        let mut term = Scripted::new(Consent::Ask, Answer::Yes);
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(120)), &handover()).unwrap();
+        assert!(matches!(fake.calls[0], Call::Load(_)), "{:?}", fake.calls);
+        assert_eq!(fake.calls[1], Call::WatchdogArm("/dev/watchdog0".into(), 120));
+        assert_eq!(fake.calls[2], Call::Run("systemctl".into(), vec!["kexec".into()]));
+        assert_eq!(fake.calls.len(), 3);
+        let shown = String::from_utf8_lossy(&term.out);
+        assert!(shown.contains("safety:   /dev/watchdog0 (i6300ESB timer), 120 s"), "{shown}");
+        assert!(shown.contains("kexec-chooser: safety net set in "), "{shown}");
+        let r = pending(&m).expect("a pending record");
+        assert_eq!((r.id.as_str(), r.target.as_str(), r.from.as_str()), ("ab12", "6.1.0-9-amd64", "6.1.0-8-amd64"));
+        assert_eq!(r.from_boot_id, "b0");
+        assert_eq!(r.result, Outcome::Pending);
+        let w = r.watchdog.expect("the watchdog in the record");
+        assert_eq!((w.timeout, w.module.as_deref(), w.armed_by.as_str()), (120, Some("i6300esb"), "kexec-chooser"));
+    }
+
+    #[test]
+    fn nothing_is_armed_before_preflight_and_confirmation_pass() {
+        for (consent, answer, disabled) in
+            [(Consent::Ask, Answer::No, false), (Consent::Refused, Answer::Yes, false), (Consent::Given, Answer::Yes, true)]
+        {
+            let m = Machine::new();
+            if disabled {
+                m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
+            }
+            let mut fake = Fake::default();
+            let mut term = Scripted::new(consent, answer);
+            reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, esb(600)), &handover()).unwrap_err();
+            assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+            assert!(pending(&m).is_none());
+        }
+    }
+
+    #[test]
+    fn a_failed_hand_over_disarms_forgets_the_record_and_unloads() {
+        let m = Machine::new();
+        let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, esb(600)), &handover()).unwrap_err();
+        let arm = fake.calls.iter().position(|c| matches!(c, Call::WatchdogArm(..))).expect("armed");
+        let kexec = fake.calls.iter().position(|c| c == &Call::RebootKexec).expect("tried");
+        assert!(arm < kexec);
+        assert_eq!(&fake.calls[kexec + 1..], [Call::WatchdogDisarm("/dev/watchdog0".into()), Call::Unload]);
+        assert!(pending(&m).is_none());
+    }
+
+    #[test]
+    fn a_failed_load_arms_nothing_and_writes_no_record() {
+        let m = Machine::new();
+        let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover()).unwrap_err();
+        assert!(fake.calls.iter().all(|c| matches!(c, Call::Load(_))), "{:?}", fake.calls);
+        assert!(pending(&m).is_none());
+    }
+
+    #[test]
+    fn a_watchdog_that_cannot_be_armed_unloads_and_keeps_running() {
+        let m = Machine::new();
+        let mut fake = Fake { watchdog_arm_error: Some(Errno::EINVAL), ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        let e = reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover())
+            .unwrap_err();
+        assert!(matches!(e, Error::Net(NetError::Arm(_))), "{e}");
+        assert_eq!(fake.calls.last(), Some(&Call::Unload));
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::Run(..) | Call::RebootKexec)));
+        assert!(pending(&m).is_none());
+    }
+
+    #[test]
+    fn without_a_watchdog_the_record_is_still_written_and_the_plan_says_so() {
+        let m = Machine::new();
+        let mut fake = Fake::default();
+        let mut term = Scripted::new(Consent::Ask, Answer::Yes);
+        reboot(&m.root(), &mut fake, &mut term, &reboot_plan(&m, Mode::Systemd), &handover()).unwrap();
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
+        let shown = String::from_utf8_lossy(&term.out);
+        assert!(shown.contains(crate::kexec::plan::NO_WATCHDOG), "{shown}");
+        assert_eq!(pending(&m).expect("record").watchdog, None);
+    }
+
+    #[test]
+    fn a_device_held_by_systemd_is_armed_through_kexec_watchdog_sec_and_given_back_on_failure() {
+        let m = Machine::new();
+        let mut w = esb(600);
+        w.arming = Arming::SystemdKexecWatchdog;
+        let mut fake = Fake { run_code: 1, ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        // busctl "fails" too in this fake: arming through systemd is an error before any hand-over.
+        let e = reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, w.clone()), &handover())
+            .unwrap_err();
+        assert!(matches!(e, Error::Net(NetError::Command { .. })), "{e}");
+        assert_eq!(fake.calls.last(), Some(&Call::Unload));
+        let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, w), &handover()).unwrap_err();
+        let set = |usec: &str| {
+            Call::Run(
+                "busctl".into(),
+                ["set-property", watchdog::SYSTEMD_BUS[0], watchdog::SYSTEMD_BUS[1], watchdog::SYSTEMD_BUS[2]]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain(["KExecWatchdogUSec".into(), "t".into(), usec.into()])
+                    .collect(),
+            )
+        };
+        assert_eq!(fake.calls[1], set("600000000"));
+        assert!(fake.calls.contains(&set("0")), "{:?}", fake.calls);
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
+    }
+
+    #[test]
+    fn an_explicit_watchdog_without_a_device_is_refused_before_the_plan() {
+        let m = Machine::new();
+        let e = net(&m.root(), "6.1.0-9-amd64", watchdog::Request::Seconds(120), Mode::Direct).unwrap_err();
+        assert!(matches!(e, Error::Watchdog(_)), "{e}");
+        assert!(e.to_string().starts_with("--watchdog 120: no usable hardware watchdog"), "{e}");
+        let n = net(&m.root(), "6.1.0-9-amd64", watchdog::Request::Default, Mode::Direct).unwrap();
+        assert!(n.watchdog.is_none());
+        assert!(net(&m.root(), "x", watchdog::Request::Off, Mode::Direct).unwrap().declined);
+    }
+
+    #[test]
+    fn exec_arms_what_load_planned_and_refuses_a_watchdog_load_did_not_plan() {
+        let m = Machine::new();
+        let mut fake = Fake { loaded: true, ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Seconds(60))
+            .unwrap_err();
+        assert!(matches!(e, Error::NotPlannedForWatchdog), "{e}");
+        assert!(fake.calls.is_empty());
+        // A load with no watchdog: exec writes the record and hands over.
+        let note = Loaded { mark: "cd34".into(), id: "x".into(), release: "6.1.0-9-amd64".into(), module: None, timeout: None };
+        note.write(&m.root()).unwrap();
+        assert_eq!(Loaded::read(&m.root()), Some(note));
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
+        assert_eq!(pending(&m).expect("record").id, "cd34");
+        unload(&m.root(), &mut fake).unwrap();
+        assert_eq!(Loaded::read(&m.root()), None);
     }
 }

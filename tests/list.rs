@@ -289,7 +289,7 @@ fn uki_plan_uses_its_own_command_line() {
     let t = uki_root();
     let o = run(&["reboot", "--dry-run", "--json", "6.1.0-56-amd64", "--append", "M", "--root", t.path().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = common::plan_json(&o.stdout);
     assert_eq!(p["cmdline"], "root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet M");
 }
 

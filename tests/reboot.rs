@@ -10,7 +10,7 @@ fn plan(root: &str, extra: &[&str]) -> Result<Value, String> {
     args.extend_from_slice(extra);
     let o = run(&args);
     if o.status.success() {
-        Ok(serde_json::from_slice(&o.stdout).expect("plan JSON"))
+        Ok(common::plan_json(&o.stdout))
     } else {
         assert_eq!(o.status.code(), Some(1), "failures exit 1: {}", stderr(&o));
         Err(stderr(&o))
@@ -132,7 +132,7 @@ fn bare_command_is_reboot_and_takes_its_flags() {
     let r = common::root("debian");
     let o = run(&["--root", r.to_str().unwrap(), "--dry-run", "--json", "latest", "--append", "M=1"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = common::plan_json(&o.stdout);
     assert!(p["cmdline"].as_str().unwrap().ends_with("M=1"));
 }
 
@@ -160,4 +160,55 @@ fn a_dry_run_shows_the_problem_of_an_initrd_that_is_not_a_file() {
         let problems = v["problems"].as_array().unwrap();
         assert!(problems.iter().any(|x| x.as_str().unwrap().contains(want)), "{p}: {v}");
     }
+}
+
+/// The plan says whether the safety net is there: an i6300esb as the core's
+/// sysfs shows it (core with stop_on_reboot=0) is armed for 600 s by
+/// default, for SECONDS with --watchdog, not at all with --no-watchdog;
+/// without a device the plan says the machine would stay down, and an
+/// explicit --watchdog is refused before anything is loaded.
+#[test]
+fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    let none = run(&["reboot", "--dry-run", "latest", "--root", r]);
+    assert!(none.status.success(), "{}", stderr(&none));
+    assert!(
+        stdout(&none).contains("safety:    no watchdog: if the new kernel hangs, the machine stays down until someone resets it"),
+        "{}",
+        stdout(&none)
+    );
+    let refused = run(&["reboot", "--dry-run", "latest", "--watchdog", "120", "--root", r]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("--watchdog 120: no usable hardware watchdog"), "{}", stderr(&refused));
+
+    let w = |rel: &str, text: &str| {
+        let p = t.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w("sys/module/watchdog/initstate", "live\n");
+    w("sys/module/watchdog/parameters/stop_on_reboot", "0\n");
+    w("sys/module/i6300esb/initstate", "live\n");
+    std::fs::create_dir_all(t.path().join("sys/module/watchdog/holders")).unwrap();
+    std::os::unix::fs::symlink(t.path().join("sys/module/i6300esb"), t.path().join("sys/module/watchdog/holders/i6300esb"))
+        .unwrap();
+    for (f, v) in [("identity", "i6300ESB timer"), ("state", "inactive"), ("timeout", "30"), ("min_timeout", "1"),
+        ("max_timeout", "2046"), ("nowayout", "0"), ("bootstatus", "0")]
+    {
+        w(&format!("sys/class/watchdog/watchdog0/{f}"), &format!("{v}\n"));
+    }
+    let armed = run(&["reboot", "--dry-run", "--json", "latest", "--root", r]);
+    assert!(armed.status.success(), "{}", stderr(&armed));
+    let p = common::plan_json(&armed.stdout);
+    assert_eq!(p["watchdog"]["device"], "/dev/watchdog0");
+    assert_eq!(p["watchdog"]["timeout"], 600);
+    let line = p["cmdline"].as_str().unwrap();
+    assert!(line.contains("watchdog.handle_boot_enabled=0 modprobe.blacklist=i6300esb"), "{line}");
+    let given = common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--watchdog", "120", "--root", r]).stdout);
+    assert_eq!(given["watchdog"]["timeout"], 120);
+    let off = common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--no-watchdog", "--root", r]).stdout);
+    assert_eq!(off["watchdog"], serde_json::Value::Null);
+    assert!(!off["cmdline"].as_str().unwrap().contains("modprobe.blacklist"), "{off}");
+    assert!(off["watchdog_note"].as_str().unwrap().ends_with("(--no-watchdog)"), "{off}");
 }

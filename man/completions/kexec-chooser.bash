@@ -96,7 +96,7 @@ _kexec__chooser() {
 
     case "${cmd}" in
         kexec__chooser)
-            opts="-y -h -V --root --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --mode --yes --timeout --help --version reboot load unload exec status list disk analyze mkpatch upload card help"
+            opts="-y -h -V --root --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --watchdog --no-watchdog --mode --yes --timeout --help --version reboot load unload exec status list disk analyze mkpatch upload card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -119,6 +119,10 @@ _kexec__chooser() {
                     return 0
                     ;;
                 --initrd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watchdog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -260,7 +264,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__exec)
-            opts="-y -h --mode --yes --timeout --root --help"
+            opts="-y -h --mode --yes --timeout --watchdog --no-watchdog --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,6 +275,10 @@ _kexec__chooser() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watchdog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -486,7 +494,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__load)
-            opts="-h --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --root --help"
+            opts="-h --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --watchdog --no-watchdog --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -505,6 +513,10 @@ _kexec__chooser() {
                     return 0
                     ;;
                 --initrd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watchdog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -550,7 +562,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__reboot)
-            opts="-y -h --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --mode --yes --timeout --root --help"
+            opts="-y -h --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --watchdog --no-watchdog --mode --yes --timeout --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,6 +581,10 @@ _kexec__chooser() {
                     return 0
                     ;;
                 --initrd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watchdog)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -13,6 +13,7 @@ use crate::kexec::state::Config;
 use crate::sys::Real;
 use crate::ui::Console;
 use crate::warm;
+use crate::watchdog;
 
 /// Seconds processes get between SIGTERM and SIGKILL in direct mode.
 pub const DEFAULT_TIMEOUT: u64 = 10;
@@ -37,10 +38,36 @@ impl HandoverArgs {
     }
 }
 
+/// The safety net: the hardware watchdog armed just before the hand-over.
+#[derive(Debug, Clone, Args)]
+pub struct WatchdogArgs {
+    /// Arm the hardware watchdog for SECONDS before the hand-over: a new kernel
+    /// that does not confirm its boot in time is reset to the boot loader's
+    /// default. Refused when no watchdog can take it. [default: armed, 600 s or
+    /// the device's largest timeout, when a usable watchdog exists]
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub watchdog: Option<u32>,
+    /// Do not arm a watchdog.
+    #[arg(long, conflicts_with = "watchdog")]
+    pub no_watchdog: bool,
+}
+
+impl WatchdogArgs {
+    pub fn request(&self) -> watchdog::Request {
+        match (self.no_watchdog, self.watchdog) {
+            (true, _) => watchdog::Request::Off,
+            (false, Some(s)) => watchdog::Request::Seconds(s),
+            (false, None) => watchdog::Request::Default,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     #[command(flatten)]
     pub handover: HandoverArgs,
+    #[command(flatten)]
+    pub watchdog: WatchdogArgs,
 }
 
 #[derive(Debug, Args)]
@@ -68,7 +95,7 @@ pub fn unload(ctx: &Ctx) -> anyhow::Result<u8> {
 pub fn exec(ctx: &Ctx, args: &ExecArgs) -> anyhow::Result<u8> {
     let h = &args.handover;
     let mut console = Console::new(h.yes);
-    acted(warm::exec(&ctx.root, &mut Real, &mut console, h.mode, &h.handover()))?;
+    acted(warm::exec(&ctx.root, &mut Real, &mut console, h.mode, &h.handover(), args.watchdog.request()))?;
     Ok(exit::OK)
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::kexec::{acted, HandoverArgs};
+use super::kexec::{acted, HandoverArgs, WatchdogArgs};
 use super::{exit, Ctx};
 use crate::kexec::plan::{Mode, ModeChoice, Plan, PlanOptions};
 use crate::kexec::preflight::Allow;
@@ -47,6 +47,8 @@ pub struct PlanArgs {
     /// With --dry-run, print the plan as JSON.
     #[arg(long, requires = "dry_run")]
     pub json: bool,
+    #[command(flatten)]
+    pub watchdog: WatchdogArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -76,6 +78,7 @@ impl PlanArgs {
                 initrds: self.initrd.clone(),
                 allow: Allow { force: self.force, no_initrd: self.no_initrd },
                 mode,
+                watchdog: self.watchdog.request(),
             },
         }
     }
@@ -110,6 +113,10 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, problems: &[String], json: 
         Some(Mode::Systemd) => writeln!(out, "hand-over: systemd (systemctl kexec)")?,
         Some(Mode::Direct) => writeln!(out, "hand-over: direct (kexec-chooser shuts down by itself)")?,
         None => writeln!(out, "hand-over: none (load only)")?,
+    }
+    writeln!(out, "safety:    {}", plan.net.describe())?;
+    for why in &plan.net.passed_over {
+        writeln!(out, "           (passed over {why})")?;
     }
     for p in problems {
         writeln!(out, "problem:   {}", text::escape(p))?;

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use serde::{Serialize, Serializer};
 
 use crate::boot::{cmdline, paths, BootEntry, Root, Source};
+use crate::safety;
+use crate::watchdog::{self, Arming, Choice as WatchdogChoice};
 
 use super::preflight::Allow;
 use super::state::KexecState;
@@ -134,6 +136,45 @@ pub struct PlanOptions {
     pub allow: Allow,
     /// The hand-over, for `reboot`; `None` for `load`.
     pub mode: Option<ModeChoice>,
+    /// `--watchdog SECONDS`, `--no-watchdog`, or neither.
+    pub watchdog: watchdog::Request,
+}
+
+/// The safety net under the hand-over: the hardware watchdog to arm, or
+/// why there is none.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    pub watchdog: Option<WatchdogChoice>,
+    /// Why no device (or why each other device) was passed over, for people.
+    pub passed_over: Vec<String>,
+    /// `--no-watchdog` was given.
+    pub declined: bool,
+}
+
+/// What the plan says when there is no watchdog (docs/reboot.md).
+pub const NO_WATCHDOG: &str = "no watchdog: if the new kernel hangs, the machine stays down until someone resets it";
+
+impl Net {
+    /// One line for people: the device and its timeout, or [`NO_WATCHDOG`].
+    pub fn describe(&self) -> String {
+        match &self.watchdog {
+            Some(w) => {
+                let by = match w.arming {
+                    Arming::Device => "armed by kexec-chooser",
+                    Arming::SystemdKexecWatchdog => "armed by systemd (KExecWatchdogSec)",
+                };
+                format!(
+                    "{} ({}), {} s, {by}: a new kernel that does not confirm its boot is reset after {} s to the boot loader's default",
+                    w.device.display(),
+                    crate::text::escape(&w.identity),
+                    w.timeout,
+                    w.reset_after
+                )
+            }
+            None if self.declined => format!("{NO_WATCHDOG} (--no-watchdog)"),
+            None => NO_WATCHDOG.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +195,36 @@ pub struct Plan {
     pub allow: Allow,
     /// The running kernel, read once for this run.
     pub state: KexecState,
+    /// The id of this warm reboot's record, marked on the new kernel's
+    /// command line so that `confirm` knows the warm boot from a cold one.
+    pub mark: String,
+    pub net: Net,
+}
+
+/// The command line with the words of the safety net: the mark, and for an
+/// armed watchdog the words that keep the new kernel from stopping or
+/// feeding it before `confirm`. A `modprobe.blacklist=` already there keeps
+/// its modules; the watchdog's is added to its list.
+fn with_net_words(line: &str, mark: &str, net: &Net) -> String {
+    let mut words = vec![safety::boot_mark_word(mark)];
+    if let Some(w) = &net.watchdog {
+        words.extend(watchdog::new_kernel_words(w));
+    }
+    const BLACKLIST: &str = "modprobe.blacklist=";
+    let existing: Vec<String> = cmdline::split(line)
+        .into_iter()
+        .filter_map(|w| w.strip_prefix(BLACKLIST).map(str::to_owned))
+        .collect();
+    for w in &mut words {
+        if let Some(module) = w.strip_prefix(BLACKLIST) {
+            let mut all: Vec<&str> = existing.iter().flat_map(|e| e.split(',')).filter(|m| !m.is_empty()).collect();
+            if !all.contains(&module) {
+                all.push(module);
+            }
+            *w = format!("{BLACKLIST}{}", all.join(","));
+        }
+    }
+    cmdline::edit(line, None, &[], &words)
 }
 
 /// The base command line for `entry`: its own, else `/etc/kernel/cmdline`,
@@ -174,9 +245,17 @@ fn base_cmdline(root: &Root, entry: &BootEntry, state: &KexecState) -> (String, 
 impl Plan {
     /// Make the plan for `entry` on the machine `state` describes; fails when
     /// the command line cannot be given to the image.
-    pub fn build(root: &Root, entry: BootEntry, opts: &PlanOptions, state: KexecState) -> Result<Plan, CmdlineError> {
+    pub fn build(
+        root: &Root,
+        entry: BootEntry,
+        opts: &PlanOptions,
+        state: KexecState,
+        net: Net,
+    ) -> Result<Plan, CmdlineError> {
         let (base, source) = base_cmdline(root, &entry, &state);
+        let mark = safety::new_id();
         let line = cmdline::edit(&base, opts.cmdline.as_deref(), &opts.remove, &opts.append);
+        let line = with_net_words(&line, &mark, &net);
         let cmdline_source = if opts.cmdline.is_some() { CmdlineSource::Given } else { source };
         let cmdline = KernelCmdline::new(&line, &entry.kernel, entry.cmdline_size)?;
         let initrds = if opts.allow.no_initrd {
@@ -195,6 +274,8 @@ impl Plan {
             allow: opts.allow,
             entry,
             state,
+            mark,
+            net,
         })
     }
 
@@ -222,8 +303,29 @@ impl Serialize for Plan {
             syscall: syscall::Syscall,
             syscall_reason: &'a str,
             mode: Option<Mode>,
+            watchdog: Option<WatchdogJson<'a>>,
+            watchdog_note: String,
+        }
+        #[derive(Serialize)]
+        struct WatchdogJson<'a> {
+            device: &'a std::path::Path,
+            timeout: u32,
+            reset_after: u32,
+            module: &'a str,
+            armed_by: &'static str,
         }
         Json {
+            watchdog: self.net.watchdog.as_ref().map(|w| WatchdogJson {
+                device: &w.device,
+                timeout: w.timeout,
+                reset_after: w.reset_after,
+                module: &w.module,
+                armed_by: match w.arming {
+                    Arming::Device => "kexec-chooser",
+                    Arming::SystemdKexecWatchdog => "systemd",
+                },
+            }),
+            watchdog_note: self.net.describe(),
             id: &self.entry.id,
             version: &self.entry.version,
             kernel: &self.entry.kernel,
@@ -261,6 +363,32 @@ mod tests {
         assert_eq!(ModeChoice::Direct.resolve(&state), Mode::Direct);
         state.systemd = false;
         assert_eq!(ModeChoice::Systemd.resolve(&state), Mode::Systemd);
+    }
+
+    #[test]
+    fn the_net_words_keep_a_blacklist_already_there() {
+        let w = WatchdogChoice {
+            name: "watchdog0".into(),
+            device: "/dev/watchdog0".into(),
+            identity: "i6300ESB timer".into(),
+            module: "i6300esb".into(),
+            timeout: 600,
+            reset_after: 600,
+            survival: watchdog::Survival::Kept,
+            arming: Arming::Device,
+            known: true,
+            heartbeat_param: Some("heartbeat"),
+        };
+        let net = Net { watchdog: Some(w), ..Net::default() };
+        let line = with_net_words("root=/dev/vda modprobe.blacklist=nouveau quiet", "ab12", &net);
+        assert_eq!(
+            line,
+            "root=/dev/vda quiet kexec_chooser.boot=ab12 watchdog.handle_boot_enabled=0 \
+             modprobe.blacklist=nouveau,i6300esb i6300esb.heartbeat=600"
+        );
+        let line = with_net_words("root=/dev/vda", "ab12", &Net::default());
+        assert_eq!(line, "root=/dev/vda kexec_chooser.boot=ab12");
+        assert!(Net::default().describe().starts_with(NO_WATCHDOG));
     }
 
     #[test]

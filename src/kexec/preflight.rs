@@ -296,6 +296,8 @@ pub(crate) mod tests {
             allow: Allow::default(),
             state: KexecState::default(),
             entry: e,
+            mark: "ab12".into(),
+            net: crate::kexec::plan::Net::default(),
         }
     }
 

@@ -20,8 +20,10 @@ pub fn boot_mark_word(id: &str) -> String {
 
 /// The record id a command line carries, if it is a warm boot of ours.
 pub fn boot_mark(cmdline: &str) -> Option<&str> {
-    let prefix = format!("{BOOT_MARK}=");
-    cmdline.split_whitespace().filter_map(|w| w.strip_prefix(prefix.as_str())).last()
+    cmdline
+        .split_ascii_whitespace()
+        .rev()
+        .find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
 }
 
 /// A new record id: 16 random hex digits.

@@ -1,9 +1,10 @@
 //! Reading what the running kernel says about its watchdogs: the devices of
 //! /sys/class/watchdog (drivers/watchdog/watchdog_dev.c, `wdt_attrs`), the
 //! watchdog core module's parameters, and which processes hold a device open.
-//! Everything is read under a [`Root`], so it is tested on fixture trees.
+//! Everything is read through a [`Root`] — inside it, regular files only,
+//! with a limit — so it is tested on fixture trees and a hostile `--root`
+//! tree can neither lead it outside nor hang it on a FIFO.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::boot::Root;
@@ -16,27 +17,32 @@ const ATTR_LIMIT: u64 = 4096;
 /// Why the inventory could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
-    #[error("cannot read {}: {source}", crate::text::path(path))]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {why}", crate::text::path(path))]
+    Read { path: PathBuf, why: String },
 }
 
 /// One attribute, trimmed; `None` when missing or unreadable (an attribute a
 /// driver hides, such as `timeleft`, is absent rather than empty).
-fn attr(path: &Path) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut s = String::new();
-    file.take(ATTR_LIMIT).read_to_string(&mut s).ok()?;
-    Some(s.trim().to_string())
+fn attr(root: &Root, path: &Path) -> Option<String> {
+    Some(root.read_to_string(path, ATTR_LIMIT).ok()?.trim().to_string())
 }
 
-fn attr_u32(path: &Path) -> Option<u32> {
-    attr(path)?.parse().ok()
+fn attr_u32(root: &Root, path: &Path) -> Option<u32> {
+    attr(root, path)?.parse().ok()
 }
 
-/// The last component of a symbolic link's target (`../../bus/pci/drivers/X` → `X`).
-fn link_name(path: &Path) -> Option<String> {
-    let target = std::fs::read_link(path).ok()?;
+/// The last component of what a symbolic link leads to, inside the root
+/// (`device/driver` → `/sys/bus/pci/drivers/X` → `X`).
+fn link_name(root: &Root, path: &Path) -> Option<String> {
+    let target = root.resolve(path)?;
     Some(target.file_name()?.to_string_lossy().into_owned())
+}
+
+/// The names in a directory under the root; none when it cannot be read.
+fn names(root: &Root, path: &Path) -> Vec<String> {
+    root.read_dir(path)
+        .map(|names| names.into_iter().map(|n| n.to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// The number of `watchdogN`, for ordering; `None` for any other name.
@@ -51,23 +57,20 @@ fn index(name: &str) -> Option<u32> {
 /// Whether `/sys/module/NAME` is a loadable module: only those have `initstate`
 /// (kernel/module/sysfs.c); a built-in driver's directory has none.
 fn module_loadable(root: &Root, name: &str) -> bool {
-    root.path(paths::SYS_MODULE).join(name).join("initstate").exists()
+    root.exists(Path::new(paths::SYS_MODULE).join(name).join("initstate"))
 }
 
 /// The watchdog core: module or built-in, its parameters, and the modules
 /// that use it (`holders/`, each a driver registered with the core).
 pub fn read_core(root: &Root) -> Core {
-    let dir = root.path(paths::SYS_MODULE).join(paths::CORE_MODULE);
+    let dir = Path::new(paths::SYS_MODULE).join(paths::CORE_MODULE);
     let params = dir.join("parameters");
-    let mut users: Vec<String> = std::fs::read_dir(dir.join("holders"))
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-        .unwrap_or_default();
-    users.sort();
+    let users = names(root, &dir.join("holders"));
     Core {
-        present: dir.is_dir(),
+        present: root.is_dir(&dir),
         loadable: module_loadable(root, paths::CORE_MODULE),
-        stop_on_reboot: attr(&params.join("stop_on_reboot")).and_then(|s| s.parse().ok()),
-        handle_boot_enabled: attr(&params.join("handle_boot_enabled")).and_then(|s| match s.as_str() {
+        stop_on_reboot: attr(root, &params.join("stop_on_reboot")).and_then(|s| s.parse().ok()),
+        handle_boot_enabled: attr(root, &params.join("handle_boot_enabled")).and_then(|s| match s.as_str() {
             "Y" | "1" => Some(true),
             "N" | "0" => Some(false),
             _ => None,
@@ -81,8 +84,8 @@ pub fn read_core(root: &Root) -> Core {
 /// is virtual), so then the identity is looked up among the drivers known
 /// here, and last the sole user of the watchdog core is taken.
 fn module_of(root: &Root, dir: &Path, identity: &str, core: &Core) -> (Option<String>, Option<Module>) {
-    let driver = link_name(&dir.join("device/driver"));
-    if let Some(name) = link_name(&dir.join("device/driver/module")) {
+    let driver = link_name(root, &dir.join("device/driver"));
+    if let Some(name) = link_name(root, &dir.join("device/driver/module")) {
         let loadable = module_loadable(root, &name);
         return (driver, Some(Module { name, loadable, source: ModuleSource::DriverLink }));
     }
@@ -102,22 +105,21 @@ fn module_of(root: &Root, dir: &Path, identity: &str, core: &Core) -> (Option<St
 /// class directory means no watchdog driver is loaded: an empty inventory.
 /// Holders are not looked for here (see [`find_holders`]).
 pub fn discover(root: &Root) -> Result<Inventory, DiscoverError> {
-    let class = root.path(paths::SYS_CLASS_WATCHDOG);
+    let class = Path::new(paths::SYS_CLASS_WATCHDOG);
     let core = read_core(root);
-    let entries = match std::fs::read_dir(&class) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Inventory { devices: Vec::new(), core, holders_complete: false })
-        }
-        Err(source) => return Err(DiscoverError::Read { path: class, source }),
+    let entries = match root.read_dir(class) {
+        Ok(names) => names,
+        Err(e) if e.is_not_found() => return Ok(Inventory { devices: Vec::new(), core, holders_complete: false }),
+        Err(e) => return Err(DiscoverError::Read { path: class.to_path_buf(), why: e.to_string() }),
     };
     let mut devices = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| DiscoverError::Read { path: class.clone(), source })?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in entries {
+        let name = name.to_string_lossy().into_owned();
         let Some(number) = index(&name) else { continue };
-        let dir = entry.path();
-        let identity = attr(&dir.join("identity")).unwrap_or_default();
+        let dir = class.join(&name);
+        let attr = |a: &str| attr(root, &dir.join(a));
+        let attr_u32 = |a: &str| attr_u32(root, &dir.join(a));
+        let identity = attr("identity").unwrap_or_default();
         let (driver, module) = module_of(root, &dir, &identity, &core);
         devices.push((
             number,
@@ -125,17 +127,17 @@ pub fn discover(root: &Root) -> Result<Inventory, DiscoverError> {
                 device: PathBuf::from(paths::DEV).join(&name),
                 name,
                 identity,
-                active: attr(&dir.join("state")).and_then(|s| match s.as_str() {
+                active: attr("state").and_then(|s| match s.as_str() {
                     "active" => Some(true),
                     "inactive" => Some(false),
                     _ => None,
                 }),
-                timeout: attr_u32(&dir.join("timeout")),
-                min_timeout: attr_u32(&dir.join("min_timeout")),
+                timeout: attr_u32("timeout"),
+                min_timeout: attr_u32("min_timeout"),
                 // 0 is the core's "not known" (watchdog_check_min_max_timeout).
-                max_timeout: attr_u32(&dir.join("max_timeout")).filter(|&m| m > 0),
-                nowayout: attr(&dir.join("nowayout")).map(|s| s == "1"),
-                bootstatus: attr_u32(&dir.join("bootstatus")),
+                max_timeout: attr_u32("max_timeout").filter(|&m| m > 0),
+                nowayout: attr("nowayout").map(|s| s == "1"),
+                bootstatus: attr_u32("bootstatus"),
                 driver,
                 module,
                 holders: Vec::new(),
@@ -161,28 +163,32 @@ fn device_named<'a>(devices: &'a mut [Watchdog], target: &Path) -> Option<&'a mu
 /// Another user's descriptors are readable only by root; when any could not
 /// be read, `holders_complete` stays false and "held by nobody" is not known.
 pub fn find_holders(root: &Root, inventory: &mut Inventory) {
-    let proc_dir = root.path(paths::PROC);
-    let Ok(entries) = std::fs::read_dir(&proc_dir) else {
+    let Ok(entries) = root.read_dir(paths::PROC) else {
         inventory.holders_complete = false;
         return;
     };
     let mut complete = true;
-    for entry in entries.filter_map(|e| e.ok()) {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-        let fds = match std::fs::read_dir(entry.path().join("fd")) {
-            Ok(rd) => rd,
+    for entry in entries {
+        let Some(pid) = entry.to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let proc_dir = Path::new(paths::PROC).join(entry);
+        let fd_dir = proc_dir.join("fd");
+        let fds = match root.read_dir(&fd_dir) {
+            Ok(names) => names,
             // The process exited meanwhile.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if e.is_not_found() => continue,
             Err(_) => {
                 complete = false;
                 continue;
             }
         };
-        for fd in fds.filter_map(|e| e.ok()) {
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
+        for fd in fds {
+            // The text of the link (a descriptor's link names the file it
+            // holds open); only compared, never followed. Its directory was
+            // just read inside the root.
+            let Ok(target) = std::fs::read_link(root.path(fd_dir.join(fd))) else { continue };
             if let Some(device) = device_named(&mut inventory.devices, &target) {
                 if !device.holders.iter().any(|h| h.pid == pid) {
-                    let comm = attr(&entry.path().join("comm")).unwrap_or_default();
+                    let comm = attr(root, &proc_dir.join("comm")).unwrap_or_default();
                     device.holders.push(Holder { pid, comm });
                 }
             }
@@ -206,11 +212,8 @@ fn module_name(path: &str) -> Option<String> {
     Some(stem.replace('-', "_"))
 }
 
-fn read_index(path: &Path) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut s = String::new();
-    file.take(MODULES_INDEX_LIMIT).read_to_string(&mut s).ok()?;
-    Some(s)
+fn read_index(root: &Root, path: &Path) -> Option<String> {
+    root.read_to_string(path, MODULES_INDEX_LIMIT).ok()
 }
 
 /// The modules of kernel `release` (depmod's modules.dep and the kernel
@@ -219,11 +222,11 @@ fn read_index(path: &Path) -> Option<String> {
 pub fn read_target_modules(root: &Root, release: &str) -> TargetModules {
     let mut target = TargetModules::default();
     for dir in crate::boot::paths::MODULE_DIRS {
-        let base = root.path(dir).join(release);
-        let Some(dep) = read_index(&base.join("modules.dep")) else { continue };
+        let base = Path::new(dir).join(release);
+        let Some(dep) = read_index(root, &base.join("modules.dep")) else { continue };
         target.known = true;
         target.loadable.extend(dep.lines().filter_map(|l| module_name(l.split(':').next()?)));
-        if let Some(builtin) = read_index(&base.join("modules.builtin")) {
+        if let Some(builtin) = read_index(root, &base.join("modules.builtin")) {
             target.builtin.extend(builtin.lines().filter_map(|l| module_name(l.trim())));
         }
         break;

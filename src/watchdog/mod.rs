@@ -212,11 +212,12 @@ pub struct TargetModules {
 }
 
 /// What the person asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Request {
     /// `--no-watchdog`.
     Off,
     /// Neither flag: a usable device with the default timeout, else none.
+    #[default]
     Default,
     /// `--watchdog SECONDS`: this timeout, or a refusal.
     Seconds(u32),

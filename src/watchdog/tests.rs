@@ -43,7 +43,7 @@ impl Tree {
         self.write("sys/module/watchdog/parameters/handle_boot_enabled", "Y\n");
         std::fs::create_dir_all(self.root.join("sys/module/watchdog/holders")).unwrap();
         for u in users {
-            self.link(&format!("sys/module/watchdog/holders/{u}"), &self.root.join("sys/module").join(u));
+            self.link(&format!("sys/module/watchdog/holders/{u}"), &Path::new("/sys/module").join(u));
             self.write(&format!("sys/module/{u}/initstate"), "live\n");
         }
     }
@@ -64,11 +64,13 @@ impl Tree {
             let drvdir = self.root.join(format!("sys/bus/platform/drivers/{drv}"));
             std::fs::create_dir_all(&dev).unwrap();
             std::fs::create_dir_all(&drvdir).unwrap();
-            if !drvdir.join("module").exists() {
-                symlink(self.root.join("sys/module").join(module), drvdir.join("module")).unwrap();
+            // Links as sysfs makes them, resolved inside the root.
+            std::fs::create_dir_all(self.root.join("sys/module").join(module)).unwrap();
+            if std::fs::symlink_metadata(drvdir.join("module")).is_err() {
+                symlink(Path::new("/sys/module").join(module), drvdir.join("module")).unwrap();
             }
-            symlink(&drvdir, dev.join("driver")).unwrap();
-            self.link(&format!("{d}/device"), &dev);
+            symlink(format!("/sys/bus/platform/drivers/{drv}"), dev.join("driver")).unwrap();
+            self.link(&format!("{d}/device"), Path::new(&format!("/sys/devices/platform/{drv}.{n}")));
         }
     }
 
@@ -475,4 +477,25 @@ fn busctl_commands_and_output() {
     assert_eq!(parse_busctl_u64("t"), None);
     assert_eq!(parse_busctl_u64("t 1 2"), None);
     assert_eq!(parse_busctl_u64("t -1"), None);
+}
+
+/// A hostile `--root` tree: a FIFO where an attribute should be does not
+/// hang discovery, and a link that leads outside the root is not read.
+#[test]
+fn a_fifo_or_a_link_outside_the_root_is_not_read() {
+    let t = esb_guest();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("timeout"), "77\n").unwrap();
+    let dir = t.root.join("sys/class/watchdog/watchdog0");
+    std::fs::remove_file(dir.join("identity")).unwrap();
+    nix::unistd::mkfifo(&dir.join("identity"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::fs::remove_file(dir.join("timeout")).unwrap();
+    symlink(outside.path().join("timeout"), dir.join("timeout")).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let root = t.root();
+    std::thread::spawn(move || tx.send(discover(&root).unwrap()).unwrap());
+    let inv = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("discovery returns");
+    assert_eq!(inv.devices.len(), 1);
+    assert_eq!(inv.devices[0].identity, "");
+    assert_eq!(inv.devices[0].timeout, None);
 }

@@ -139,3 +139,17 @@ pub fn list_json(root: &Path) -> Vec<serde_json::Value> {
     assert!(o.status.success(), "list failed: {}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("list --json is JSON")
 }
+
+/// A plan's JSON with the safety net's boot mark taken out of its command
+/// line (it is random per run), after checking that there is one.
+pub fn plan_json(stdout: &[u8]) -> serde_json::Value {
+    let mut p: serde_json::Value = serde_json::from_slice(stdout).expect("plan JSON");
+    let line = p["cmdline"].as_str().expect("cmdline").to_string();
+    let (marks, rest): (Vec<&str>, Vec<&str>) =
+        line.split(' ').partition(|w| w.starts_with("kexec_chooser.boot="));
+    assert_eq!(marks.len(), 1, "one boot mark: {line}");
+    let id = &marks[0]["kexec_chooser.boot=".len()..];
+    assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
+    p["cmdline"] = rest.join(" ").into();
+    p
+}
