@@ -19,15 +19,17 @@ timeout=$(arg kct.watchdog)
 say "booted release=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime) boot_id=$(cat /proc/sys/kernel/random/boot_id)"
 say "cmdline=$(cat /proc/cmdline)"
 # This unit is ordered after the confirm unit; should the package order it
-# otherwise, wait for its run to end all the same.
-if [ "$(systemctl show -P LoadState $unit)" = loaded ]; then
+# otherwise, wait all the same until it ran or was skipped (it runs only
+# when a record is pending).
+show() { systemctl show -P "$1" $unit; }
+if [ "$(show LoadState)" = loaded ]; then
     i=0
-    while [ "$(systemctl show -P ExecMainExitTimestampMonotonic $unit)" = 0 ] && [ $i -lt 300 ]; do
+    while [ "$(show ExecMainExitTimestampMonotonic)" = 0 ] && [ "$(show ConditionResult)" != no ] && [ $i -lt 300 ]; do
         sleep 1
         i=$((i + 1))
     done
 fi
-say "confirm-unit load=$(systemctl show -P LoadState $unit) result=$(systemctl show -P Result $unit) status=$(systemctl show -P ExecMainStatus $unit) start=$(systemctl show -P ExecMainStartTimestampMonotonic $unit) exit=$(systemctl show -P ExecMainExitTimestampMonotonic $unit)"
+say "confirm-unit load=$(show LoadState) condition=$(show ConditionResult) result=$(show Result) status=$(show ExecMainStatus) start=$(show ExecMainStartTimestampMonotonic) exit=$(show ExecMainExitTimestampMonotonic)"
 journalctl -b -u $unit -o cat --no-pager | sed 's/^/KCT: confirm-log /'
 status_report
 
