@@ -51,9 +51,12 @@ can be tried on a copy of another machine's tree without privileges.";
 const PACKAGING: &str = "\
 Systemd units and cron:
   kexec-chooser-disk.timer  runs kexec-chooser-disk.service every hour, which runs `kexec-chooser disk --cron $DISK_ARGS`; enabled on install
+  kexec-chooser-confirm.service  runs `kexec-chooser confirm --check=$CHECK` after multi-user.target when a warm reboot is pending: confirms it (stopping its watchdog), or records that it fell back, or reboots through the firmware when CHECK fails; enabled on install
   kexec-chooser-load.service  loads the kernel KERNEL names (default latest) at boot with --append=$APPEND, so that a later `systemctl kexec` uses it; disabled until `systemctl enable kexec-chooser-load.service`
   /etc/cron.d/kexec-chooser  the same disk check, hourly, for machines without systemd; it does nothing where /run/systemd/system exists
-  /etc/default/kexec-chooser  KERNEL, APPEND and DISK_ARGS, read by the units (EnvironmentFile=) and the cron line";
+  /etc/default/kexec-chooser  KERNEL, APPEND, DISK_ARGS and CHECK, read by the units (EnvironmentFile=) and the cron line
+  /usr/lib/modprobe.d/kexec-chooser.conf  keeps an armed hardware watchdog running through a kexec (options watchdog stop_on_reboot=0)
+  /var/lib/kexec-chooser  the pending warm reboot and the history of the last ones, which status shows";
 
 /// A generated file: its path relative to the crate root and its bytes.
 pub struct Asset {

@@ -142,7 +142,7 @@ fn man_page_names_every_packaged_unit_and_the_cron_file() {
         assert!(page.contains(&name), "the man page does not name {name}");
         units += 1;
     }
-    assert_eq!(units, 3);
+    assert_eq!(units, 4);
     assert!(page.contains("\\fB/etc/cron.d/kexec\\-chooser\\fR"));
 }
 
@@ -367,6 +367,29 @@ fn disk_unit_runs_the_cron_mode_check_and_the_cli_accepts_it() {
     );
     let line = &unit_values("kexec-chooser-disk.service", "ExecStart")[0];
     assert_cli_accepts("DISK_ARGS example", &expand_exec(line, &env)[1..]);
+}
+
+#[test]
+fn confirm_unit_passes_check_as_one_argument_and_the_cli_accepts_it() {
+    let unit = "kexec-chooser-confirm.service";
+    let (program, args) = exec_start(unit);
+    assert_eq!(program, "/usr/sbin/kexec-chooser");
+    // CHECK unset: `--check=`, which confirm reads as no check.
+    assert_eq!(args, ["confirm", "--check="]);
+    assert_cli_accepts(unit, &args);
+    let mut env = unit_env(unit);
+    env.insert("CHECK".into(), "systemctl is-active --quiet nginx && curl -fsS http://localhost/".into());
+    let args = expand_exec(&unit_values(unit, "ExecStart")[0], &env);
+    assert_eq!(args[1..], ["confirm", "--check=systemctl is-active --quiet nginx && curl -fsS http://localhost/"]);
+    assert_cli_accepts(unit, &args[1..]);
+    assert_eq!(unit_values(unit, "After"), ["multi-user.target"]);
+    assert_eq!(unit_values(unit, "WantedBy"), ["multi-user.target"]);
+    assert_eq!(unit_values(unit, "StandardOutput"), ["journal+console"]);
+    assert_eq!(unit_values(unit, "StandardError"), ["journal+console"]);
+    assert_eq!(
+        unit_values(unit, "ConditionPathExists"),
+        [format!("{}/{}", kexec_chooser::boot::paths::STATE_DIR, kexec_chooser::safety::record::PENDING)]
+    );
 }
 
 #[test]

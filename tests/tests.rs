@@ -6,6 +6,7 @@ mod common;
 mod analyze;
 mod arm64;
 mod card;
+mod confirm;
 mod disk;
 mod kexec;
 mod list;

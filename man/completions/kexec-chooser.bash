@@ -23,6 +23,9 @@ _kexec__chooser() {
             kexec__chooser,card)
                 cmd="kexec__chooser__subcmd__card"
                 ;;
+            kexec__chooser,confirm)
+                cmd="kexec__chooser__subcmd__confirm"
+                ;;
             kexec__chooser,disk)
                 cmd="kexec__chooser__subcmd__disk"
                 ;;
@@ -58,6 +61,9 @@ _kexec__chooser() {
                 ;;
             kexec__chooser__subcmd__help,card)
                 cmd="kexec__chooser__subcmd__help__subcmd__card"
+                ;;
+            kexec__chooser__subcmd__help,confirm)
+                cmd="kexec__chooser__subcmd__help__subcmd__confirm"
                 ;;
             kexec__chooser__subcmd__help,disk)
                 cmd="kexec__chooser__subcmd__help__subcmd__disk"
@@ -96,7 +102,7 @@ _kexec__chooser() {
 
     case "${cmd}" in
         kexec__chooser)
-            opts="-y -h -V --root --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --watchdog --no-watchdog --mode --yes --timeout --help --version reboot load unload exec status list disk analyze mkpatch upload card help"
+            opts="-y -h -V --root --append --remove --cmdline --initrd --no-initrd --force --dry-run --json --watchdog --no-watchdog --mode --yes --timeout --help --version reboot load unload exec confirm status list disk analyze mkpatch upload card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,6 +219,32 @@ _kexec__chooser() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kexec__subcmd__chooser__subcmd__confirm)
+            opts="-h --check --timeout --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --check)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kexec__subcmd__chooser__subcmd__disk)
             opts="-h --warn --crit --warn-inodes --crit-inodes --exclude-type --exclude --all --timeout --cron --nagios --json --prometheus --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -294,7 +326,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__help)
-            opts="reboot load unload exec status list disk analyze mkpatch upload card help"
+            opts="reboot load unload exec confirm status list disk analyze mkpatch upload card help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +354,20 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__help__subcmd__card)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kexec__subcmd__chooser__subcmd__help__subcmd__confirm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -18,7 +18,7 @@ CACHE=$(python3 tests/vm/harness.py path deb)
 # side by side without file conflicts. No cron: the cron line is run by sh.
 INCLUDE=man-db,systemd,kexec-tools
 TARBALL="$CACHE/$SUITE-minbase-$(echo "$INCLUDE" | tr ',' '+').tar.gz"
-UNITS=(kexec-chooser-disk.service kexec-chooser-disk.timer kexec-chooser-load.service)
+UNITS=(kexec-chooser-disk.service kexec-chooser-disk.timer kexec-chooser-load.service kexec-chooser-confirm.service)
 start=$(date +%s)
 
 say() { printf '10-deb: [%3ss] %s\n' "$(($(date +%s) - start))" "$*"; }
@@ -108,6 +108,12 @@ verify=$(in_root systemd-analyze verify "${UNITS[@]/#//usr/lib/systemd/system/}"
     fail "kexec-chooser-disk.timer is not enabled after install"
 [ -L "$root/etc/systemd/system/timers.target.wants/kexec-chooser-disk.timer" ] ||
     fail "no timers.target.wants link for kexec-chooser-disk.timer"
+[ "$(in_root systemctl is-enabled kexec-chooser-confirm.service)" = enabled ] ||
+    fail "kexec-chooser-confirm.service is not enabled after install"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/kexec-chooser-confirm.service" ] ||
+    fail "no multi-user.target.wants link for kexec-chooser-confirm.service"
+grep -qx 'options watchdog stop_on_reboot=0' "$root/usr/lib/modprobe.d/kexec-chooser.conf" ||
+    fail "/usr/lib/modprobe.d/kexec-chooser.conf is not installed, or lacks stop_on_reboot=0"
 state=$(in_root systemctl is-enabled kexec-chooser-load.service || true)
 [ "$state" = disabled ] || fail "kexec-chooser-load.service is '$state', not disabled"
 

@@ -12,6 +12,7 @@ use crate::boot::Root;
 
 pub mod analyze;
 pub mod card;
+pub mod confirm;
 pub mod disk;
 pub mod kexec;
 pub mod list;
@@ -102,6 +103,8 @@ pub enum Command {
     Unload,
     /// Hand over to the kernel that is already loaded.
     Exec(kexec::ExecArgs),
+    /// Confirm the warm reboot this boot came from (run at boot by a unit).
+    Confirm(confirm::ConfirmArgs),
     /// Tell whether kexec is possible here, what is loaded, how `auto` hands over.
     Status(kexec::StatusArgs),
     /// List every kernel this machine can warm-reboot into, newest first.
@@ -269,6 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Load(args)) => reboot::load(&ctx, &args),
         Some(Command::Unload) => kexec::unload(&ctx),
         Some(Command::Exec(args)) => kexec::exec(&ctx, &args),
+        Some(Command::Confirm(args)) => confirm::run(&ctx, &args),
         Some(Command::Status(args)) => kexec::status(&ctx, &args),
         Some(Command::List(args)) => list::run(&ctx, &args),
         Some(Command::Disk(args)) => disk::run(&ctx, &args),

@@ -247,13 +247,19 @@ impl<R> Watched<R> {
 impl<R: Read> Read for Watched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, &c) in buf.get(..n).unwrap_or_default().iter().enumerate() {
-            match c {
-                b'"' => self.quotes += 1,
-                b'\n' => self.newlines.push_back((self.offset + i as u64, self.last_was_cr)),
-                _ => {}
-            }
-            self.last_was_cr = c == b'\r';
+        let data = buf.get(..n).unwrap_or_default();
+        // Counted and searched a block at a time (these two passes vectorise;
+        // a byte-by-byte match was a tenth of the whole run).
+        self.quotes += data.iter().filter(|&&c| c == b'"').count() as u64;
+        for i in memchr::memchr_iter(b'\n', data) {
+            let cr = match i.checked_sub(1) {
+                Some(before) => data.get(before) == Some(&b'\r'),
+                None => self.last_was_cr,
+            };
+            self.newlines.push_back((self.offset + i as u64, cr));
+        }
+        if let Some(&last) = data.last() {
+            self.last_was_cr = last == b'\r';
         }
         self.offset += n as u64;
         Ok(n)

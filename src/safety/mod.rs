@@ -3,6 +3,7 @@
 //! the warm boot came up (confirmed), the machine came back through the
 //! firmware instead (fell back), or the new kernel failed its health check.
 
+pub mod confirm;
 pub mod record;
 
 use record::{Outcome, Record};

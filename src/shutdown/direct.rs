@@ -1,7 +1,10 @@
 //! kexec-chooser's own clean shutdown, for machines without systemd as PID 1
 //! (sysvinit, busybox, an initramfs, a rescue shell): stop every process,
-//! turn swap off, unmount deepest first, then `reboot(LINUX_REBOOT_CMD_KEXEC)`.
-//! Each step is reported, since nothing else will tell what happened.
+//! turn swap off, unmount deepest first, then `reboot(LINUX_REBOOT_CMD_KEXEC)`
+//! into the loaded kernel — or, when `confirm` finds a warm boot unhealthy,
+//! `reboot(LINUX_REBOOT_CMD_RESTART)` through the firmware to the boot
+//! loader's default. Each step is reported, since nothing else will tell
+//! what happened.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -185,14 +188,38 @@ fn remount_root(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdow
     Ok(())
 }
 
+/// How the clean shutdown ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// `reboot(LINUX_REBOOT_CMD_KEXEC)`: into the loaded kernel.
+    Kexec,
+    /// `reboot(LINUX_REBOOT_CMD_RESTART)`: through the firmware, to the boot
+    /// loader's default.
+    Firmware,
+}
+
 /// Shut down and jump into the loaded kernel. Returns only on failure.
 pub fn handover(
     sys: &mut dyn System,
     opts: &Options,
     log: &mut dyn Write,
 ) -> Result<(), ShutdownError> {
+    shutdown(sys, opts, log, End::Kexec)
+}
+
+/// Shut down cleanly and end as `end` says. Returns only on failure.
+pub fn shutdown(
+    sys: &mut dyn System,
+    opts: &Options,
+    log: &mut dyn Write,
+    end: End,
+) -> Result<(), ShutdownError> {
     sys.ignore_hangups().map_err(ShutdownError::Signals)?;
-    say(log, format_args!("direct hand-over: syncing"));
+    let what = match end {
+        End::Kexec => "direct hand-over",
+        End::Firmware => "direct reboot through the firmware",
+    };
+    say(log, format_args!("{what}: syncing"));
     sys.sync();
 
     let ps = targets(sys)?;
@@ -225,8 +252,16 @@ pub fn handover(
     unmount_all(sys, log)?;
     remount_root(sys, log)?;
     sys.sync();
-    say(log, format_args!("reboot(LINUX_REBOOT_CMD_KEXEC)"));
-    Err(ShutdownError::Reboot(sys.reboot_kexec()))
+    match end {
+        End::Kexec => {
+            say(log, format_args!("reboot(LINUX_REBOOT_CMD_KEXEC)"));
+            Err(ShutdownError::Reboot(sys.reboot_kexec()))
+        }
+        End::Firmware => {
+            say(log, format_args!("reboot(LINUX_REBOOT_CMD_RESTART)"));
+            Err(ShutdownError::RebootFirmware(sys.reboot_firmware()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +393,22 @@ mod tests {
         let _ = handover(&mut f, &opts(), &mut log);
         assert!(String::from_utf8(log).unwrap().contains("/run (tmpfs) left mounted"));
         assert!(f.calls.contains(&Call::RebootKexec));
+    }
+
+    #[test]
+    fn the_firmware_end_is_the_same_clean_shutdown_then_a_restart() {
+        let mut kexec = machine();
+        let _ = handover(&mut kexec, &opts(), &mut Vec::new());
+        let mut f = machine();
+        let mut log = Vec::new();
+        let r = shutdown(&mut f, &opts(), &mut log, End::Firmware);
+        assert!(matches!(r, Err(ShutdownError::RebootFirmware(Errno::EPERM))), "{r:?}");
+        assert_eq!(f.calls.last(), Some(&Call::RebootFirmware));
+        assert!(!f.calls.contains(&Call::RebootKexec));
+        // Everything before the last call is the kexec hand-over's sequence.
+        assert_eq!(f.calls[..f.calls.len() - 1], kexec.calls[..kexec.calls.len() - 1]);
+        let log = String::from_utf8(log).unwrap();
+        assert!(log.contains("reboot(LINUX_REBOOT_CMD_RESTART)"), "{log}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum ShutdownError {
     SystemctlSpawn(#[source] std::io::Error),
     #[error("`systemctl kexec` failed ({0})")]
     SystemctlFailed(std::process::ExitStatus),
+    #[error("`systemctl reboot` failed ({0})")]
+    SystemctlRebootFailed(std::process::ExitStatus),
     #[error("cannot ignore hang-up signals")]
     Signals(#[source] Errno),
     #[error("cannot list processes")]
@@ -27,4 +29,6 @@ pub enum ShutdownError {
     StillWritable { target: PathBuf, errno: Errno },
     #[error("reboot(LINUX_REBOOT_CMD_KEXEC) failed")]
     Reboot(#[source] Errno),
+    #[error("reboot(LINUX_REBOOT_CMD_RESTART) failed")]
+    RebootFirmware(#[source] Errno),
 }

@@ -1,6 +1,8 @@
 //! Hand-over through systemd: the kernel is loaded already, and `systemctl
 //! kexec` makes systemd stop every unit, unmount, and jump into it. This works
-//! where systemd alone could not find a kernel to load (GRUB on BIOS).
+//! where systemd alone could not find a kernel to load (GRUB on BIOS). And
+//! the way back when `confirm` finds a warm boot unhealthy: `systemctl
+//! reboot`, through the firmware to the boot loader's default.
 
 use std::io::Write;
 
@@ -19,6 +21,17 @@ pub fn handover(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdow
     Ok(())
 }
 
+/// Ask systemd for a clean reboot through the firmware. It returns once the
+/// job is queued.
+pub fn reboot(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
+    let _ = writeln!(log, "kexec-chooser: rebooting through the firmware: systemctl reboot");
+    let status = sys.run("systemctl", &["reboot"]).map_err(ShutdownError::SystemctlSpawn)?;
+    if !status.success() {
+        return Err(ShutdownError::SystemctlRebootFailed(status));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,6 +42,16 @@ mod tests {
         let mut fake = Fake::default();
         handover(&mut fake, &mut Vec::new()).unwrap();
         assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
+    }
+
+    #[test]
+    fn the_way_back_is_systemctl_reboot() {
+        let mut fake = Fake::default();
+        reboot(&mut fake, &mut Vec::new()).unwrap();
+        assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["reboot".into()])]);
+        let mut fake = Fake { run_code: 1, ..Fake::default() };
+        let e = reboot(&mut fake, &mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("systemctl reboot"), "{e}");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub enum Call {
 #[derive(Debug)]
 pub struct Fake {
     pub calls: Vec<Call>,
+    /// What `acts_on_host` says: true plays the real system, for the
+    /// refusals that protect it.
+    pub acts_on_host: bool,
     pub loaded: bool,
     pub cap_sys_boot: bool,
     pub pid: i32,
@@ -72,16 +75,21 @@ pub struct Fake {
     pub umount_errors: BTreeMap<PathBuf, Errno>,
     pub remount_errors: BTreeMap<PathBuf, Errno>,
     pub reboot_error: Errno,
-    /// Exit code of every program run.
+    /// Exit code of every program run not in `run_codes`.
     pub run_code: i32,
+    /// Exit code of a program by name.
+    pub run_codes: BTreeMap<String, i32>,
     /// What arming a watchdog fails with.
     pub watchdog_arm_error: Option<Errno>,
+    /// What disarming a watchdog fails with.
+    pub watchdog_disarm_error: Option<Errno>,
 }
 
 impl Default for Fake {
     fn default() -> Self {
         Fake {
             calls: Vec::new(),
+            acts_on_host: false,
             loaded: false,
             cap_sys_boot: true,
             pid: 100,
@@ -95,7 +103,9 @@ impl Default for Fake {
             remount_errors: BTreeMap::new(),
             reboot_error: Errno::EPERM,
             run_code: 0,
+            run_codes: BTreeMap::new(),
             watchdog_arm_error: None,
+            watchdog_disarm_error: None,
         }
     }
 }
@@ -138,7 +148,7 @@ fn read_fd(fd: BorrowedFd<'_>) -> Vec<u8> {
 
 impl System for Fake {
     fn acts_on_host(&self) -> bool {
-        false
+        self.acts_on_host
     }
 
     fn kexec_file_load(
@@ -267,7 +277,8 @@ impl System for Fake {
     fn run(&mut self, program: &str, args: &[&str]) -> io::Result<ExitStatus> {
         use std::os::unix::process::ExitStatusExt;
         self.calls.push(Call::Run(program.into(), args.iter().map(|a| a.to_string()).collect()));
-        Ok(ExitStatus::from_raw(self.run_code << 8))
+        let code = self.run_codes.get(program).copied().unwrap_or(self.run_code);
+        Ok(ExitStatus::from_raw(code << 8))
     }
 
     fn watchdog_arm(&mut self, device: &Path, timeout: u32, _identity: &str) -> Result<u32, ArmError> {
@@ -280,6 +291,9 @@ impl System for Fake {
 
     fn watchdog_disarm(&mut self, device: &Path) -> Result<(), ArmError> {
         self.calls.push(Call::WatchdogDisarm(device.to_path_buf()));
-        Ok(())
+        match self.watchdog_disarm_error {
+            Some(errno) => Err(ArmError::Request { path: device.to_path_buf(), request: "WDIOC_SETOPTIONS", errno }),
+            None => Ok(()),
+        }
     }
 }

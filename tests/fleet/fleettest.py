@@ -6,9 +6,11 @@ SSH on a loopback port forward (hostfwd=tcp:127.0.0.1:PORT-:22):
 
   1. rolling-kexec.yml installs the .deb built by `cargo deb`, warm-reboots
      the guest from release A (the one QEMU booted) into release B (pinned
-     with kexec_chooser_kernel) and asserts B runs. The test checks the
-     playbook succeeded, the result file says A -> B, the boot id changed,
-     the kernel logged exactly one kexec, and `uname -r` over SSH is B.
+     with kexec_chooser_kernel), waits for kexec-chooser-confirm.service to
+     confirm it and asserts B runs. The test checks the playbook succeeded,
+     the result file says A -> B, confirmed, with the seconds to the
+     confirmation, the boot id changed, the kernel logged exactly one kexec,
+     and `uname -r` over SSH is B.
   2. disk-report.yml gathers `kexec-chooser disk --json` into one report on
      the controller: rows for / when the package has `disk`, else the guest
      kept in the report with state "error" and the message.
@@ -183,6 +185,9 @@ def steps(guest, deb, args):
     result = json.loads((reports / "guest.json").read_text())
     if (result["release_before"], result["release_after"], result["rebooted"]) != (guest.release_a, guest.release_b, True):
         raise Failure(f"the result file says {result}, wanted {guest.release_a} -> {guest.release_b}, rebooted")
+    confirmed = result.get("confirmed_seconds")
+    if result.get("warm_reboot") != "confirmed" or not isinstance(confirmed, (int, float)) or confirmed <= 0:
+        raise Failure(f"the result file says {result}, wanted warm_reboot confirmed with its seconds")
     if guest.ssh("uname", "-r") != guest.release_b:
         raise Failure(f"after the playbook the guest does not run {guest.release_b}")
     new_id = guest.ssh("cat", "/proc/sys/kernel/random/boot_id")
@@ -194,7 +199,8 @@ def steps(guest, deb, args):
         raise Failure("QEMU exited (-no-reboot): the guest rebooted through the firmware")
     up = guest.kexec_to_sshd()
     log(f"PASS warm reboot {guest.release_a} -> {guest.release_b}: playbook {secs:.1f} s, "
-        f"warm reboot inside it {float(result['seconds']):.1f} s (ansible.builtin.reboot's elapsed)")
+        f"warm reboot inside it {float(result['seconds']):.1f} s (ansible.builtin.reboot's elapsed), "
+        f"confirmed {confirmed:.1f} s after the command")
     print(f"fleet: playbook {secs:.1f} s, warm reboot {float(result['seconds']):.1f} s "
           f"(of which kexec to sshd up {up if up is None else round(up, 1)} s) "
           f"({guest.release_a} -> {guest.release_b})", flush=True)

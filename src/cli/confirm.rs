@@ -1,0 +1,172 @@
+//! Arguments of `kexec-chooser confirm`, run at boot by
+//! kexec-chooser-confirm.service (or by init on machines without systemd),
+//! and what it prints: one line on stdout when a warm reboot is confirmed,
+//! a loud one on stderr when it fell back or failed its check, nothing when
+//! nothing was pending. Both streams go to the journal and the console.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+
+use super::kexec::DEFAULT_TIMEOUT;
+use super::{exit, Ctx};
+use crate::safety::confirm::{self, Confirmation, Options};
+use crate::sys::Real;
+use crate::text;
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfirmArgs {
+    /// A health command (run by `sh -c`) that must succeed before the warm
+    /// boot is confirmed; when it fails, the machine reboots through the
+    /// firmware to the boot loader's default. Empty: no check.
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+    pub check: Option<String>,
+    /// Seconds that processes get between SIGTERM and SIGKILL, should a
+    /// failed check reboot a machine without systemd.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
+    pub timeout: u64,
+}
+
+pub fn run(ctx: &Ctx, args: &ConfirmArgs) -> anyhow::Result<u8> {
+    let opts = Options { check: args.check.clone(), timeout: Duration::from_secs(args.timeout) };
+    let mut err = std::io::stderr().lock();
+    let outcome = confirm::confirm(&ctx.root, &mut Real, &mut err, &opts, SystemTime::now())?;
+    drop(err);
+    report(&outcome, &mut std::io::stdout().lock(), &mut std::io::stderr().lock())
+}
+
+/// Print `outcome` and give the exit code.
+fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let t = |s: &str| text::escape(s).into_owned();
+    match outcome {
+        Confirmation::NothingPending => Ok(exit::OK),
+        Confirmation::SameBoot(r) => {
+            // Only seen when run by hand between a load and its hand-over.
+            writeln!(err, "kexec-chooser: the warm reboot into {} is still to happen in this boot", t(&r.target))?;
+            Ok(exit::OK)
+        }
+        Confirmation::Confirmed { record, watchdog } => {
+            let seconds = record.seconds.map(|s| format!(" in {s:.1} s")).unwrap_or_default();
+            let watchdog = watchdog.as_ref().map(|w| format!("; {w}")).unwrap_or_default();
+            writeln!(
+                out,
+                "kexec-chooser: confirmed: warm reboot from {} into {}{seconds}{watchdog}",
+                t(&record.from),
+                t(&record.target)
+            )?;
+            Ok(exit::OK)
+        }
+        Confirmation::FellBack { record, running, watchdog } => {
+            let why = record.reason.as_deref().map(|r| format!(": {}", t(r))).unwrap_or_default();
+            writeln!(
+                err,
+                "kexec-chooser: FELL BACK: the warm reboot into {} did not come up; {} runs{why}",
+                t(&record.target),
+                running.as_deref().map_or_else(|| "another kernel".to_string(), t),
+            )?;
+            match watchdog {
+                Some(Ok(w)) => writeln!(err, "kexec-chooser: {w}")?,
+                Some(Err(e)) => writeln!(err, "kexec-chooser: the watchdog is still armed: {}", t(e))?,
+                None => {}
+            }
+            Ok(exit::FAILURE)
+        }
+        Confirmation::CheckFailed { record, reboot } => {
+            let why = record.reason.as_deref().map(t).unwrap_or_default();
+            writeln!(err, "kexec-chooser: CHECK FAILED: the warm boot into {} is not confirmed: {why}", t(&record.target))?;
+            match reboot {
+                Ok(()) => writeln!(err, "kexec-chooser: rebooting through the firmware to the boot loader's default")?,
+                Err(e) => writeln!(
+                    err,
+                    "kexec-chooser: the reboot through the firmware failed: {}; reboot this machine",
+                    t(&chain(e))
+                )?,
+            }
+            Ok(exit::FAILURE)
+        }
+    }
+}
+
+/// An error with its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safety::confirm::Released;
+    use crate::safety::record::{Outcome, Record};
+
+    fn record(result: Outcome, seconds: Option<f64>, reason: Option<&str>) -> Record {
+        Record {
+            id: "a1".into(),
+            result,
+            target_id: "t".into(),
+            target: "6.1.0-10-amd64".into(),
+            from: "6.1.0-9-amd64".into(),
+            from_boot_id: "b0".into(),
+            started: "2026-12-02T10:00:00Z".into(),
+            started_unix: 0.0,
+            seconds,
+            ended: None,
+            reason: reason.map(Into::into),
+            mode: "systemd".into(),
+            watchdog: None,
+        }
+    }
+
+    fn printed(c: &Confirmation) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = report(c, &mut out, &mut err).unwrap();
+        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    }
+
+    #[test]
+    fn confirmed_is_one_line_on_stdout_with_the_seconds_and_the_watchdog() {
+        let c = Confirmation::Confirmed {
+            record: record(Outcome::Confirmed, Some(42.04), None),
+            watchdog: Some(Released::Stopped("/dev/watchdog1".into())),
+        };
+        let (code, out, err) = printed(&c);
+        assert_eq!(code, exit::OK);
+        assert_eq!(
+            out,
+            "kexec-chooser: confirmed: warm reboot from 6.1.0-9-amd64 into 6.1.0-10-amd64 in 42.0 s; \
+             watchdog /dev/watchdog1 stopped\n"
+        );
+        assert_eq!(err, "");
+        assert_eq!(printed(&Confirmation::NothingPending), (exit::OK, String::new(), String::new()));
+    }
+
+    #[test]
+    fn failures_are_loud_on_stderr_and_exit_1_with_text_from_disk_escaped() {
+        let c = Confirmation::FellBack {
+            record: record(Outcome::FellBack, None, Some("came back\x1b[2J")),
+            running: Some("6.1.0-9-amd64".into()),
+            watchdog: Some(Err("cannot stop it".into())),
+        };
+        let (code, out, err) = printed(&c);
+        assert_eq!(code, exit::FAILURE);
+        assert_eq!(out, "");
+        assert!(err.starts_with("kexec-chooser: FELL BACK: the warm reboot into 6.1.0-10-amd64 did not come up; 6.1.0-9-amd64 runs"), "{err}");
+        assert!(err.contains("still armed: cannot stop it"), "{err}");
+        assert!(!err.contains('\x1b'), "{err:?}");
+        let c = Confirmation::CheckFailed {
+            record: record(Outcome::CheckFailed, None, Some("the health check `false` failed")),
+            reboot: Err(crate::shutdown::ShutdownError::RebootFirmware(nix::errno::Errno::EPERM)),
+        };
+        let (code, _, err) = printed(&c);
+        assert_eq!(code, exit::FAILURE);
+        assert!(err.contains("CHECK FAILED") && err.contains("`false` failed"), "{err}");
+        assert!(err.contains("reboot(LINUX_REBOOT_CMD_RESTART) failed: EPERM"), "{err}");
+    }
+}

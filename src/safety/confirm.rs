@@ -1,0 +1,595 @@
+//! `kexec-chooser confirm`: run once at boot, it judges the pending warm
+//! reboot against this boot and ends it — confirmed (after the health
+//! check, with the watchdog stopped or handed to systemd), fell back, or
+//! check-failed (then the machine is rebooted through the firmware, to the
+//! boot loader's default). docs/confirm.md says what each outcome means to
+//! the person and to the fleet.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::boot::{paths, Root};
+use crate::shutdown::{self, direct, ShutdownError};
+use crate::sys::System;
+use crate::text;
+use crate::watchdog;
+
+use super::record::{Outcome, Record, RecordError, Store, WatchdogUsed};
+use super::{ended, judge, ThisBoot, Verdict};
+
+/// The most read of a /proc file describing this boot.
+const PROC_LIMIT: u64 = 64 * 1024;
+/// How long the watchdog device may take to appear after `modprobe`, and
+/// how often it is looked for. Probing is synchronous in the drivers looked
+/// at; the wait is for a slow one.
+const APPEAR_WAIT: Duration = Duration::from_secs(5);
+const APPEAR_POLL: Duration = Duration::from_millis(100);
+/// How long PID 1 gets to take over a device it held before the warm
+/// reboot (`RuntimeWatchdogSec=`). It retries its open on every turn of its
+/// main loop (docs/watchdog.md, "Confirming"); measured: within a second.
+const SYSTEMD_WAIT: Duration = Duration::from_secs(10);
+const SYSTEMD_POLL: Duration = Duration::from_millis(500);
+
+/// What `confirm` is told besides the machine.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The health check: a command line for `sh -c`; `None` or empty: none.
+    pub check: Option<String>,
+    /// Between SIGTERM and SIGKILL, should the direct shutdown be needed.
+    pub timeout: Duration,
+}
+
+/// What became of the watchdog that guarded the warm reboot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    /// Disarmed by `confirm`.
+    Stopped(PathBuf),
+    /// PID 1 holds it for its own runtime watchdog and feeds it.
+    HandedToSystemd(PathBuf),
+}
+
+impl std::fmt::Display for Released {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Released::Stopped(d) => write!(f, "watchdog {} stopped", text::path(d)),
+            Released::HandedToSystemd(d) => write!(f, "watchdog {} handed to systemd", text::path(d)),
+        }
+    }
+}
+
+/// How `confirm` ended.
+#[derive(Debug)]
+pub enum Confirmation {
+    /// No warm reboot waits for its confirmation.
+    NothingPending,
+    /// The pending record is from this very boot: the hand-over has not happened.
+    SameBoot(Record),
+    /// The warm boot came up and passed its check; `record` is in the history.
+    Confirmed { record: Record, watchdog: Option<Released> },
+    /// The machine came back some other way; `record` says why. When the
+    /// warm boot did happen (into another release than planned), its
+    /// watchdog was released too, or could not be (the text says why).
+    FellBack { record: Record, running: Option<String>, watchdog: Option<Result<Released, String>> },
+    /// The check failed (or the watchdog could not be stopped): `record` is
+    /// in the history and the reboot through the firmware was asked for;
+    /// `reboot` is its failure, if it failed.
+    CheckFailed { record: Record, reboot: Result<(), ShutdownError> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(
+        "confirm would act on this machine (health check, watchdog, reboot) for the system under {}; \
+         only --root / acts",
+        text::path(.0)
+    )]
+    ForeignRoot(PathBuf),
+}
+
+/// What this boot says of itself, read under `root`.
+pub fn this_boot(root: &Root) -> ThisBoot {
+    let read = |p: &str| root.read_to_string(p, PROC_LIMIT).ok().map(|s| s.trim().to_string());
+    ThisBoot { release: read(paths::OSRELEASE), cmdline: read(paths::PROC_CMDLINE), boot_id: read(paths::BOOT_ID) }
+}
+
+/// `now` as seconds since the epoch and as RFC 3339 (UTC, whole seconds).
+fn instant(now: SystemTime) -> (f64, String) {
+    let secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let text = jiff::Timestamp::from_second(secs as i64).map_or_else(|_| String::new(), |t| t.to_string());
+    (secs, text)
+}
+
+fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {
+    // The console may be gone; the outcome is in the record either way.
+    let _ = writeln!(log, "kexec-chooser: {msg}");
+}
+
+/// Judge the pending warm reboot and end it. `log` gets the steps as they
+/// happen; the caller prints the outcome.
+pub fn confirm(
+    root: &Root,
+    sys: &mut dyn System,
+    log: &mut dyn Write,
+    opts: &Options,
+    now: SystemTime,
+) -> Result<Confirmation, ConfirmError> {
+    let store = Store::new(root);
+    let Some(pending) = store.pending()? else {
+        return Ok(Confirmation::NothingPending);
+    };
+    let boot = this_boot(root);
+    // Only `--root /` (or the fake) may act on the running kernel.
+    let acts = !sys.acts_on_host() || root.is_host();
+    match judge(Some(&pending), &boot) {
+        Verdict::NothingPending => Ok(Confirmation::NothingPending),
+        Verdict::SameBoot => Ok(Confirmation::SameBoot(pending)),
+        Verdict::FellBack { reason } => {
+            // The warm boot happened but into another release: its watchdog
+            // is still counting, and a machine that stays up must not be
+            // reset minutes later.
+            let warm = boot.cmdline.as_deref().and_then(super::boot_mark) == Some(pending.id.as_str());
+            let watchdog = match (&pending.watchdog, warm, acts) {
+                (Some(w), true, true) => Some(release(root, sys, log, w)),
+                (Some(_), true, false) => Some(Err(ConfirmError::ForeignRoot(root.dir().into()).to_string())),
+                _ => None,
+            };
+            let (secs, text) = instant(now);
+            let record = ended(&pending, Outcome::FellBack, secs, text, Some(reason));
+            store.end(&record)?;
+            Ok(Confirmation::FellBack { record, running: boot.release, watchdog })
+        }
+        Verdict::WarmBoot => {
+            if !acts {
+                return Err(ConfirmError::ForeignRoot(root.dir().into()));
+            }
+            let verdict = match check(sys, log, opts.check.as_deref()) {
+                Err(why) => Err(why),
+                Ok(()) => match &pending.watchdog {
+                    None => Ok(None),
+                    Some(w) => release(root, sys, log, w)
+                        .map(Some)
+                        .map_err(|why| format!("{why}; it would reset the machine")),
+                },
+            };
+            let (secs, text) = instant(now);
+            match verdict {
+                Ok(watchdog) => {
+                    let record = ended(&pending, Outcome::Confirmed, secs, text, None);
+                    store.end(&record)?;
+                    Ok(Confirmation::Confirmed { record, watchdog })
+                }
+                Err(reason) => {
+                    say(log, format_args!("{}", text::escape(&reason)));
+                    let record = ended(&pending, Outcome::CheckFailed, secs, text, Some(reason));
+                    // Recorded before the reboot: the next boot finds nothing
+                    // pending, and status tells what happened.
+                    store.end(&record)?;
+                    let reboot = reboot_firmware(root, sys, log, opts);
+                    Ok(Confirmation::CheckFailed { record, reboot })
+                }
+            }
+        }
+    }
+}
+
+/// Run the health check; `Err` says why it failed.
+fn check(sys: &mut dyn System, log: &mut dyn Write, command: Option<&str>) -> Result<(), String> {
+    let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
+        return Ok(());
+    };
+    let shown = text::escape(command);
+    say(log, format_args!("health check: sh -c '{shown}'"));
+    match sys.run("sh", &["-c", command]) {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("the health check `{command}` failed ({status})")),
+        Err(e) => Err(format!("the health check `{command}` could not be run: {e}")),
+    }
+}
+
+/// Load the watchdog's driver, find the device again and stop it or leave
+/// it to systemd. `Err` says why it is still armed.
+fn release(root: &Root, sys: &mut dyn System, log: &mut dyn Write, w: &WatchdogUsed) -> Result<Released, String> {
+    let module = w.module.as_deref();
+    if let Some(m) = module {
+        // An explicit name is loaded despite `modprobe.blacklist=` (kmod).
+        say(log, format_args!("loading the watchdog driver: modprobe {}", text::escape(m)));
+        match sys.run("modprobe", &["--", m]) {
+            Ok(s) if s.success() => {}
+            Ok(s) => return Err(format!("`modprobe {m}` failed ({s})")),
+            Err(e) => return Err(format!("`modprobe {m}` could not be run: {e}")),
+        }
+    }
+    let what = || format!("the watchdog \"{}\"", w.identity);
+    let device = find(root, sys, module.unwrap_or(""), &w.identity)
+        .map_err(|e| format!("cannot look for {}: {e}", what()))?
+        .ok_or_else(|| format!("{} did not appear after its driver was loaded", what()))?;
+    // The number may differ from the one armed: say which one it is now.
+    if device != w.device {
+        say(log, format_args!("{} is {} in this boot", text::escape(&what()), text::path(&device)));
+    }
+    let systemd = root.is_dir(paths::RUN_SYSTEMD);
+    if held_by_pid1(root, &device) {
+        return Ok(Released::HandedToSystemd(device));
+    }
+    if systemd && w.armed_by == "systemd" {
+        // PID 1 held it before the warm reboot: it opens it again by itself.
+        let mut waited = Duration::ZERO;
+        while waited < SYSTEMD_WAIT {
+            sys.sleep(SYSTEMD_POLL);
+            waited += SYSTEMD_POLL;
+            if held_by_pid1(root, &device) {
+                return Ok(Released::HandedToSystemd(device));
+            }
+        }
+        say(log, format_args!("systemd did not take {} over: stopping it", text::path(&device)));
+    }
+    match sys.watchdog_disarm(&device) {
+        Ok(()) => Ok(Released::Stopped(device)),
+        // PID 1 opened it in between: one process at a time (EBUSY).
+        Err(_) if held_by_pid1(root, &device) => Ok(Released::HandedToSystemd(device)),
+        Err(e) => Err(format!("cannot stop {}: {e}", what())),
+    }
+}
+
+/// The armed device, looked for until it appears or [`APPEAR_WAIT`] passed.
+fn find(
+    root: &Root,
+    sys: &mut dyn System,
+    module: &str,
+    identity: &str,
+) -> Result<Option<PathBuf>, watchdog::DiscoverError> {
+    let mut waited = Duration::ZERO;
+    loop {
+        let inventory = watchdog::discover(root)?;
+        if let Some(d) = watchdog::find_armed(&inventory, module, identity) {
+            return Ok(Some(d.device.clone()));
+        }
+        if waited >= APPEAR_WAIT {
+            return Ok(None);
+        }
+        sys.sleep(APPEAR_POLL);
+        waited += APPEAR_POLL;
+    }
+}
+
+/// Whether PID 1 has `device` open.
+fn held_by_pid1(root: &Root, device: &Path) -> bool {
+    let Ok(mut inventory) = watchdog::discover(root) else { return false };
+    watchdog::find_holders(root, &mut inventory);
+    inventory.devices.iter().any(|d| d.device == device && d.holders.iter().any(|h| h.pid == 1))
+}
+
+/// Reboot through the firmware, cleanly: through systemd where it runs,
+/// else by kexec-chooser's own shutdown. Returns `Ok` once systemd has the
+/// job; the direct shutdown returns only when it failed.
+fn reboot_firmware(root: &Root, sys: &mut dyn System, log: &mut dyn Write, opts: &Options) -> Result<(), ShutdownError> {
+    if root.is_dir(paths::RUN_SYSTEMD) {
+        shutdown::systemd::reboot(sys, log)
+    } else {
+        direct::shutdown(sys, &direct::Options { timeout: opts.timeout }, log, direct::End::Firmware)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use nix::errno::Errno;
+
+    use super::super::record::tests::record;
+    use super::*;
+    use crate::sys::fake::{Call, Fake};
+
+    /// A machine after a warm reboot: /proc says what boot this is.
+    struct Machine {
+        dir: tempfile::TempDir,
+    }
+
+    impl Machine {
+        fn new(release: &str, cmdline: &str, boot_id: &str) -> Machine {
+            let m = Machine { dir: tempfile::tempdir().unwrap() };
+            m.write("proc/sys/kernel/osrelease", &format!("{release}\n"));
+            m.write("proc/cmdline", &format!("{cmdline}\n"));
+            m.write("proc/sys/kernel/random/boot_id", &format!("{boot_id}\n"));
+            m
+        }
+
+        /// The warm boot of record `a1` (see [`record`]).
+        fn warm() -> Machine {
+            Machine::new("6.1.0-10-amd64", "root=/dev/vda kexec_chooser.boot=a1", "b1")
+        }
+
+        fn root(&self) -> Root {
+            Root::new(self.dir.path())
+        }
+
+        fn write(&self, rel: &str, text: &str) {
+            let p = self.dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+
+        fn systemd(&self) {
+            std::fs::create_dir_all(self.dir.path().join("run/systemd/system")).unwrap();
+        }
+
+        fn pending(&self, r: &Record) {
+            Store::new(&self.root()).set_pending(r).unwrap();
+        }
+
+        /// An i6300esb device as `watchdogN` (no parent device, as in QEMU).
+        fn esb(&self, n: u32) {
+            let d = format!("sys/class/watchdog/watchdog{n}");
+            self.write(&format!("{d}/identity"), "i6300ESB timer\n");
+            self.write(&format!("{d}/state"), "inactive\n");
+            self.write("sys/module/i6300esb/initstate", "live\n");
+        }
+
+        /// PID 1 with `device` open.
+        fn pid1_holds(&self, device: &str) {
+            self.write("proc/1/comm", "systemd\n");
+            std::fs::create_dir_all(self.dir.path().join("proc/1/fd")).unwrap();
+            symlink(device, self.dir.path().join("proc/1/fd/3")).unwrap();
+        }
+
+        fn store(&self) -> Store {
+            Store::new(&self.root())
+        }
+    }
+
+    fn now(r: &Record, after: f64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs_f64(r.started_unix + after)
+    }
+
+    fn run(m: &Machine, fake: &mut Fake, check: Option<&str>) -> (Result<Confirmation, ConfirmError>, String) {
+        let mut log = Vec::new();
+        let opts = Options { check: check.map(Into::into), timeout: Duration::from_secs(1) };
+        let r = confirm(&m.root(), fake, &mut log, &opts, now(&record("a1"), 42.0));
+        (r, String::from_utf8(log).unwrap())
+    }
+
+    fn without_watchdog(id: &str) -> Record {
+        Record { watchdog: None, ..record(id) }
+    }
+
+    #[test]
+    fn nothing_pending_touches_nothing_and_says_nothing() {
+        let m = Machine::warm();
+        let mut fake = Fake::default();
+        let (r, log) = run(&m, &mut fake, Some("false"));
+        assert!(matches!(r, Ok(Confirmation::NothingPending)), "{r:?}");
+        assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+        assert_eq!(log, "");
+        assert!(m.store().history().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_record_of_this_boot_is_left_pending() {
+        let m = Machine::new("6.1.0-9-amd64", "root=/dev/vda", "b0");
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        assert!(matches!(r, Ok(Confirmation::SameBoot(ref rec)) if rec.id == "a1"), "{r:?}");
+        assert!(fake.calls.is_empty());
+        assert_eq!(m.store().pending().unwrap().unwrap().result, Outcome::Pending);
+    }
+
+    #[test]
+    fn the_warm_boot_is_confirmed_with_its_seconds() {
+        let m = Machine::warm();
+        m.pending(&without_watchdog("a1"));
+        let mut fake = Fake::default();
+        let (r, log) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { record, watchdog: None }) = r else { panic!("{r:?}") };
+        assert_eq!(record.result, Outcome::Confirmed);
+        assert_eq!(record.seconds, Some(42.0));
+        assert!(record.ended.as_deref().is_some_and(|e| e.ends_with('Z')), "{:?}", record.ended);
+        assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+        assert_eq!(log, "");
+        assert_eq!(m.store().pending().unwrap(), None);
+        assert_eq!(m.store().last().unwrap().unwrap().result, Outcome::Confirmed);
+    }
+
+    #[test]
+    fn the_health_check_runs_through_sh_before_the_confirmation() {
+        let m = Machine::warm();
+        m.pending(&without_watchdog("a1"));
+        let mut fake = Fake::default();
+        let (r, log) = run(&m, &mut fake, Some("systemctl is-active nginx"));
+        assert!(matches!(r, Ok(Confirmation::Confirmed { .. })), "{r:?}");
+        assert_eq!(fake.calls, vec![Call::Run("sh".into(), vec!["-c".into(), "systemctl is-active nginx".into()])]);
+        assert!(log.contains("health check"), "{log}");
+        // An empty check (CHECK= unset in /etc/default) is no check.
+        let m = Machine::warm();
+        m.pending(&without_watchdog("a1"));
+        let mut fake = Fake::default();
+        assert!(matches!(run(&m, &mut fake, Some("  ")).0, Ok(Confirmation::Confirmed { .. })));
+        assert!(fake.calls.is_empty());
+    }
+
+    #[test]
+    fn a_failed_check_is_recorded_then_systemd_reboots_through_the_firmware() {
+        let m = Machine::warm();
+        m.systemd();
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        fake.run_codes.insert("sh".into(), 3);
+        let (r, log) = run(&m, &mut fake, Some("curl -fs http://localhost/"));
+        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()) }) = r else { panic!("{r:?}") };
+        assert_eq!(record.result, Outcome::CheckFailed);
+        let reason = record.reason.clone().unwrap();
+        assert!(reason.contains("curl -fs http://localhost/") && reason.contains('3'), "{reason}");
+        assert_eq!(
+            fake.calls,
+            vec![
+                Call::Run("sh".into(), vec!["-c".into(), "curl -fs http://localhost/".into()]),
+                Call::Run("systemctl".into(), vec!["reboot".into()]),
+            ]
+        );
+        // The watchdog is left armed: should the clean reboot hang, it resets.
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogDisarm(_))));
+        assert!(log.contains("systemctl reboot"), "{log}");
+        assert_eq!(m.store().pending().unwrap(), None);
+        assert_eq!(m.store().last().unwrap().unwrap().result, Outcome::CheckFailed);
+    }
+
+    #[test]
+    fn without_systemd_a_failed_check_ends_in_the_direct_shutdown_and_a_firmware_reboot() {
+        let m = Machine::warm();
+        m.pending(&without_watchdog("a1"));
+        let mut fake = Fake { run_code: 1, ..Fake::default() };
+        let (r, _) = run(&m, &mut fake, Some("false"));
+        let Ok(Confirmation::CheckFailed { reboot, .. }) = r else { panic!("{r:?}") };
+        assert!(matches!(reboot, Err(ShutdownError::RebootFirmware(Errno::EPERM))), "{reboot:?}");
+        assert_eq!(fake.calls.last(), Some(&Call::RebootFirmware));
+        assert!(fake.calls.contains(&Call::IgnoreHangups));
+        assert!(!fake.calls.contains(&Call::RebootKexec));
+    }
+
+    #[test]
+    fn the_watchdog_is_found_under_its_new_number_and_stopped() {
+        let m = Machine::warm();
+        m.systemd();
+        m.esb(1);
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, log) = run(&m, &mut fake, Some("true"));
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), record }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::Stopped("/dev/watchdog1".into()));
+        assert_eq!(record.result, Outcome::Confirmed);
+        assert_eq!(
+            fake.calls,
+            vec![
+                Call::Run("sh".into(), vec!["-c".into(), "true".into()]),
+                Call::Run("modprobe".into(), vec!["--".into(), "i6300esb".into()]),
+                Call::WatchdogDisarm("/dev/watchdog1".into()),
+            ]
+        );
+        assert!(log.contains("/dev/watchdog1 in this boot"), "{log}");
+    }
+
+    #[test]
+    fn a_device_pid1_holds_is_left_to_systemd() {
+        let m = Machine::warm();
+        m.systemd();
+        m.esb(0);
+        m.pid1_holds("/dev/watchdog0");
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::HandedToSystemd("/dev/watchdog0".into()));
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogDisarm(_))), "{:?}", fake.calls);
+    }
+
+    #[test]
+    fn systemd_that_armed_it_gets_a_bounded_wait_then_it_is_stopped() {
+        let m = Machine::warm();
+        m.systemd();
+        m.esb(0);
+        let mut r = record("a1");
+        r.watchdog.as_mut().unwrap().armed_by = "systemd".into();
+        m.pending(&r);
+        let mut fake = Fake::default();
+        let (res, log) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = res else { panic!("{res:?}") };
+        assert_eq!(w, Released::Stopped("/dev/watchdog0".into()));
+        let waited: Duration =
+            fake.calls.iter().filter_map(|c| if let Call::Sleep(d) = c { Some(*d) } else { None }).sum();
+        assert_eq!(waited, SYSTEMD_WAIT);
+        assert!(log.contains("systemd did not take"), "{log}");
+    }
+
+    #[test]
+    fn a_watchdog_that_does_not_appear_fails_the_boot_and_reboots() {
+        let m = Machine::warm();
+        m.systemd();
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()) }) = r else { panic!("{r:?}") };
+        let reason = record.reason.unwrap();
+        assert!(reason.contains("did not appear") && reason.contains("reset the machine"), "{reason}");
+        let waited: Duration =
+            fake.calls.iter().filter_map(|c| if let Call::Sleep(d) = c { Some(*d) } else { None }).sum();
+        assert_eq!(waited, APPEAR_WAIT);
+        assert_eq!(fake.calls.last(), Some(&Call::Run("systemctl".into(), vec!["reboot".into()])));
+    }
+
+    #[test]
+    fn a_watchdog_that_cannot_be_stopped_fails_the_boot() {
+        let m = Machine::warm();
+        m.systemd();
+        m.esb(0);
+        m.pending(&record("a1"));
+        let mut fake = Fake { watchdog_disarm_error: Some(Errno::EIO), ..Fake::default() };
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::CheckFailed { record: ended, .. }) = r else { panic!("{r:?}") };
+        assert!(ended.reason.unwrap().contains("cannot stop"));
+        // A failed modprobe is the same.
+        let m = Machine::warm();
+        m.systemd();
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        fake.run_codes.insert("modprobe".into(), 1);
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::CheckFailed { record, .. }) = r else { panic!("{r:?}") };
+        assert!(record.reason.unwrap().contains("modprobe i6300esb"));
+    }
+
+    #[test]
+    fn the_firmware_boot_is_a_fall_back_naming_both_releases() {
+        let m = Machine::new("6.1.0-9-amd64", "root=/dev/vda", "b1");
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, log) = run(&m, &mut fake, Some("true"));
+        let Ok(Confirmation::FellBack { record, running, watchdog: None }) = r else { panic!("{r:?}") };
+        assert_eq!(record.result, Outcome::FellBack);
+        assert_eq!(running.as_deref(), Some("6.1.0-9-amd64"));
+        let reason = record.reason.clone().unwrap();
+        assert!(reason.contains("6.1.0-9-amd64") && reason.contains("6.1.0-10-amd64"), "{reason}");
+        // Neither the check nor anything else runs in the fallen-back boot.
+        assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+        assert_eq!(log, "");
+        assert_eq!(m.store().last().unwrap().unwrap().result, Outcome::FellBack);
+        assert_eq!(m.store().pending().unwrap(), None);
+    }
+
+    #[test]
+    fn a_warm_boot_into_another_release_falls_back_but_stops_its_watchdog() {
+        let m = Machine::new("6.1.0-11-amd64", "kexec_chooser.boot=a1", "b1");
+        m.esb(0);
+        m.pending(&record("a1"));
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::FellBack { record, watchdog: Some(Ok(w)), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::Stopped("/dev/watchdog0".into()));
+        assert!(record.reason.unwrap().contains("6.1.0-11-amd64"));
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_naming_the_file() {
+        let m = Machine::warm();
+        m.write("var/lib/kexec-chooser/pending.json", "{\"id\": 1");
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("/var/lib/kexec-chooser/pending.json"), "{e}");
+        assert!(fake.calls.is_empty());
+    }
+
+    #[test]
+    fn a_foreign_root_is_never_acted_on() {
+        let m = Machine::warm();
+        m.systemd();
+        m.pending(&record("a1"));
+        let mut fake = Fake { acts_on_host: true, ..Fake::default() };
+        let (r, _) = run(&m, &mut fake, Some("true"));
+        assert!(matches!(r, Err(ConfirmError::ForeignRoot(_))), "{r:?}");
+        assert!(fake.calls.is_empty(), "{:?}", fake.calls);
+        assert_eq!(m.store().pending().unwrap().unwrap().result, Outcome::Pending);
+    }
+}
