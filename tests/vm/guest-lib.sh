@@ -88,3 +88,25 @@ peer_reboot() {
     kexec "$@" -l "/boot/vmlinuz-$target" --initrd="/boot/initrd.img-$target" \
         --command-line="$(cat /proc/cmdline) kct.marker=bench" && kexec -e
 }
+
+# A line in the kernel's log, printed on the console with its timestamp
+# (microseconds of the guest's clock): "kct-stamp NAME". Two of them time
+# what runs between them more finely than /proc/uptime.
+stamp() { echo "kct-stamp $*" >/dev/kmsg; }
+
+# `kexec-chooser status --json` on one line: "KCT: status {...}".
+status_report() {
+    say "status $(kexec-chooser status --json 2>&1 | tr -d '\n')"
+}
+
+# Stays up $1 seconds, saying so every 30 s with the boot id: the host
+# checks that no reset came in between.
+stay_up() {
+    say "staying up $1 s boot_id=$(cat /proc/sys/kernel/random/boot_id)"
+    i=0
+    while [ $i -lt "$1" ]; do
+        sleep 30
+        i=$((i + 30))
+        say "up $i s uptime=$(cut -d' ' -f1 /proc/uptime) boot_id=$(cat /proc/sys/kernel/random/boot_id)"
+    done
+}

@@ -196,6 +196,19 @@ def stage_modules(stage, kernels, sets):
             (mdir / order_file).write_text("\n".join(names) + "\n")
 
 
+def index_modules(stage, kernels):
+    """modules.dep (busybox depmod) and the package's modules.builtin and
+    modules.order beside the staged modules, for `modprobe` in the guest and
+    for kexec-chooser, which reads the target's modules.dep and
+    modules.builtin to know whether a driver can be loaded there."""
+    busybox = unpacked("busybox-static", AMD64.name) / "bin/busybox"
+    for k in kernels:
+        mdir = stage / "lib/modules" / k.release
+        for name in ["modules.builtin", "modules.order"]:
+            shutil.copy2(k.root / "lib/modules" / k.release / name, mdir / name)
+        run([str(busybox), "depmod", "-b", str(stage), k.release])
+
+
 # ---------------------------------------------------------------- machines
 
 @dataclass(frozen=True)
@@ -506,6 +519,7 @@ class BusyboxGuest:
     arch = AMD64
     init = "init.sh"
     module_sets = {"load-order": GUEST_MODULES}
+    modules_dep = False  # True: modules.dep for modprobe (index_modules)
 
     def __init__(self, work, binary):
         self.work = work
@@ -519,6 +533,8 @@ class BusyboxGuest:
         run([self.arch.strip, str(stage / "usr/sbin/kexec-chooser")])
         self.add_to_initramfs(stage)
         stage_modules(stage, [self.a, self.b], self.module_sets)
+        if self.modules_dep:
+            index_modules(stage, [self.a, self.b])
         # Preflight wants a modules directory for the garbage kernel too, so
         # that it is refused for its format and nothing else.
         (stage / "lib/modules" / GARBAGE).mkdir(parents=True)
@@ -599,6 +615,26 @@ def debian_root(suite="bookworm"):
     return root
 
 
+def derived_root(suite, name, prepare):
+    """A root made once from debian_root(SUITE) by prepare(root) (in a copy,
+    cached beside it as SUITE-TAG-NAME), for tests that need more than the
+    shared package set, e.g. a second kernel. Never changed afterwards."""
+    base = debian_root(suite)
+    root = base.with_name(f"{base.name}-{name}")
+    if not (root / ".done").exists():
+        tmp = root.with_name(root.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        started = time.monotonic()
+        run(["cp", "-a", str(base), str(tmp)])
+        (tmp / ".done").unlink()
+        prepare(tmp)
+        shutil.rmtree(root, ignore_errors=True)
+        tmp.rename(root)
+        (root / ".done").touch()
+        log(f"{root.name}: derived from {base.name} in {time.monotonic() - started:.0f} s")
+    return root
+
+
 # Speed under TCG: no gettys competing for the console, no timers starting
 # jobs during a run.
 MASKED = ["serial-getty@ttyS0.service", "getty@tty1.service", "apt-daily.timer",
@@ -614,7 +650,7 @@ DNS=10.0.2.3
 """
 TEST_UNIT = """[Unit]
 Description=kexec-chooser VM test
-After=local-fs.target
+After={after}
 
 [Service]
 Type=oneshot
@@ -624,17 +660,18 @@ StandardError=tty
 TTYPath=/dev/ttyS0
 
 [Install]
-WantedBy=multi-user.target
+WantedBy={target}
 """
 
 
 class DebianImage:
-    """One test's Debian systemd guest: a copy of the suite's root, changed
-    for the test, then written to an ext4 image (/dev/vda) by `image()`."""
+    """One test's Debian systemd guest: a copy of the suite's root (or of
+    `base`, a derived_root), changed for the test, then written to an ext4
+    image (/dev/vda) by `image()`."""
 
-    def __init__(self, work, suite="bookworm", hostname="kct"):
+    def __init__(self, work, suite="bookworm", hostname="kct", base=None):
         self.suite = suite
-        base = debian_root(suite)
+        base = base or debian_root(suite)
         self.started = time.monotonic()
         self.root = work / f"root-{suite}"
         shutil.rmtree(self.root, ignore_errors=True)
@@ -679,14 +716,16 @@ class DebianImage:
         else:
             install(artifact, self.root / "usr/sbin/kexec-chooser")
 
-    def add_test(self, script):
+    def add_test(self, script, after="local-fs.target", target="multi-user.target"):
         """tests/vm/SCRIPT as a oneshot unit at boot, its output on the
-        serial console, with guest-lib.sh beside it."""
+        serial console, with guest-lib.sh beside it; ordered after AFTER
+        (units), wanted by TARGET (a test that waits for a unit ordered
+        after multi-user.target must itself be wanted by a later target)."""
         install(VM / script, self.root / "usr/local/sbin/kct-test")
         install(VM / "guest-lib.sh", self.root / "usr/local/lib/kct/guest-lib.sh", 0o644)
         (self.root / "var/lib/kct").mkdir(parents=True, exist_ok=True)
-        self.write("etc/systemd/system/kct-test.service", TEST_UNIT)
-        self.enable("/etc/systemd/system/kct-test.service")
+        self.write("etc/systemd/system/kct-test.service", TEST_UNIT.format(after=after, target=target))
+        self.enable("/etc/systemd/system/kct-test.service", target)
 
     def add_network(self):
         self.write("etc/systemd/network/10-qemu.network", NETWORK)
