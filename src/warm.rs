@@ -211,7 +211,7 @@ pub fn reboot(
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
-    let started = jiff::Timestamp::now();
+    let started = std::time::SystemTime::now();
     direct::start_clock();
     preflight::check(root, sys, plan).map_err(Error::Preflight)?;
     refuse_foreign_root(root, sys)?;
@@ -257,7 +257,7 @@ fn set_net(
     net: &Net,
     mode: Mode,
     state: &KexecState,
-    started: jiff::Timestamp,
+    started: std::time::SystemTime,
 ) -> Result<Option<WatchdogUsed>, Error> {
     let t0 = Instant::now();
     let fail = |sys: &mut dyn System, armed: Option<&WatchdogUsed>, e: NetError| {
@@ -267,6 +267,7 @@ fn set_net(
         let _ = load::unload(sys, state);
         Error::Net(e)
     };
+    let (started_unix, started_text) = crate::safety::instant(started);
     let mut armed = None;
     if let Some(w) = &net.watchdog {
         if let Survival::ReloadCore { users } = &w.survival {
@@ -310,12 +311,9 @@ fn set_net(
         target_id: target.id.to_string(),
         target: target.release.to_string(),
         from: state.release.clone().unwrap_or_default(),
-        from_boot_id: root
-            .read_to_string(boot::paths::BOOT_ID, 64)
-            .map(|b| b.trim().to_string())
-            .unwrap_or_default(),
-        started: started.round(jiff::Unit::Second).unwrap_or(started).to_string(),
-        started_unix: started.as_millisecond() as f64 / 1000.0,
+        from_boot_id: crate::safety::this_boot(root).boot_id.unwrap_or_default(),
+        started: started_text,
+        started_unix,
         seconds: None,
         ended: None,
         reason: None,
@@ -442,7 +440,7 @@ pub fn exec(
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
-    let started = jiff::Timestamp::now();
+    let started = std::time::SystemTime::now();
     refuse_foreign_root(root, sys)?;
     if !sys.kexec_loaded().map_err(Error::LoadedUnknown)? {
         return Err(Error::NothingLoaded);

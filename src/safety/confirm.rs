@@ -16,10 +16,9 @@ use crate::text;
 use crate::watchdog;
 
 use super::record::{Outcome, Record, RecordError, Store, WatchdogUsed};
-use super::{ended, judge, ThisBoot, Verdict};
+use super::{ended, instant, judge, this_boot, Verdict};
 
 /// The most read of a /proc file describing this boot.
-const PROC_LIMIT: u64 = 64 * 1024;
 /// How long the watchdog device may take to appear after `modprobe`, and
 /// how often it is looked for. Probing is synchronous in the drivers looked
 /// at; the wait is for a slow one.
@@ -87,19 +86,6 @@ pub enum ConfirmError {
         text::path(.0)
     )]
     ForeignRoot(PathBuf),
-}
-
-/// What this boot says of itself, read under `root`.
-pub fn this_boot(root: &Root) -> ThisBoot {
-    let read = |p: &str| root.read_to_string(p, PROC_LIMIT).ok().map(|s| s.trim().to_string());
-    ThisBoot { release: read(paths::OSRELEASE), cmdline: read(paths::PROC_CMDLINE), boot_id: read(paths::BOOT_ID) }
-}
-
-/// `now` as seconds since the epoch and as RFC 3339 (UTC, whole seconds).
-fn instant(now: SystemTime) -> (f64, String) {
-    let secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-    let text = jiff::Timestamp::from_second(secs as i64).map_or_else(|_| String::new(), |t| t.to_string());
-    (secs, text)
 }
 
 fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {

@@ -6,6 +6,9 @@
 pub mod confirm;
 pub mod record;
 
+use std::time::SystemTime;
+
+use crate::boot::{paths, Root};
 use record::{Outcome, Record};
 
 /// The word on the new kernel's command line that names its record, so that
@@ -42,6 +45,23 @@ pub struct ThisBoot {
     pub cmdline: Option<String>,
     /// `/proc/sys/kernel/random/boot_id`.
     pub boot_id: Option<String>,
+}
+
+/// The most read from one /proc file here.
+const PROC_LIMIT: u64 = 64 * 1024;
+
+/// What this boot says of itself, read under `root`.
+pub fn this_boot(root: &Root) -> ThisBoot {
+    let read = |p: &str| root.read_to_string(p, PROC_LIMIT).ok().map(|s| s.trim().to_string());
+    ThisBoot { release: read(paths::OSRELEASE), cmdline: read(paths::PROC_CMDLINE), boot_id: read(paths::BOOT_ID) }
+}
+
+/// `now` as seconds since the epoch and as RFC 3339 (UTC, whole seconds),
+/// as the records keep it.
+pub fn instant(now: SystemTime) -> (f64, String) {
+    let secs = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let text = jiff::Timestamp::from_second(secs as i64).map_or_else(|_| String::new(), |t| t.to_string());
+    (secs, text)
 }
 
 /// What `confirm` finds.
