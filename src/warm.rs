@@ -483,12 +483,25 @@ fn exec_net(root: &Root, note: &Loaded, request: watchdog::Request, mode: Mode) 
             _ => Ok(Net { declined: request == watchdog::Request::Off, ..Net::default() }),
         };
     };
+    let explicit = matches!(request, watchdog::Request::Seconds(_));
     let request = match (request, note.timeout) {
         (watchdog::Request::Default, Some(t)) => watchdog::Request::Seconds(t),
         (r, _) => r,
     };
-    let mut net = net(root, &note.release, request, mode)?;
+    let mut net = match net(root, &note.release, request, mode) {
+        Ok(net) => net,
+        // Without --watchdog, a device no longer usable means no net, as
+        // for a reboot; an explicit --watchdog is refused.
+        Err(Error::Watchdog(refusal)) if !explicit => Net {
+            passed_over: refusal.skipped.iter().map(|(n, why)| format!("{}: {why}", text::escape(n))).collect(),
+            ..Net::default()
+        },
+        Err(e) => return Err(e),
+    };
     if net.watchdog.as_ref().is_some_and(|w| &w.module != module) {
+        if explicit {
+            return Err(Error::NotPlannedForWatchdog);
+        }
         net.watchdog = None;
         net.passed_over.push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
     }
@@ -989,6 +1002,19 @@ mod tests {
         assert_eq!(Loaded::read(&m.root()), Some(note));
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
+        // A load planned with a watchdog that is gone since: exec without
+        // --watchdog goes on without the net; with --watchdog it is refused.
+        let planned =
+            Loaded { module: Some("i6300esb".into()), timeout: Some(600), mark: "ef56".into(), ..Loaded::read(&m.root()).unwrap() };
+        planned.write(&m.root()).unwrap();
+        let before = fake.calls.len();
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Seconds(60))
+            .unwrap_err();
+        assert!(matches!(e, Error::Watchdog(_)), "{e}");
+        assert_eq!(fake.calls.len(), before);
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
+        assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
+        assert_eq!(pending(&m).expect("record").id, "ef56");
         unload(&m.root(), &mut fake).unwrap();
         assert_eq!(Loaded::read(&m.root()), None);
     }
