@@ -68,14 +68,11 @@ pub struct Asset {
 /// `debian/changelog` is read from (for the man page's date).
 pub fn render_all(crate_root: &Path) -> Result<Vec<Asset>, String> {
     let changelog_path = crate_root.join("debian/changelog");
-    let changelog = std::fs::read_to_string(&changelog_path)
-        .map_err(|e| format!("{}: {e}", changelog_path.display()))?;
+    let changelog =
+        std::fs::read_to_string(&changelog_path).map_err(|e| format!("{}: {e}", changelog_path.display()))?;
     let date = changelog_date(&changelog)
         .ok_or_else(|| format!("{}: no trailer line with a date", changelog_path.display()))?;
-    let mut assets = vec![Asset {
-        path: MAN_PAGE,
-        bytes: man_page(&date)?,
-    }];
+    let mut assets = vec![Asset { path: MAN_PAGE, bytes: man_page(&date)? }];
     for (path, shell) in [(BASH, Shell::Bash), (ZSH, Shell::Zsh), (FISH, Shell::Fish)] {
         let mut cmd = kexec_chooser::cli::command();
         let mut script = Vec::new();
@@ -87,10 +84,7 @@ pub fn render_all(crate_root: &Path) -> Result<Vec<Asset>, String> {
             (Shell::Zsh, Some((compdef, rest))) => format!("{compdef}\n{note}{rest}"),
             _ => format!("{note}{script}"),
         };
-        assets.push(Asset {
-            path,
-            bytes: bytes.into_bytes(),
-        });
+        assets.push(Asset { path, bytes: bytes.into_bytes() });
     }
     Ok(assets)
 }
@@ -105,9 +99,7 @@ pub fn changelog_date(changelog: &str) -> Option<String> {
     let day: u8 = words.next()?.parse().ok()?;
     let month = words.next()?;
     let year: u16 = words.next()?.parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let month = MONTHS.iter().position(|m| *m == month)?.checked_add(1)?;
     Some(format!("{year:04}-{month:02}-{day:02}"))
 }
@@ -181,20 +173,12 @@ fn man_page(date: &str) -> Result<Vec<u8>, String> {
 /// One `.SS` subsection per subcommand (nested ones get their own, named by
 /// the full path). `sub` comes from an unbuilt command, so it lacks the
 /// global options, which the top of the page documents.
-fn subcommand_section(
-    page: &mut Vec<u8>,
-    sub: &clap::Command,
-    parents: &[&str],
-) -> Result<(), String> {
+fn subcommand_section(page: &mut Vec<u8>, sub: &clap::Command, parents: &[&str]) -> Result<(), String> {
     let io = |e: std::io::Error| e.to_string();
     let mut path: Vec<&str> = parents.to_vec();
     path.push(sub.get_name());
     let title = format!("{BIN} {}", path.join(" "));
-    let sub = sub
-        .clone()
-        .bin_name(&title)
-        .disable_help_flag(true)
-        .disable_help_subcommand(true);
+    let sub = sub.clone().bin_name(&title).disable_help_flag(true).disable_help_subcommand(true);
     let man = Man::new(sub.clone());
 
     let mut roff = Roff::new();
@@ -321,10 +305,8 @@ fn main() -> std::process::ExitCode {
     };
     for asset in assets {
         let path = root.join(asset.path);
-        let written = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&path, &asset.bytes));
+        let written =
+            path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &asset.bytes));
         if let Err(e) = written {
             eprintln!("gen-assets: {}: {e}", path.display());
             return std::process::ExitCode::FAILURE;

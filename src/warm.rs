@@ -340,10 +340,8 @@ fn set_net(
 /// Run `argv` (a program and its arguments) through the System.
 fn run(sys: &mut dyn System, argv: &[String]) -> Result<(), NetError> {
     let command = argv.join(" ");
-    let (program, args) = argv.split_first().ok_or_else(|| NetError::Command {
-        command: command.clone(),
-        why: "empty".into(),
-    })?;
+    let (program, args) =
+        argv.split_first().ok_or_else(|| NetError::Command { command: command.clone(), why: "empty".into() })?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match sys.run(program, &args) {
         Ok(status) if status.success() => Ok(()),
@@ -503,7 +501,8 @@ fn exec_net(root: &Root, note: &Loaded, request: watchdog::Request, mode: Mode) 
             return Err(Error::NotPlannedForWatchdog);
         }
         net.watchdog = None;
-        net.passed_over.push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
+        net.passed_over
+            .push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
     }
     Ok(net)
 }
@@ -804,7 +803,8 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Given, Answer::No);
-        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap_err();
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default)
+            .unwrap_err();
         assert!(matches!(e, Error::NothingLoaded), "{e}");
         fake.loaded = true;
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
@@ -884,9 +884,11 @@ mod tests {
 
     #[test]
     fn nothing_is_armed_before_preflight_and_confirmation_pass() {
-        for (consent, answer, disabled) in
-            [(Consent::Ask, Answer::No, false), (Consent::Refused, Answer::Yes, false), (Consent::Given, Answer::Yes, true)]
-        {
+        for (consent, answer, disabled) in [
+            (Consent::Ask, Answer::No, false),
+            (Consent::Refused, Answer::Yes, false),
+            (Consent::Given, Answer::Yes, true),
+        ] {
             let m = Machine::new();
             if disabled {
                 m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
@@ -927,8 +929,8 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake { watchdog_arm_error: Some(Errno::EINVAL), ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
-        let e = reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover())
-            .unwrap_err();
+        let e =
+            reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover()).unwrap_err();
         assert!(matches!(e, Error::Net(NetError::Arm(_))), "{e}");
         assert_eq!(fake.calls.last(), Some(&Call::Unload));
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::Run(..) | Call::RebootKexec)));
@@ -997,15 +999,25 @@ mod tests {
         assert!(matches!(e, Error::NotPlannedForWatchdog), "{e}");
         assert!(fake.calls.is_empty());
         // A load with no watchdog: exec writes the record and hands over.
-        let note = Loaded { mark: "cd34".into(), id: "x".into(), release: "6.1.0-9-amd64".into(), module: None, timeout: None };
+        let note = Loaded {
+            mark: "cd34".into(),
+            id: "x".into(),
+            release: "6.1.0-9-amd64".into(),
+            module: None,
+            timeout: None,
+        };
         note.write(&m.root()).unwrap();
         assert_eq!(Loaded::read(&m.root()), Some(note));
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
         // A load planned with a watchdog that is gone since: exec without
         // --watchdog goes on without the net; with --watchdog it is refused.
-        let planned =
-            Loaded { module: Some("i6300esb".into()), timeout: Some(600), mark: "ef56".into(), ..Loaded::read(&m.root()).unwrap() };
+        let planned = Loaded {
+            module: Some("i6300esb".into()),
+            timeout: Some(600),
+            mark: "ef56".into(),
+            ..Loaded::read(&m.root()).unwrap()
+        };
         planned.write(&m.root()).unwrap();
         let before = fake.calls.len();
         let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Seconds(60))

@@ -217,10 +217,7 @@ fn seed_example_reads_like_the_original() {
     assert!(line.contains(" to 23"), "{line}");
     let pct = line.split('(').nth(1).and_then(|r| r.split("%)").next()).unwrap();
     assert!(pct.starts_with("43.5") && pct.len() == 5, "{line}");
-    assert!(
-        line.ends_with("%) on Thu Jan 15 00:00:00 2009. Linux 1.9.2 build 20090000000060"),
-        "{line}"
-    );
+    assert!(line.ends_with("%) on Thu Jan 15 00:00:00 2009. Linux 1.9.2 build 20090000000060"), "{line}");
 }
 
 #[test]

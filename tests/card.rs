@@ -76,8 +76,7 @@ fn check_revealed(numbers: &[String]) -> Vec<Value> {
     let input = numbers.join("\n") + "\n";
     let out = run_with_stdin(&["card", "--json", "--reveal"], input.as_bytes());
     assert!(stderr(&out).is_empty(), "stderr: {}", stderr(&out));
-    let records: Vec<Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(records.len(), numbers.len());
     for (r, n) in records.iter().zip(numbers) {
         assert_eq!(r["number"], n.as_str());
@@ -87,8 +86,7 @@ fn check_revealed(numbers: &[String]) -> Vec<Value> {
 
 #[test]
 fn the_original_examples_keep_their_verdicts() {
-    let out =
-        run_with_stdin(&["card"], b"4111-1111-1111-1111\n4111 1111 1111 1112\n5105105105105100\n");
+    let out = run_with_stdin(&["card"], b"4111-1111-1111-1111\n4111 1111 1111 1112\n5105105105105100\n");
     assert_eq!(
         stdout(&out),
         "411111******1111\tVisa\tvalid\n\
@@ -469,10 +467,7 @@ fn exit_codes_follow_the_contract() {
 fn arguments_work_but_warn_that_they_are_visible() {
     let out = run(&["card", "4111-1111-1111-1111", "5105105105105100"]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(
-        stdout(&out),
-        "411111******1111\tVisa\tvalid\n510510******5100\tMastercard\tvalid\n"
-    );
+    assert_eq!(stdout(&out), "411111******1111\tVisa\tvalid\n510510******5100\tMastercard\tvalid\n");
     let err = stderr(&out);
     assert!(err.contains("visible to other users"), "{err}");
     assert!(!err.contains("4111"), "{err}");
@@ -509,8 +504,7 @@ fn a_closed_stdout_is_not_an_error() {
 
 #[test]
 fn the_documented_table_is_the_table_in_the_code() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/card.md"))
-        .expect("docs/card.md");
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/card.md")).expect("docs/card.md");
     for network in kexec_chooser::card::networks::NETWORKS {
         let row = kexec_chooser::card::networks::doc_row(network);
         assert!(doc.contains(&row), "docs/card.md lacks or differs from: {row}");

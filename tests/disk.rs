@@ -18,42 +18,24 @@ fn code(o: &Output) -> i32 {
 }
 
 fn json(o: &Output) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_str(&stdout(o)).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr: {}",
-            stdout(o),
-            stderr(o)
-        )
-    });
+    let v: serde_json::Value = serde_json::from_str(&stdout(o))
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr: {}", stdout(o), stderr(o)));
     v.as_array().expect("a JSON array").clone()
 }
 
 fn row<'a>(rows: &'a [serde_json::Value], mount: &str) -> &'a serde_json::Value {
-    rows.iter()
-        .find(|r| r["mount"] == mount)
-        .unwrap_or_else(|| panic!("no row for {mount} in {rows:#?}"))
+    rows.iter().find(|r| r["mount"] == mount).unwrap_or_else(|| panic!("no row for {mount} in {rows:#?}"))
 }
 
 fn require_root() {
-    assert!(
-        common::is_root(),
-        "this test mounts filesystems: run it as root (CI does)"
-    );
+    assert!(common::is_root(), "this test mounts filesystems: run it as root (CI does)");
 }
 
 /// Run `script` with bash inside a private mount namespace; `$1` is the
 /// binary, `$2..` are `args`. Arguments are passed, never pasted into the script.
 fn in_namespace(script: &str, args: &[&str]) -> Output {
     Command::new("unshare")
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "bash",
-            "-euc",
-            script,
-            "bash",
-        ])
+        .args(["-m", "--propagation", "private", "bash", "-euc", script, "bash"])
         .arg(bin())
         .args(args)
         .env("NO_COLOR", "1")
@@ -68,22 +50,14 @@ fn in_namespace(script: &str, args: &[&str]) -> Output {
 fn a_bad_limit_is_unknown() {
     let o = common::run(&["disk", "--warn", "lots"]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("lots"),
-        "the error names the value: {}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("lots"), "the error names the value: {}", stderr(&o));
 }
 
 #[test]
 fn a_warning_below_the_critical_limit_is_refused_as_unknown() {
     let o = common::run(&["disk", "--warn", "5%", "--crit", "10%", "/"]);
     assert_eq!(code(&o), 3);
-    assert!(
-        stderr(&o).contains("--warn 5% is below --crit 10%"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("--warn 5% is below --crit 10%"), "{}", stderr(&o));
 }
 
 /// `disk` first on the line and after a global option (`--root / disk`)
@@ -102,24 +76,13 @@ fn disk_helps_and_refuses_alike_with_or_without_a_global_option_before_it() {
     ] {
         let first = common::run(&[&["disk"][..], args].concat());
         let full = common::run(&[&["--root", "/", "disk"][..], args].concat());
-        assert_eq!(
-            code(&first),
-            code(&full),
-            "disk {args:?}: {}",
-            stderr(&first)
-        );
+        assert_eq!(code(&first), code(&full), "disk {args:?}: {}", stderr(&first));
         assert_eq!(stdout(&first), stdout(&full), "disk {args:?}");
         assert_eq!(stderr(&first), stderr(&full), "disk {args:?}");
     }
     let help = stdout(&common::run(&["disk", "--help"]));
-    assert!(
-        help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"),
-        "{help}"
-    );
-    assert!(
-        help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."),
-        "{help}"
-    );
+    assert!(help.starts_with("Check free disk space (statvfs) for people, cron and monitoring\n"), "{help}");
+    assert!(help.contains("Usage: kexec-chooser disk [OPTIONS] [PATH]..."), "{help}");
     assert!(help.contains("--root <DIR>"), "{help}");
 }
 
@@ -135,24 +98,12 @@ fn a_missing_path_is_critical_and_named() {
     assert_eq!(code(&o), 2, "{}", stdout(&o));
     let line = stdout(&o);
     assert!(line.starts_with("DISK CRITICAL - "), "{line}");
-    assert!(
-        line.contains("/nonexistent/kexec-chooser-disk CRITICAL (No such file or directory)"),
-        "{line}"
-    );
+    assert!(line.contains("/nonexistent/kexec-chooser-disk CRITICAL (No such file or directory)"), "{line}");
 }
 
 #[test]
 fn cron_is_silent_when_all_is_ok_and_speaks_when_not() {
-    let quiet = [
-        "--warn",
-        "0%",
-        "--crit",
-        "0%",
-        "--warn-inodes",
-        "0%",
-        "--crit-inodes",
-        "0%",
-    ];
+    let quiet = ["--warn", "0%", "--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
     let o = common::run(&[&["disk", "--cron"][..], &quiet[..], &["/"]].concat());
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "nothing to say when all is OK");
@@ -209,11 +160,7 @@ fn sizes_match_df_to_the_byte() {
         let before = df();
         let o = common::run(&["disk", "--all", "--json"]);
         let after = df();
-        assert!(
-            code(&o) != 3,
-            "no mount should be unknown here: {}",
-            stdout(&o)
-        );
+        assert!(code(&o) != 3, "no mount should be unknown here: {}", stdout(&o));
         let rows = json(&o);
         let mut left = Vec::new();
         for r in &rows {
@@ -224,8 +171,7 @@ fn sizes_match_df_to_the_byte() {
             if unverified.as_ref().is_some_and(|u| !u.contains(&mount)) {
                 continue;
             }
-            let ours = [&r["size_bytes"], &r["used_bytes"], &r["avail_bytes"]]
-                .map(|v| v.as_u64().unwrap());
+            let ours = [&r["size_bytes"], &r["used_bytes"], &r["avail_bytes"]].map(|v| v.as_u64().unwrap());
             assert_eq!(ours[0], b[0], "size of {mount}: disk vs df -B1");
             let matches = if a == b {
                 ours == *b
@@ -238,8 +184,7 @@ fn sizes_match_df_to_the_byte() {
         }
         if unverified.is_none() {
             assert!(
-                rows.iter()
-                    .any(|r| before.contains_key(r["mount"].as_str().unwrap())),
+                rows.iter().any(|r| before.contains_key(r["mount"].as_str().unwrap())),
                 "nothing in common with df"
             );
         }
@@ -274,8 +219,7 @@ fn the_root_filesystem_has_the_contract_fields_and_the_listing_no_pseudo_ones() 
     let rows = json(&common::run(&["disk", "--json"]));
     assert!(rows
         .iter()
-        .all(|r| !["proc", "sysfs", "cgroup2", "devpts", "tmpfs"]
-            .contains(&r["fstype"].as_str().unwrap())));
+        .all(|r| !["proc", "sysfs", "cgroup2", "devpts", "tmpfs"].contains(&r["fstype"].as_str().unwrap())));
 }
 
 // ------------------------------------------------------------ nagios
@@ -316,13 +260,8 @@ fn perfdata_item(item: &str) -> Result<(String, f64, String), String> {
     if fields.len() > 5 {
         return Err("more than five fields".into());
     }
-    let num = |s: &str| -> Result<f64, String> {
-        s.parse::<f64>()
-            .map_err(|_| format!("{s:?} is not a number"))
-    };
-    let value_end = fields[0]
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-        .unwrap_or(fields[0].len());
+    let num = |s: &str| -> Result<f64, String> { s.parse::<f64>().map_err(|_| format!("{s:?} is not a number")) };
+    let value_end = fields[0].find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(fields[0].len());
     let (value, uom) = fields[0].split_at(value_end);
     let value = num(value)?;
     if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
@@ -377,15 +316,9 @@ fn the_nagios_line_parses_with_the_perfdata_grammar() {
     let o = common::run(&["disk", "--nagios", "--all"]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 1, "one line: {out}");
-    let (text, perf) = out
-        .trim_end()
-        .split_once('|')
-        .expect("a | before the perfdata");
+    let (text, perf) = out.trim_end().split_once('|').expect("a | before the perfdata");
     let state = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][usize::try_from(code(&o)).unwrap()];
-    assert!(
-        text.starts_with(&format!("DISK {state} - free space: ")),
-        "{text}"
-    );
+    assert!(text.starts_with(&format!("DISK {state} - free space: ")), "{text}");
     let items = split_perfdata(perf);
     assert!(!items.is_empty());
     for item in &items {
@@ -405,24 +338,14 @@ fn the_nagios_line_parses_with_the_perfdata_grammar() {
     let rows = json(&common::run(&["disk", "--json", "/"]));
     let root = &items.iter().find(|i| i.starts_with("'/'=")).unwrap();
     let fields: Vec<&str> = root.trim_start_matches("'/'=").split(';').collect();
-    assert_eq!(
-        fields[4],
-        rows[0]["size_bytes"].as_u64().unwrap().to_string()
-    );
+    assert_eq!(fields[4], rows[0]["size_bytes"].as_u64().unwrap().to_string());
     assert_eq!(fields[3], "0");
 }
 
 #[test]
 fn the_perfdata_checker_rejects_what_the_grammar_does() {
     // The checker above must be able to fail, or the test proves nothing.
-    for bad in [
-        "'/'=12XB;1;2;0;3",
-        "/ x=1B",
-        "'/=1B",
-        "'/'=abc",
-        "'/'=1;2;3;4;5;6",
-        "'/'=1B;x;;0;1",
-    ] {
+    for bad in ["'/'=12XB;1;2;0;3", "/ x=1B", "'/=1B", "'/'=abc", "'/'=1;2;3;4;5;6", "'/'=1B;x;;0;1"] {
         assert!(perfdata_item(bad).is_err(), "{bad:?} was accepted");
     }
     assert!(perfdata_item("'a b'=1B;~:2;@1:3;0;4").is_ok());
@@ -448,22 +371,12 @@ fn the_prometheus_file_parses_with_prometheus_client() {
     let file = dir.path().join("disk.prom");
     let o = common::run(&["disk", "--prometheus", file.to_str().unwrap(), "/"]);
     assert!(code(&o) != 3, "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        "",
-        "with --prometheus alone nothing goes to stdout"
-    );
-    let names: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    assert_eq!(stdout(&o), "", "with --prometheus alone nothing goes to stdout");
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["disk.prom"], "no temporary file is left");
 
-    let p = Command::new("python3")
-        .args(["-c", PROM_PARSER])
-        .arg(&file)
-        .output()
-        .expect("run python3");
+    let p = Command::new("python3").args(["-c", PROM_PARSER]).arg(&file).output().expect("run python3");
     assert!(
         p.status.success(),
         "prometheus_client could not parse the file (setup: scripts/setup.d/50-disk.sh): {}",
@@ -480,24 +393,9 @@ fn the_prometheus_file_parses_with_prometheus_client() {
         )),
         "{parsed}"
     );
-    assert!(
-        parsed
-            .lines()
-            .any(|l| l.starts_with("kexec_chooser_disk_last_run_timestamp_seconds ")),
-        "{parsed}"
-    );
-    for metric in [
-        "used_bytes",
-        "avail_bytes",
-        "inodes",
-        "inodes_free",
-        "state",
-        "device_error",
-    ] {
-        assert!(
-            parsed.contains(&format!("kexec_chooser_disk_{metric} / ")),
-            "no {metric}: {parsed}"
-        );
+    assert!(parsed.lines().any(|l| l.starts_with("kexec_chooser_disk_last_run_timestamp_seconds ")), "{parsed}");
+    for metric in ["used_bytes", "avail_bytes", "inodes", "inodes_free", "state", "device_error"] {
+        assert!(parsed.contains(&format!("kexec_chooser_disk_{metric} / ")), "no {metric}: {parsed}");
     }
 }
 
@@ -515,11 +413,7 @@ fn victim_and_target() -> (tempfile::TempDir, std::path::PathBuf, std::path::Pat
 
 fn assert_untouched(victim: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::read_to_string(victim).unwrap(),
-        "precious\n",
-        "the victim was overwritten"
-    );
+    assert_eq!(std::fs::read_to_string(victim).unwrap(), "precious\n", "the victim was overwritten");
     let mode = std::fs::metadata(victim).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o600, "the victim's mode was changed");
 }
@@ -527,11 +421,7 @@ fn assert_untouched(victim: &Path) {
 fn assert_written_in_place(target: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::symlink_metadata(target).unwrap();
-    assert!(
-        meta.file_type().is_file(),
-        "{} is not a regular file",
-        target.display()
-    );
+    assert!(meta.file_type().is_file(), "{} is not a regular file", target.display());
     assert_eq!(meta.permissions().mode() & 0o7777, 0o644);
     let text = std::fs::read_to_string(target).unwrap();
     assert!(text.contains("kexec_chooser_disk_size_bytes{"), "{text}");
@@ -539,12 +429,7 @@ fn assert_written_in_place(target: &Path) {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
-        .filter(|n| {
-            !std::fs::symlink_metadata(target.with_file_name(n))
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        })
+        .filter(|n| !std::fs::symlink_metadata(target.with_file_name(n)).unwrap().file_type().is_symlink())
         .collect();
     assert!(names.is_empty(), "temporary files left: {names:?}");
 }
@@ -565,11 +450,7 @@ fn a_symlink_planted_at_a_pid_named_temporary_is_not_written_through() {
     // link sits exactly where a `.FILE.PID.tmp` temporary would be opened.
     let (dir, victim, target) = victim_and_target();
     let o = Command::new("bash")
-        .args([
-            "-c",
-            r#"ln -s "$2" "$1/.disk.prom.$$.tmp" && exec "$3" disk --prometheus "$1/disk.prom" /"#,
-            "bash",
-        ])
+        .args(["-c", r#"ln -s "$2" "$1/.disk.prom.$$.tmp" && exec "$3" disk --prometheus "$1/disk.prom" /"#, "bash"])
         .arg(dir.path())
         .arg(&victim)
         .arg(bin())
@@ -586,44 +467,28 @@ fn a_symlink_planted_at_a_pid_named_temporary_is_not_written_through() {
 fn a_prometheus_file_that_cannot_be_written_is_unknown_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("no/such/dir/disk.prom");
-    let o = common::run(&[
-        "disk",
-        "--nagios",
-        "--prometheus",
-        target.to_str().unwrap(),
-        "/",
-    ]);
+    let o = common::run(&["disk", "--nagios", "--prometheus", target.to_str().unwrap(), "/"]);
     assert_eq!(code(&o), 3, "{}", stdout(&o));
     let line = stdout(&o);
     assert!(line.starts_with("DISK UNKNOWN - "), "{line}");
-    assert!(
-        line.contains(target.to_str().unwrap()),
-        "the error names the file: {line}"
-    );
+    assert!(line.contains(target.to_str().unwrap()), "the error names the file: {line}");
 }
 
 // ------------------------------------------------------------ colour
 
 #[test]
 fn no_colour_in_a_pipe_even_without_no_color() {
-    let o = Command::new(bin())
-        .args(["disk", "--all"])
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
+    let o = Command::new(bin()).args(["disk", "--all"]).env_remove("NO_COLOR").output().unwrap();
     assert!(!stdout(&o).contains('\x1b'), "{}", stdout(&o));
 }
 
 /// Run the binary on a pseudo-terminal (Python's pty module) and return what it printed.
 fn on_a_terminal(no_color: Option<&str>) -> String {
     let mut c = Command::new("python3");
-    c.args([
-        "-c",
-        "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
-    ])
-    .arg(bin())
-    .args(["disk", "--warn", "100%", "--crit", "0%", "/"])
-    .env_remove("NO_COLOR");
+    c.args(["-c", "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)"])
+        .arg(bin())
+        .args(["disk", "--warn", "100%", "--crit", "0%", "/"])
+        .env_remove("NO_COLOR");
     if let Some(v) = no_color {
         c.env("NO_COLOR", v);
     }
@@ -633,11 +498,7 @@ fn on_a_terminal(no_color: Option<&str>) -> String {
 
 #[test]
 fn colour_on_a_terminal_and_none_with_no_color() {
-    assert!(
-        on_a_terminal(None).contains("\x1b[33mWARNING"),
-        "{:?}",
-        on_a_terminal(None)
-    );
+    assert!(on_a_terminal(None).contains("\x1b[33mWARNING"), "{:?}", on_a_terminal(None));
     assert!(!on_a_terminal(Some("1")).contains('\x1b'));
 }
 
@@ -658,11 +519,7 @@ fn filled(opts: &str, bytes: u64, files: u32, extra: &[&str]) -> (i32, serde_jso
     require_root();
     let dir = tempfile::tempdir().unwrap();
     let (bytes, files) = (bytes.to_string(), files.to_string());
-    let args = [
-        &[dir.path().to_str().unwrap(), opts, &bytes, &files][..],
-        extra,
-    ]
-    .concat();
+    let args = [&[dir.path().to_str().unwrap(), opts, &bytes, &files][..], extra].concat();
     let o = in_namespace(FILL, &args);
     let rows = json(&o);
     assert_eq!(rows.len(), 1, "{rows:#?}");
@@ -686,11 +543,7 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
         assert_eq!(r["size_bytes"], 10 * MIB, "{r}");
         assert_eq!(r["used_bytes"], used, "{r}");
         assert_eq!(r["avail_bytes"], 10 * MIB - used, "{r}");
-        assert_eq!(
-            (r["state"].as_str().unwrap(), code),
-            (state, exit),
-            "{used} bytes used: {r}"
-        );
+        assert_eq!((r["state"].as_str().unwrap(), code), (state, exit), "{used} bytes used: {r}");
     }
 }
 
@@ -699,27 +552,11 @@ fn a_tmpfs_filled_to_known_levels_crosses_each_threshold() {
 fn a_percent_limit_keeps_every_decimal_given() {
     // 5 MiB used of 10 MiB: exactly 50% free, not below 50% but below 50.0001%.
     let quiet = ["--crit", "0%", "--warn-inodes", "0%", "--crit-inodes", "0%"];
-    let (code, r) = filled(
-        "size=10m",
-        5 * MIB,
-        0,
-        &[&["--warn", "50%"][..], &quiet].concat(),
-    );
+    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50%"][..], &quiet].concat());
     assert_eq!((r["state"].as_str().unwrap(), code), ("ok", 0), "{r}");
-    let (code, r) = filled(
-        "size=10m",
-        5 * MIB,
-        0,
-        &[&["--warn", "50.0001%"][..], &quiet].concat(),
-    );
+    let (code, r) = filled("size=10m", 5 * MIB, 0, &[&["--warn", "50.0001%"][..], &quiet].concat());
     assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("below the warning limit 50.0001%"),
-        "{r}"
-    );
+    assert!(r["reason"].as_str().unwrap().contains("below the warning limit 50.0001%"), "{r}");
 }
 
 #[test]
@@ -729,13 +566,7 @@ fn size_limits_cross_like_percentages() {
     assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "{r}");
     let (code, r) = filled("size=10m", 9 * MIB, 0, &["--warn", "4M", "--crit", "2M"]);
     assert_eq!((r["state"].as_str().unwrap(), code), ("critical", 2), "{r}");
-    assert!(
-        r["reason"]
-            .as_str()
-            .unwrap()
-            .contains("below the critical limit 2.0M"),
-        "{r}"
-    );
+    assert!(r["reason"].as_str().unwrap().contains("below the critical limit 2.0M"), "{r}");
 }
 
 #[test]
@@ -747,23 +578,10 @@ fn inode_thresholds_cross_on_a_tmpfs_with_few_inodes() {
         let (code, r) = filled("size=10m,nr_inodes=100", 0, files, &limits);
         assert_eq!(r["inodes"], 100, "{r}");
         assert_eq!(r["inodes_free"], 100 - 1 - u64::from(files), "{r}");
-        assert_eq!(
-            (r["state"].as_str().unwrap(), code),
-            (state, exit),
-            "{files} files: {r}"
-        );
+        assert_eq!((r["state"].as_str().unwrap(), code), (state, exit), "{files} files: {r}");
     }
-    let (code, r) = filled(
-        "size=10m,nr_inodes=100",
-        0,
-        85,
-        &["--warn-inodes", "20", "--crit-inodes", "5"],
-    );
-    assert_eq!(
-        (r["state"].as_str().unwrap(), code),
-        ("warning", 1),
-        "counts work too: {r}"
-    );
+    let (code, r) = filled("size=10m,nr_inodes=100", 0, 85, &["--warn-inodes", "20", "--crit-inodes", "5"]);
+    assert_eq!((r["state"].as_str().unwrap(), code), ("warning", 1), "counts work too: {r}");
 }
 
 #[test]
@@ -773,10 +591,7 @@ fn the_nagios_line_of_a_known_tmpfs_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let script = FILL.replace("--json", "--nagios");
-    let o = in_namespace(
-        &script,
-        &[d, "size=10m,nr_inodes=1000", &(6 * MIB).to_string(), "9"],
-    );
+    let o = in_namespace(&script, &[d, "size=10m,nr_inodes=1000", &(6 * MIB).to_string(), "9"]);
     assert_eq!(
         stdout(&o),
         format!(
@@ -867,22 +682,11 @@ impl HungRun {
 
 fn run_among_hung_mounts(hung: usize, timeout: f64) -> HungRun {
     require_root();
-    assert!(
-        Path::new("/dev/fuse").exists(),
-        "/dev/fuse is missing (modprobe fuse)"
-    );
+    assert!(Path::new("/dev/fuse").exists(), "/dev/fuse is missing (modprobe fuse)");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
     let child = Command::new("unshare")
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "bash",
-            "-euc",
-            HUNG,
-            "bash",
-        ])
+        .args(["-m", "--propagation", "private", "bash", "-euc", HUNG, "bash"])
         .arg(bin())
         .args([&d, &timeout.to_string(), &hung.to_string()])
         .env("NO_COLOR", "1")
@@ -921,21 +725,11 @@ fn run_among_hung_mounts(hung: usize, timeout: f64) -> HungRun {
     };
     let took = started.expect("never saw kexec-chooser run").elapsed();
     let stdout_text = reader.join().unwrap();
-    let rows = serde_json::from_str(&stdout_text)
-        .unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {stdout_text}"));
+    let rows = serde_json::from_str(&stdout_text).unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {stdout_text}"));
     drop(child);
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(
-        !host.contains("kc-hung"),
-        "the hung mounts leaked onto the host"
-    );
-    HungRun {
-        dir,
-        code: status.code(),
-        took,
-        most_threads,
-        rows,
-    }
+    assert!(!host.contains("kc-hung"), "the hung mounts leaked onto the host");
+    HungRun { dir, code: status.code(), took, most_threads, rows }
 }
 
 #[test]
@@ -943,33 +737,18 @@ fn run_among_hung_mounts(hung: usize, timeout: f64) -> HungRun {
 fn a_hung_fuse_mount_is_unknown_by_name_and_the_check_still_returns() {
     let timeout = 1.0;
     let run = run_among_hung_mounts(1, timeout);
-    assert_eq!(
-        run.code,
-        Some(3),
-        "a mount that did not answer is UNKNOWN: {:#?}",
-        run.rows
-    );
+    assert_eq!(run.code, Some(3), "a mount that did not answer is UNKNOWN: {:#?}", run.rows);
     assert!(
         run.took < Duration::from_secs_f64(timeout + 0.5),
         "took {:?} with --timeout {timeout}: should be within the timeout plus half a second",
         run.took
     );
     // main + the worker stuck in the hung statfs + its one replacement.
-    assert!(
-        run.most_threads <= 3,
-        "{} threads at once: a thread per mount?",
-        run.most_threads
-    );
+    assert!(run.most_threads <= 3, "{} threads at once: a thread per mount?", run.most_threads);
     let hung = row(&run.rows, &run.mount("hung1"));
     assert_eq!(hung["state"], "unknown", "{hung}");
     assert_eq!(hung["device"], "kc-hung1");
-    assert!(
-        hung["reason"]
-            .as_str()
-            .unwrap()
-            .contains("did not answer within 1s"),
-        "{hung}"
-    );
+    assert!(hung["reason"].as_str().unwrap().contains("did not answer within 1s"), "{hung}");
     for i in 1..=9 {
         let ok = row(&run.rows, &run.mount(&format!("ok{i}")));
         assert_eq!(ok["state"], "ok", "{ok}");
@@ -984,20 +763,13 @@ fn two_hung_fuse_mounts_are_waited_for_side_by_side() {
     let run = run_among_hung_mounts(2, timeout);
     assert_eq!(run.code, Some(3));
     // One timeout and a fraction for the second worker to start, not two.
-    assert!(
-        run.took < Duration::from_secs_f64(timeout + 0.8),
-        "took {:?} with --timeout {timeout}",
-        run.took
-    );
+    assert!(run.took < Duration::from_secs_f64(timeout + 0.8), "took {:?} with --timeout {timeout}", run.took);
     for i in 1..=2 {
         let hung = row(&run.rows, &run.mount(&format!("hung{i}")));
         assert_eq!(hung["reason"], "statvfs did not answer within 1s", "{hung}");
     }
     let ok = row(&run.rows, &run.mount("ok9"));
-    assert_eq!(
-        ok["state"], "ok",
-        "the mount behind both hung ones is checked: {ok}"
-    );
+    assert_eq!(ok["state"], "ok", "the mount behind both hung ones is checked: {ok}");
 }
 
 #[test]
@@ -1015,24 +787,13 @@ fn past_the_cap_of_hung_mounts_the_rest_is_not_checked_and_the_count_is_exact() 
     for name in ["hung9", "ok9"] {
         let r = row(&run.rows, &run.mount(name));
         assert_eq!(r["state"], "unknown", "{r}");
-        assert_eq!(
-            r["reason"], "not checked: 8 filesystems before it did not answer",
-            "{r}"
-        );
+        assert_eq!(r["reason"], "not checked: 8 filesystems before it did not answer", "{r}");
     }
     for i in 1..=8 {
         assert_eq!(row(&run.rows, &run.mount(&format!("ok{i}")))["state"], "ok");
     }
-    assert!(
-        run.most_threads <= 9,
-        "{} threads at once: main and one per hung mount at most",
-        run.most_threads
-    );
-    assert!(
-        run.took < Duration::from_secs_f64(timeout + 2.5),
-        "took {:?}",
-        run.took
-    );
+    assert!(run.most_threads <= 9, "{} threads at once: main and one per hung mount at most", run.most_threads);
+    assert!(run.took < Duration::from_secs_f64(timeout + 2.5), "took {:?}", run.took);
 }
 
 // ------------------------------------------------------------ --root
@@ -1054,10 +815,7 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
     let text = stdout(&o);
     let (listing, by_path) = text.split_once("]\n").expect("two JSON arrays");
     let listing: Vec<serde_json::Value> = serde_json::from_str(&format!("{listing}]")).unwrap();
-    let mounts: Vec<&str> = listing
-        .iter()
-        .map(|r| r["mount"].as_str().unwrap())
-        .collect();
+    let mounts: Vec<&str> = listing.iter().map(|r| r["mount"].as_str().unwrap()).collect();
     assert_eq!(mounts, ["/srv"], "{text}");
     let by_path: Vec<serde_json::Value> = serde_json::from_str(by_path).unwrap();
     assert_eq!(by_path[0]["mount"], "/srv/missing");
@@ -1069,22 +827,9 @@ fn with_root_only_mounts_under_it_are_listed_as_that_system_sees_them() {
 
 #[test]
 fn disk_usage_errors_are_unknown_even_after_root() {
-    for args in [
-        &["disk", "--warn", "bogus"][..],
-        &["--root", "/", "disk", "--warn", "bogus"][..],
-    ] {
+    for args in [&["disk", "--warn", "bogus"][..], &["--root", "/", "disk", "--warn", "bogus"][..]] {
         let o = crate::common::run(args);
-        assert_eq!(
-            o.status.code(),
-            Some(3),
-            "{args:?}: {}",
-            crate::common::stderr(&o)
-        );
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", crate::common::stderr(&o));
     }
-    assert_eq!(
-        crate::common::run(&["--root", "/", "list", "--bogus"])
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(crate::common::run(&["--root", "/", "list", "--bogus"]).status.code(), Some(2));
 }

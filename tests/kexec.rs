@@ -54,10 +54,7 @@ fn status_json_reports_state_and_auto_mode() {
     assert_eq!(v["auto_mode"], "systemd");
     assert_eq!(v["config_kexec_file"], "unknown");
     let reasons = v["reasons"].as_array().unwrap();
-    assert!(
-        reasons.iter().any(|r| r.as_str().unwrap().contains("lockdown is integrity")),
-        "{reasons:?}"
-    );
+    assert!(reasons.iter().any(|r| r.as_str().unwrap().contains("lockdown is integrity")), "{reasons:?}");
 }
 
 #[test]
@@ -111,5 +108,9 @@ fn status_tells_the_last_warm_reboot_or_null() {
     assert!(w["seconds"].is_null());
     assert_eq!(w["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
     let o = run(&["status", "--root", arg(d.path())]);
-    assert!(stdout(&o).contains("last warm reboot:        fell-back (6.1.0-9-amd64 -> 6.1.0-10-amd64"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("last warm reboot:        fell-back (6.1.0-9-amd64 -> 6.1.0-10-amd64"),
+        "{}",
+        stdout(&o)
+    );
 }

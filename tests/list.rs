@@ -34,7 +34,9 @@ fn symlinks_and_backups_do_not_make_entries() {
 fn json_objects_carry_every_documented_field() {
     let v = list_json(&common::root("debian"));
     for e in &v {
-        for key in ["id", "version", "kernel", "initrds", "cmdline", "source", "format", "running", "default", "problems"] {
+        for key in
+            ["id", "version", "kernel", "initrds", "cmdline", "source", "format", "running", "default", "problems"]
+        {
             assert!(e.get(key).is_some(), "missing {key} in {e}");
         }
         assert!(e["initrds"].is_array() && e["problems"].is_array());
@@ -187,7 +189,10 @@ fn grub_next_entry_wins_over_saved_entry() {
 #[test]
 fn grub_default_by_titles_and_by_index() {
     let t = tree_copy("debian");
-    set_grubenv(t.path(), "saved_entry=Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-10-amd64");
+    set_grubenv(
+        t.path(),
+        "saved_entry=Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-10-amd64",
+    );
     assert_eq!(default_id(t.path()).as_deref(), Some("6.1.0-10-amd64"));
     set_grubenv(t.path(), "saved_entry=");
     assert_eq!(default_id(t.path()).as_deref(), Some("6.12.9+bpo-amd64"), "empty saved_entry: the first entry");
@@ -287,7 +292,16 @@ fn uki_is_found_once_with_its_sections() {
 #[test]
 fn uki_plan_uses_its_own_command_line() {
     let t = uki_root();
-    let o = run(&["reboot", "--dry-run", "--json", "6.1.0-56-amd64", "--append", "M", "--root", t.path().to_str().unwrap()]);
+    let o = run(&[
+        "reboot",
+        "--dry-run",
+        "--json",
+        "6.1.0-56-amd64",
+        "--append",
+        "M",
+        "--root",
+        t.path().to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p = common::plan_json(&o.stdout);
     assert_eq!(p["cmdline"], "root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet M");
@@ -297,7 +311,11 @@ fn uki_plan_uses_its_own_command_line() {
 fn bls_entry_that_names_a_missing_kernel_is_unusable() {
     let t = tree_copy("fedora");
     let e = t.path().join("boot/loader/entries/gone.conf");
-    std::fs::write(&e, "title Gone\nversion 6.7.0-1.fc39.x86_64\nlinux /vmlinuz-6.7.0-1.fc39.x86_64\ninitrd /nope.img\n").unwrap();
+    std::fs::write(
+        &e,
+        "title Gone\nversion 6.7.0-1.fc39.x86_64\nlinux /vmlinuz-6.7.0-1.fc39.x86_64\ninitrd /nope.img\n",
+    )
+    .unwrap();
     let v = list_json(t.path());
     let g = by_id(&v, "gone");
     assert_eq!(g["usable"], false);
@@ -381,8 +399,12 @@ fn bls_paths_that_climb_out_of_the_root_stay_inside() {
     assert!(e["problems"].to_string().contains("does not exist"), "{e}");
     // The same path resolved inside the root finds what is there.
     write_under(t.path(), &kern, &std::fs::read(&kern).unwrap());
-    std::fs::OpenOptions::new().write(true).open(under(t.path(), &kern)).unwrap()
-        .set_len(std::fs::metadata(&kern).unwrap().len()).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(under(t.path(), &kern))
+        .unwrap()
+        .set_len(std::fs::metadata(&kern).unwrap().len())
+        .unwrap();
     let v = list_json(t.path());
     assert_eq!(by_id(&v, "evil")["version"], "6.12.9+bpo-amd64");
 }
@@ -420,7 +442,9 @@ fn absolute_links_at_osrelease_grub_cfg_and_grubenv_resolve_inside() {
     write_under(t.path(), &osrel, b"6.1.0-9-amd64\n");
     write_under(t.path(), &env, b"saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-13-amd64-advanced-1c5b\n");
     std::fs::copy(t.path().join("boot/grub/grub.cfg"), under(t.path(), &cfg)).unwrap();
-    for (link, target) in [("proc/sys/kernel/osrelease", &osrel), ("boot/grub/grubenv", &env), ("boot/grub/grub.cfg", &cfg)] {
+    for (link, target) in
+        [("proc/sys/kernel/osrelease", &osrel), ("boot/grub/grubenv", &env), ("boot/grub/grub.cfg", &cfg)]
+    {
         std::fs::remove_file(t.path().join(link)).unwrap();
         std::os::unix::fs::symlink(target, t.path().join(link)).unwrap();
     }
@@ -478,7 +502,11 @@ fn fifos_at_grub_cfg_grubenv_and_osrelease_neither_hang_nor_go_unsaid() {
     fifo(&t.path().join("boot/grub/grub.cfg"));
     let o = list_within(t.path(), &[]);
     assert!(o.status.success());
-    assert!(stderr(&o).contains("no default marked: /boot/grub/grub.cfg is a FIFO, not a regular file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no default marked: /boot/grub/grub.cfg is a FIFO, not a regular file"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -508,8 +536,12 @@ fn directories_and_oversized_files_are_refused_with_their_limit() {
     let t = tree_copy("fedora");
     let grub = t.path().join("boot/grub2");
     std::fs::OpenOptions::new().write(true).open(grub.join("grubenv")).unwrap().set_len(1025).unwrap();
-    std::fs::OpenOptions::new().write(true).open(t.path().join("proc/sys/kernel/osrelease")).unwrap()
-        .set_len(1 << 20).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(t.path().join("proc/sys/kernel/osrelease"))
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
     let big = t.path().join("boot/loader/entries/big.conf");
     std::fs::write(&big, "title Big\nlinux /vmlinuz-6.6.2-201.fc39.x86_64\n").unwrap();
     std::fs::OpenOptions::new().write(true).open(&big).unwrap().set_len(1 << 20).unwrap();
@@ -521,7 +553,10 @@ fn directories_and_oversized_files_are_refused_with_their_limit() {
         by_id(&v, "big")["problems"],
         serde_json::json!(["/boot/loader/entries/big.conf is larger than 65536 bytes, the most read from it"])
     );
-    assert_eq!(by_id(&v, "dir")["problems"], serde_json::json!(["/boot/loader/entries/dir.conf is a directory, not a regular file"]));
+    assert_eq!(
+        by_id(&v, "dir")["problems"],
+        serde_json::json!(["/boot/loader/entries/dir.conf is a directory, not a regular file"])
+    );
     // A grub.cfg of 1.5 GB (sparse) is refused at once, not read.
     let cfg = grub.join("grub.cfg");
     std::fs::OpenOptions::new().write(true).open(&cfg).unwrap().set_len(1536 << 20).unwrap();

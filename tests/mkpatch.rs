@@ -19,17 +19,11 @@ impl Sandbox {
     fn new() -> Sandbox {
         let tmp = tempfile::tempdir().expect("temp dir");
         fs::create_dir(tmp.path().join("home")).unwrap();
-        fs::write(
-            tmp.path().join("hgrc"),
-            "[extensions]\nmq =\n[ui]\nusername = Test <test@example.invalid>\n",
-        )
-        .unwrap();
+        fs::write(tmp.path().join("hgrc"), "[extensions]\nmq =\n[ui]\nusername = Test <test@example.invalid>\n")
+            .unwrap();
         let s = Sandbox { tmp };
         assert!(
-            !s.path()
-                .ancestors()
-                .skip(1)
-                .any(|d| d.join(".git").exists() || d.join(".hg").is_dir()),
+            !s.path().ancestors().skip(1).any(|d| d.join(".git").exists() || d.join(".hg").is_dir()),
             "a repository encloses {}: the tests need a TMPDIR outside any repository",
             s.path().display()
         );
@@ -49,14 +43,7 @@ impl Sandbox {
     }
 
     fn env(&self, cmd: &mut Command) {
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "HGPLAIN",
-            "HGPLAINEXCEPT",
-            "HGUSER",
-        ] {
+        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "HGPLAIN", "HGPLAINEXCEPT", "HGUSER"] {
             cmd.env_remove(var);
         }
         cmd.env("HOME", self.home())
@@ -77,15 +64,10 @@ impl Sandbox {
         let mut cmd = Command::new(program);
         cmd.current_dir(dir).args(args);
         self.env(&mut cmd);
-        let out = cmd.output().unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}): install it with scripts/setup.d/30-mkpatch.sh")
-        });
-        assert!(
-            out.status.success(),
-            "{program} {args:?} in {}: {}",
-            dir.display(),
-            stderr(&out)
-        );
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program} ({e}): install it with scripts/setup.d/30-mkpatch.sh"));
+        assert!(out.status.success(), "{program} {args:?} in {}: {}", dir.display(), stderr(&out));
         out.stdout
     }
 
@@ -105,17 +87,11 @@ impl Sandbox {
     }
 
     fn mkpatch(&self, dir: &Path, args: &[&str]) -> Output {
-        self.command(dir, args)
-            .output()
-            .expect("run kexec-chooser mkpatch")
+        self.command(dir, args).output().expect("run kexec-chooser mkpatch")
     }
 
     fn spawn(&self, dir: &Path, args: &[&str]) -> Child {
-        self.command(dir, args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mkpatch")
+        self.command(dir, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn mkpatch")
     }
 
     /// `upstream` (one commit) and `work` cloned from it, with an applied MQ
@@ -151,10 +127,7 @@ impl Sandbox {
         self.git(self.path(), &["clone", "-q", "--bare", "seed", "tool.git"]);
         self.git(self.path(), &["clone", "-q", "tool.git", "work"]);
         let work = self.path().join("work");
-        self.git(
-            &work,
-            &["checkout", "-q", "-b", "bug42", "--track", "origin/main"],
-        );
+        self.git(&work, &["checkout", "-q", "-b", "bug42", "--track", "origin/main"]);
         fs::write(work.join("a.txt"), "one\n2\nthree\n").unwrap();
         self.git(&work, &["commit", "-qam", "committed change"]);
         fs::write(work.join("bin.dat"), [0u8, 1, 2, 255, 0, 10, 13]).unwrap();
@@ -189,38 +162,20 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "mkpatch failed: {}{}",
-        stdout(o),
-        stderr(o)
-    );
+    assert!(o.status.success(), "mkpatch failed: {}{}", stdout(o), stderr(o));
     stdout(o)
 }
 
 fn saved(o: &Output) -> PathBuf {
     let out = ok(o);
-    let path = out
-        .trim_end()
-        .strip_prefix("Patch saved to ")
-        .unwrap_or_else(|| panic!("not a save message: {out:?}"));
+    let path = out.trim_end().strip_prefix("Patch saved to ").unwrap_or_else(|| panic!("not a save message: {out:?}"));
     PathBuf::from(path)
 }
 
 /// The run failed with exit 1, said `needle`, and wrote no patch directory.
 fn refused(s: &Sandbox, o: &Output, needle: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "stdout {} stderr {}",
-        stdout(o),
-        stderr(o)
-    );
-    assert!(
-        stderr(o).contains(needle),
-        "stderr lacks {needle:?}: {}",
-        stderr(o)
-    );
+    assert_eq!(o.status.code(), Some(1), "stdout {} stderr {}", stdout(o), stderr(o));
+    assert!(stderr(o).contains(needle), "stderr lacks {needle:?}: {}", stderr(o));
     assert!(stdout(o).is_empty(), "nothing on stdout: {}", stdout(o));
     assert!(!s.patches().exists(), "nothing may be written on error");
 }
@@ -234,11 +189,7 @@ fn hg_patch_is_named_after_qtop_and_default_path_and_applies_to_a_fresh_clone() 
     let file = saved(&s.mkpatch(&work, &[]));
     assert_eq!(file, s.patches().join("bug468731-buildbot-configs.patch"));
     let content = fs::read(&file).unwrap();
-    assert!(
-        String::from_utf8_lossy(&content).contains("+2\n"),
-        "qdiff content: {}",
-        String::from_utf8_lossy(&content)
-    );
+    assert!(String::from_utf8_lossy(&content).contains("+2\n"), "qdiff content: {}", String::from_utf8_lossy(&content));
 
     s.hg(s.path(), &["clone", "-q", "buildbot-configs", "fresh"]);
     let fresh = s.path().join("fresh");
@@ -269,10 +220,7 @@ fn hg_file_pattern_limits_the_patch() {
     let (_up, work) = s.hg_repos("upstream");
     let file = saved(&s.mkpatch(&work, &["--", "new.txt"]));
     let content = String::from_utf8_lossy(&fs::read(&file).unwrap()).into_owned();
-    assert!(
-        content.contains("new.txt") && !content.contains("a.txt"),
-        "{content}"
-    );
+    assert!(content.contains("new.txt") && !content.contains("a.txt"), "{content}");
 }
 
 #[test]
@@ -319,40 +267,18 @@ fn hg_same_patch_is_not_saved_twice_and_changes_get_numbered_versions() {
     assert_ne!(restamped, text, "the header carries a date to ignore");
     fs::write(&first, &restamped).unwrap();
     let again = s.mkpatch(&work, &[]);
-    assert_eq!(
-        ok(&again),
-        format!("Patch is identical to {}; not saving\n", first.display())
-    );
+    assert_eq!(ok(&again), format!("Patch is identical to {}; not saving\n", first.display()));
 
     fs::write(work.join("new.txt"), "added, then changed\n").unwrap();
-    assert_eq!(
-        saved(&s.mkpatch(&work, &[])),
-        s.patches().join("bug468731-repo.patch.0")
-    );
+    assert_eq!(saved(&s.mkpatch(&work, &[])), s.patches().join("bug468731-repo.patch.0"));
     fs::write(work.join("new.txt"), "added\n").unwrap();
     let back = s.mkpatch(&work, &[]);
-    assert_eq!(
-        ok(&back),
-        format!("Patch is identical to {}; not saving\n", first.display())
-    );
+    assert_eq!(ok(&back), format!("Patch is identical to {}; not saving\n", first.display()));
     fs::write(work.join("new.txt"), "third\n").unwrap();
-    assert_eq!(
-        saved(&s.mkpatch(&work, &[])),
-        s.patches().join("bug468731-repo.patch.1")
-    );
-    let mut names: Vec<_> = fs::read_dir(s.patches())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    assert_eq!(saved(&s.mkpatch(&work, &[])), s.patches().join("bug468731-repo.patch.1"));
+    let mut names: Vec<_> = fs::read_dir(s.patches()).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "bug468731-repo.patch",
-            "bug468731-repo.patch.0",
-            "bug468731-repo.patch.1"
-        ]
-    );
+    assert_eq!(names, ["bug468731-repo.patch", "bug468731-repo.patch.0", "bug468731-repo.patch.1"]);
 }
 
 #[test]
@@ -362,24 +288,12 @@ fn hg_patchdir_comes_from_flag_then_hg_config_then_home() {
     let mut hgrc = fs::read_to_string(work.join(".hg/hgrc")).unwrap();
     hgrc.push_str("\n[mkpatch]\npatchdir = ~/from-config/deeper\n");
     fs::write(work.join(".hg/hgrc"), hgrc).unwrap();
-    assert_eq!(
-        saved(&s.mkpatch(&work, &[])),
-        s.home().join("from-config/deeper/bug468731-repo.patch")
-    );
+    assert_eq!(saved(&s.mkpatch(&work, &[])), s.home().join("from-config/deeper/bug468731-repo.patch"));
     // `~` given literally to the flag is expanded too.
-    assert_eq!(
-        saved(&s.mkpatch(&work, &["--patchdir", "~/flag"])),
-        s.home().join("flag/bug468731-repo.patch")
-    );
+    assert_eq!(saved(&s.mkpatch(&work, &["--patchdir", "~/flag"])), s.home().join("flag/bug468731-repo.patch"));
     let abs = s.path().join("abs");
-    assert_eq!(
-        saved(&s.mkpatch(&work, &["--patchdir", abs.to_str().unwrap()])),
-        abs.join("bug468731-repo.patch")
-    );
-    assert!(
-        !s.patches().exists(),
-        "the default is not used when configured"
-    );
+    assert_eq!(saved(&s.mkpatch(&work, &["--patchdir", abs.to_str().unwrap()])), abs.join("bug468731-repo.patch"));
+    assert!(!s.patches().exists(), "the default is not used when configured");
 }
 
 #[test]
@@ -388,22 +302,14 @@ fn hg_without_applied_patch_is_an_error_and_writes_nothing() {
     let (_up, work) = s.hg_repos("repo");
     s.hg(&work, &["qpop", "-a", "-f", "-q"]);
     refused(&s, &s.mkpatch(&work, &[]), "no MQ patch is applied");
-    refused(
-        &s,
-        &s.mkpatch(&work, &["--name", "x"]),
-        "no MQ patch is applied",
-    );
+    refused(&s, &s.mkpatch(&work, &["--name", "x"]), "no MQ patch is applied");
 }
 
 #[test]
 fn hg_without_mq_extension_says_how_to_enable_it() {
     let s = Sandbox::new();
     let (_up, work) = s.hg_repos("repo");
-    fs::write(
-        s.path().join("hgrc"),
-        "[ui]\nusername = Test <t@example.invalid>\n",
-    )
-    .unwrap();
+    fs::write(s.path().join("hgrc"), "[ui]\nusername = Test <t@example.invalid>\n").unwrap();
     refused(&s, &s.mkpatch(&work, &[]), "add `mq =` under [extensions]");
 }
 
@@ -420,11 +326,7 @@ fn hg_empty_patch_is_an_error() {
 fn hg_failing_qdiff_is_an_error_quoting_hg() {
     let s = Sandbox::new();
     let (_up, work) = s.hg_repos("repo");
-    refused(
-        &s,
-        &s.mkpatch(&work, &["--", "--no-such-option"]),
-        "option --no-such-option not recognized",
-    );
+    refused(&s, &s.mkpatch(&work, &["--", "--no-such-option"]), "option --no-such-option not recognized");
 }
 
 #[test]
@@ -467,26 +369,17 @@ fn git_uncommitted_and_staged_take_only_their_part() {
 
     let staged = saved(&s.mkpatch(&work, &["--staged"]));
     let text = String::from_utf8_lossy(&fs::read(&staged).unwrap()).into_owned();
-    assert!(
-        text.contains("bin.dat") && !text.contains("unstaged"),
-        "{text}"
-    );
+    assert!(text.contains("bin.dat") && !text.contains("unstaged"), "{text}");
     s.git(&fresh, &["apply", "--index", staged.to_str().unwrap()]);
     let index_tree = String::from_utf8(s.git(&work, &["write-tree"])).unwrap();
     let fresh_tree = String::from_utf8(s.git(&fresh, &["write-tree"])).unwrap();
-    assert_eq!(
-        fresh_tree, index_tree,
-        "the staged patch rebuilds the index"
-    );
+    assert_eq!(fresh_tree, index_tree, "the staged patch rebuilds the index");
 
     s.git(&fresh, &["reset", "-q", "--hard"]);
     let uncommitted = saved(&s.mkpatch(&work, &["--uncommitted"]));
     assert_eq!(uncommitted, s.patches().join("bug42-tool.patch.0"));
     let text = String::from_utf8_lossy(&fs::read(&uncommitted).unwrap()).into_owned();
-    assert!(
-        text.contains("unstaged") && !text.contains("-two"),
-        "{text}"
-    );
+    assert!(text.contains("unstaged") && !text.contains("-two"), "{text}");
     s.git(&fresh, &["apply", uncommitted.to_str().unwrap()]);
     assert_eq!(tree(&fresh), tree(&work));
 }
@@ -509,11 +402,7 @@ fn git_base_flag_replaces_the_upstream_and_a_branch_without_one_is_refused() {
 fn git_broken_base_is_an_error_quoting_git() {
     let s = Sandbox::new();
     let (_bare, work) = s.git_repos();
-    refused(
-        &s,
-        &s.mkpatch(&work, &["--base", "no-such-rev"]),
-        "git merge-base",
-    );
+    refused(&s, &s.mkpatch(&work, &["--base", "no-such-rev"]), "git merge-base");
     // A REV that looks like an option stays a REV: git writes no --output file.
     let out = s.path().join("written-by-git");
     let arg = format!("--base=--output={}", out.display());
@@ -526,11 +415,7 @@ fn git_detached_head_needs_a_name() {
     let s = Sandbox::new();
     let (_bare, work) = s.git_repos();
     s.git(&work, &["checkout", "-q", "--detach"]);
-    refused(
-        &s,
-        &s.mkpatch(&work, &["--uncommitted"]),
-        "give the patch name with --name",
-    );
+    refused(&s, &s.mkpatch(&work, &["--uncommitted"]), "give the patch name with --name");
     let file = saved(&s.mkpatch(&work, &["--uncommitted", "--name", "bug9"]));
     assert_eq!(file, s.patches().join("bug9-tool.patch"));
 }
@@ -557,15 +442,7 @@ fn git_without_remote_names_the_top_level_and_slashes_in_branch_stay_in_one_file
 fn git_scp_like_origin_names_the_repository() {
     let s = Sandbox::new();
     let (_bare, work) = s.git_repos();
-    s.git(
-        &work,
-        &[
-            "remote",
-            "set-url",
-            "origin",
-            "git@example.invalid:team/widget.git/",
-        ],
-    );
+    s.git(&work, &["remote", "set-url", "origin", "git@example.invalid:team/widget.git/"]);
     s.git(&work, &["config", "mkpatch.patchdir", "~/git-config"]);
     let file = saved(&s.mkpatch(&work, &["--uncommitted"]));
     assert_eq!(file, s.home().join("git-config/bug42-widget.patch"));
@@ -576,11 +453,7 @@ fn git_empty_diff_is_an_error() {
     let s = Sandbox::new();
     let (_bare, work) = s.git_repos();
     s.git(&work, &["commit", "-qam", "everything"]);
-    refused(
-        &s,
-        &s.mkpatch(&work, &["--uncommitted"]),
-        "the diff is empty",
-    );
+    refused(&s, &s.mkpatch(&work, &["--uncommitted"]), "the diff is empty");
     refused(&s, &s.mkpatch(&work, &["--staged"]), "the diff is empty");
     s.git(&work, &["reset", "-q", "--hard", "origin/main"]);
     refused(&s, &s.mkpatch(&work, &[]), "the diff is empty");
@@ -597,21 +470,11 @@ fn git_dedup_matches_any_numbered_version() {
     fs::rename(&first, s.patches().join("bug42-tool.patch.3")).unwrap();
     let o = s.mkpatch(&work, &["--uncommitted"]);
     let want = s.patches().join("bug42-tool.patch.3");
-    assert_eq!(
-        ok(&o),
-        format!("Patch is identical to {}; not saving\n", want.display())
-    );
+    assert_eq!(ok(&o), format!("Patch is identical to {}; not saving\n", want.display()));
     // Different content takes the first free name, .patch itself.
     fs::write(work.join("a.txt"), "changed again\n").unwrap();
-    assert_eq!(
-        saved(&s.mkpatch(&work, &["--uncommitted"])),
-        s.patches().join("bug42-tool.patch")
-    );
-    assert_eq!(
-        fs::read(s.patches().join("bug42-tool.patch.0")).unwrap(),
-        b"other\n",
-        "never overwritten"
-    );
+    assert_eq!(saved(&s.mkpatch(&work, &["--uncommitted"])), s.patches().join("bug42-tool.patch"));
+    assert_eq!(fs::read(s.patches().join("bug42-tool.patch.0")).unwrap(), b"other\n", "never overwritten");
 }
 
 #[test]
@@ -620,11 +483,7 @@ fn list_shows_saved_versions_newest_first() {
     let (_bare, work) = s.git_repos();
     let empty = s.mkpatch(&work, &["--list"]);
     assert_eq!(ok(&empty), "");
-    assert!(
-        stderr(&empty).contains("no saved version"),
-        "{}",
-        stderr(&empty)
-    );
+    assert!(stderr(&empty).contains("no saved version"), "{}", stderr(&empty));
     assert!(!s.patches().exists(), "--list creates nothing");
 
     let mut files = Vec::new();
@@ -635,19 +494,11 @@ fn list_shows_saved_versions_newest_first() {
     let when = |secs| std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
     // .patch.0 is the newest by time, .patch and .patch.1 share an older time.
     for (file, secs) in files.iter().zip([1_000_000, 2_000_000, 1_000_000]) {
-        fs::File::options()
-            .write(true)
-            .open(file)
-            .unwrap()
-            .set_modified(when(secs))
-            .unwrap();
+        fs::File::options().write(true).open(file).unwrap().set_modified(when(secs)).unwrap();
     }
     fs::write(s.patches().join("other-tool.patch"), "x").unwrap();
     let listed = ok(&s.mkpatch(&work, &["--list"]));
-    let want: String = [&files[1], &files[2], &files[0]]
-        .iter()
-        .map(|p| format!("{}\n", p.display()))
-        .collect();
+    let want: String = [&files[1], &files[2], &files[0]].iter().map(|p| format!("{}\n", p.display())).collect();
     assert_eq!(listed, want);
 }
 
@@ -658,11 +509,7 @@ fn outside_any_repository_is_an_error() {
     let s = Sandbox::new();
     let dir = s.path().join("plain");
     fs::create_dir(&dir).unwrap();
-    refused(
-        &s,
-        &s.mkpatch(&dir, &[]),
-        "not inside a Mercurial or Git repository",
-    );
+    refused(&s, &s.mkpatch(&dir, &[]), "not inside a Mercurial or Git repository");
 }
 
 #[test]
@@ -720,35 +567,20 @@ fn concurrent_runs_with_different_content_never_overwrite_each_other() {
         repos.push(r);
     }
     for round in 0..3 {
-        let children: Vec<Child> = repos
-            .iter()
-            .map(|r| s.spawn(r, &["--uncommitted"]))
-            .collect();
-        let outs: Vec<Output> = children
-            .into_iter()
-            .map(|c| c.wait_with_output().unwrap())
-            .collect();
+        let children: Vec<Child> = repos.iter().map(|r| s.spawn(r, &["--uncommitted"])).collect();
+        let outs: Vec<Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
         let paths: Vec<PathBuf> = outs.iter().map(saved).collect();
         for (r, p) in repos.iter().zip(&paths) {
             let mut cmd = Command::new("git");
             cmd.current_dir(r).args(["diff", "--binary", "HEAD"]);
             s.env(&mut cmd);
             let want = cmd.output().unwrap().stdout;
-            assert_eq!(
-                fs::read(p).unwrap(),
-                want,
-                "round {round}: {} holds its own run's patch",
-                p.display()
-            );
+            assert_eq!(fs::read(p).unwrap(), want, "round {round}: {} holds its own run's patch", p.display());
         }
         let mut unique = paths.clone();
         unique.sort();
         unique.dedup();
-        assert_eq!(
-            unique.len(),
-            repos.len(),
-            "round {round}: every run has its own file: {paths:?}"
-        );
+        assert_eq!(unique.len(), repos.len(), "round {round}: every run has its own file: {paths:?}");
         for r in &repos {
             let text = fs::read_to_string(r.join("f")).unwrap();
             fs::write(r.join("f"), format!("{text}round {round}\n")).unwrap();

@@ -55,10 +55,7 @@ fn generating_twice_gives_the_same_bytes() {
 /// The man page as generated (not as committed: the staleness test covers that).
 fn man_page() -> String {
     let assets = gen_assets::render_all(&crate_root()).expect("render the assets");
-    let page = assets
-        .into_iter()
-        .find(|a| a.path == gen_assets::MAN_PAGE)
-        .expect("man page");
+    let page = assets.into_iter().find(|a| a.path == gen_assets::MAN_PAGE).expect("man page");
     String::from_utf8(page.bytes).expect("UTF-8 man page")
 }
 
@@ -70,9 +67,7 @@ fn man_page_has_a_section_for_every_subcommand_with_all_its_options() {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         subcommands += 1;
         let title = format!(".SS \"kexec-chooser {}\"", sub.get_name());
-        let start = page
-            .find(&title)
-            .unwrap_or_else(|| panic!("no section {title} in the man page"));
+        let start = page.find(&title).unwrap_or_else(|| panic!("no section {title} in the man page"));
         let section = &page[start..];
         let end = section[1..].find("\n.S").map_or(section.len(), |e| e + 1);
         let section = &section[..end];
@@ -90,42 +85,16 @@ fn man_page_has_a_section_for_every_subcommand_with_all_its_options() {
 #[test]
 fn man_page_has_exit_status_files_and_the_examples_of_the_issue() {
     let page = man_page();
-    let title = page
-        .lines()
-        .find(|l| l.starts_with(".TH "))
-        .unwrap_or_default();
-    assert!(
-        title.starts_with(".TH kexec-chooser 8 "),
-        "not a section 8 page: {title}"
-    );
-    assert_eq!(
-        page.matches(".ds Aq").count(),
-        2,
-        "roff's preamble (.ie/.el) once"
-    );
-    for heading in [
-        ".SH NAME",
-        ".SH SYNOPSIS",
-        ".SH \"EXIT STATUS\"",
-        ".SH FILES",
-        ".SH EXAMPLES",
-    ] {
+    let title = page.lines().find(|l| l.starts_with(".TH ")).unwrap_or_default();
+    assert!(title.starts_with(".TH kexec-chooser 8 "), "not a section 8 page: {title}");
+    assert_eq!(page.matches(".ds Aq").count(), 2, "roff's preamble (.ie/.el) once");
+    for heading in [".SH NAME", ".SH SYNOPSIS", ".SH \"EXIT STATUS\"", ".SH FILES", ".SH EXAMPLES"] {
         assert!(page.contains(heading), "no {heading}");
     }
-    for example in [
-        "sudo kexec\\-chooser",
-        "kexec\\-chooser list \\-\\-json",
-        "kexec\\-chooser disk \\-\\-cron",
-    ] {
-        assert!(
-            page.contains(&format!("\\fB{example}\\fR")),
-            "no example {example}"
-        );
+    for example in ["sudo kexec\\-chooser", "kexec\\-chooser list \\-\\-json", "kexec\\-chooser disk \\-\\-cron"] {
+        assert!(page.contains(&format!("\\fB{example}\\fR")), "no example {example}");
     }
-    assert!(
-        page.contains("/etc/default/kexec\\-chooser"),
-        "FILES lacks /etc/default/kexec-chooser"
-    );
+    assert!(page.contains("/etc/default/kexec\\-chooser"), "FILES lacks /etc/default/kexec-chooser");
 }
 
 #[test]
@@ -134,11 +103,7 @@ fn man_page_names_every_packaged_unit_and_the_cron_file() {
     assert!(page.contains(".SH \"SYSTEMD UNITS AND CRON\""));
     let mut units = 0;
     for entry in std::fs::read_dir(crate_root().join("systemd")).expect("systemd/") {
-        let name = entry
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .replace('-', "\\-");
+        let name = entry.expect("entry").file_name().to_string_lossy().replace('-', "\\-");
         assert!(page.contains(&name), "the man page does not name {name}");
         units += 1;
     }
@@ -150,10 +115,7 @@ fn man_page_names_every_packaged_unit_and_the_cron_file() {
 fn man_page_date_is_the_newest_changelog_entry_not_today() {
     let date = gen_assets::changelog_date(&read("debian/changelog")).expect("changelog date");
     let page = man_page();
-    let title = page
-        .lines()
-        .find(|l| l.starts_with(".TH "))
-        .unwrap_or_default();
+    let title = page.lines().find(|l| l.starts_with(".TH ")).unwrap_or_default();
     assert!(title.contains(&format!(" {date} ")), "{title}");
 }
 
@@ -161,10 +123,7 @@ fn man_page_date_is_the_newest_changelog_entry_not_today() {
 fn changelog_date_reads_the_trailer_line() {
     let entry = "pkg (1.0-1) unstable; urgency=medium\n\n  * x\n\n \
                  -- A B <a@b.example>  Tue, 03 Feb 2026 09:08:07 +0000\n";
-    assert_eq!(
-        gen_assets::changelog_date(entry).as_deref(),
-        Some("2026-02-03")
-    );
+    assert_eq!(gen_assets::changelog_date(entry).as_deref(), Some("2026-02-03"));
     assert_eq!(gen_assets::changelog_date("pkg (1.0-1) unstable\n"), None);
     let bad_month = entry.replace("Feb", "Fbr");
     assert_eq!(gen_assets::changelog_date(&bad_month), None);
@@ -177,24 +136,12 @@ fn after_help_headings_become_sections_and_prose_stays_prose() {
     let mut roff = clap_mangen::roff::Roff::new();
     gen_assets::after_help(&mut roff, text, gen_assets::Heading::Section);
     let out = roff.to_roff();
-    assert!(
-        out.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\nfine\n"),
-        "{out}"
-    );
+    assert!(out.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\nfine\n"), "{out}");
     assert!(out.contains(".IP\nSome prose line.\n"), "{out}");
     // A heading ends in ':'; an unindented line that does not is prose.
-    assert!(
-        out.contains(".SH \"LIMITS ARE ON WHAT IS FREE\"\n.PP\na percentage or a size.\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains(".TP\n\\fBkexec\\-chooser disk \\-\\-cron\\fR\nsilent\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains(".TP\n\\fBkexec\\-chooser disk /srv\\fR\n"),
-        "{out}"
-    );
+    assert!(out.contains(".SH \"LIMITS ARE ON WHAT IS FREE\"\n.PP\na percentage or a size.\n"), "{out}");
+    assert!(out.contains(".TP\n\\fBkexec\\-chooser disk \\-\\-cron\\fR\nsilent\n"), "{out}");
+    assert!(out.contains(".TP\n\\fBkexec\\-chooser disk /srv\\fR\n"), "{out}");
 }
 
 #[test]
@@ -225,21 +172,13 @@ fn default_settings() -> HashMap<String, String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (name, value) = line
-            .split_once('=')
-            .unwrap_or_else(|| panic!("not NAME=value: {line}"));
-        assert!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
-            "bad name in {line}"
-        );
+        let (name, value) = line.split_once('=').unwrap_or_else(|| panic!("not NAME=value: {line}"));
+        assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'), "bad name in {line}");
         let value = value
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .unwrap_or_else(|| panic!("value not in double quotes: {line}"));
-        assert!(
-            !value.contains(['"', '$', '`', '\\']),
-            "value that sh would expand: {line}"
-        );
+        assert!(!value.contains(['"', '$', '`', '\\']), "value that sh would expand: {line}");
         vars.insert(name.to_owned(), value.to_owned());
     }
     vars
@@ -262,22 +201,15 @@ fn expand_exec(line: &str, env: &HashMap<String, String>) -> Vec<String> {
     let mut args = Vec::new();
     for word in line.split_whitespace() {
         if let Some(name) = word.strip_prefix('$').filter(|n| !n.starts_with('{')) {
-            let value = env
-                .get(name)
-                .unwrap_or_else(|| panic!("${name} is not set"));
+            let value = env.get(name).unwrap_or_else(|| panic!("${name} is not set"));
             args.extend(value.split_whitespace().map(str::to_owned));
             continue;
         }
         let mut word = word.to_owned();
         while let Some(start) = word.find("${") {
-            let end = word[start..]
-                .find('}')
-                .map(|e| start + e)
-                .expect("closing brace");
+            let end = word[start..].find('}').map(|e| start + e).expect("closing brace");
             let name = &word[start + 2..end];
-            let value = env
-                .get(name)
-                .unwrap_or_else(|| panic!("${{{name}}} is not set"));
+            let value = env.get(name).unwrap_or_else(|| panic!("${{{name}}} is not set"));
             word.replace_range(start..=end, value);
         }
         args.push(word);
@@ -326,11 +258,7 @@ fn load_unit_runs_load_of_the_configured_kernel_and_the_cli_accepts_it() {
     let (program, args) = exec_start("kexec-chooser-load.service");
     assert_eq!(program, "/usr/sbin/kexec-chooser");
     assert_eq!(args.first().map(String::as_str), Some("load"), "{args:?}");
-    assert_eq!(
-        args.get(1).map(String::as_str),
-        Some("latest"),
-        "default kernel: {args:?}"
-    );
+    assert_eq!(args.get(1).map(String::as_str), Some("latest"), "default kernel: {args:?}");
     assert_cli_accepts("kexec-chooser-load.service", &args);
 
     // With a kernel and extra words set, each stays one argument.
@@ -339,18 +267,12 @@ fn load_unit_runs_load_of_the_configured_kernel_and_the_cli_accepts_it() {
     env.insert("APPEND".into(), "quiet loglevel=3".into());
     let line = &unit_values("kexec-chooser-load.service", "ExecStart")[0];
     let args = expand_exec(line, &env);
-    assert_eq!(
-        args[1..],
-        ["load", "6.1.0-28-amd64", "--append=quiet loglevel=3"]
-    );
+    assert_eq!(args[1..], ["load", "6.1.0-28-amd64", "--append=quiet loglevel=3"]);
     assert_cli_accepts("kexec-chooser-load.service with APPEND", &args[1..]);
 
     // The unit always passes `--append=${APPEND}`: empty, it must change nothing.
     let base = "root=/dev/vda1 ro quiet";
-    assert_eq!(
-        kexec_chooser::boot::cmdline::edit(base, None, &[], &[String::new()]),
-        base
-    );
+    assert_eq!(kexec_chooser::boot::cmdline::edit(base, None, &[], &[String::new()]), base);
 }
 
 #[test]
@@ -361,10 +283,7 @@ fn disk_unit_runs_the_cron_mode_check_and_the_cli_accepts_it() {
     assert_cli_accepts("kexec-chooser-disk.service", &args);
     // The commented example of /etc/default/kexec-chooser is accepted too.
     let mut env = unit_env("kexec-chooser-disk.service");
-    env.insert(
-        "DISK_ARGS".into(),
-        "--warn 15% --crit 5G --crit-inodes 5% --exclude-type nfs4".into(),
-    );
+    env.insert("DISK_ARGS".into(), "--warn 15% --crit 5G --crit-inodes 5% --exclude-type nfs4".into());
     let line = &unit_values("kexec-chooser-disk.service", "ExecStart")[0];
     assert_cli_accepts("DISK_ARGS example", &expand_exec(line, &env)[1..]);
 }
@@ -394,22 +313,10 @@ fn confirm_unit_passes_check_as_one_argument_and_the_cli_accepts_it() {
 
 #[test]
 fn disk_timer_is_hourly_persistent_and_spread() {
-    assert_eq!(
-        unit_values("kexec-chooser-disk.timer", "OnCalendar"),
-        ["hourly"]
-    );
-    assert_eq!(
-        unit_values("kexec-chooser-disk.timer", "Persistent"),
-        ["true"]
-    );
-    assert_eq!(
-        unit_values("kexec-chooser-disk.timer", "RandomizedDelaySec").len(),
-        1
-    );
-    assert_eq!(
-        unit_values("kexec-chooser-disk.timer", "WantedBy"),
-        ["timers.target"]
-    );
+    assert_eq!(unit_values("kexec-chooser-disk.timer", "OnCalendar"), ["hourly"]);
+    assert_eq!(unit_values("kexec-chooser-disk.timer", "Persistent"), ["true"]);
+    assert_eq!(unit_values("kexec-chooser-disk.timer", "RandomizedDelaySec").len(), 1);
+    assert_eq!(unit_values("kexec-chooser-disk.timer", "WantedBy"), ["timers.target"]);
 }
 
 #[test]
@@ -425,32 +332,17 @@ fn cron_line_is_guarded_and_runs_what_the_timer_runs() {
     let mut fields = Vec::new();
     let mut rest = jobs[0];
     for _ in 0..6 {
-        let (field, tail) = rest
-            .trim_start()
-            .split_once(char::is_whitespace)
-            .expect("7 fields");
+        let (field, tail) = rest.trim_start().split_once(char::is_whitespace).expect("7 fields");
         fields.push(field);
         rest = tail;
     }
     fields.push(rest.trim());
     assert_eq!(fields[5], "root", "the user field");
     let command = fields[6];
-    assert!(
-        !command.contains('%'),
-        "cron turns % into a newline: {command}"
-    );
-    assert!(
-        command.starts_with("[ ! -d /run/systemd/system ] && "),
-        "skipped under systemd: {command}"
-    );
-    assert!(
-        command.contains("test -x /usr/sbin/kexec-chooser && "),
-        "guarded: {command}"
-    );
-    assert!(
-        command.contains(". /etc/default/kexec-chooser"),
-        "reads the settings: {command}"
-    );
+    assert!(!command.contains('%'), "cron turns % into a newline: {command}");
+    assert!(command.starts_with("[ ! -d /run/systemd/system ] && "), "skipped under systemd: {command}");
+    assert!(command.contains("test -x /usr/sbin/kexec-chooser && "), "guarded: {command}");
+    assert!(command.contains(". /etc/default/kexec-chooser"), "reads the settings: {command}");
     // The same check as the timer's service, with the same settings.
     let (unit_program, _) = exec_start("kexec-chooser-disk.service");
     let unit_line = &unit_values("kexec-chooser-disk.service", "ExecStart")[0];
@@ -468,19 +360,14 @@ fn settings_file_names_every_variable_the_units_and_cron_use() {
         for line in unit_values(unit, "ExecStart") {
             used.extend(
                 line.split(['$', '{', '}', '=', ' '])
-                    .filter(|w| {
-                        !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-                    })
+                    .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
                     .map(str::to_owned),
             );
         }
     }
     assert!(used.len() >= 3, "{used:?}");
     for name in used {
-        assert!(
-            vars.contains_key(&name),
-            "/etc/default/kexec-chooser lacks {name}"
-        );
+        assert!(vars.contains_key(&name), "/etc/default/kexec-chooser lacks {name}");
     }
 }
 
@@ -489,10 +376,6 @@ fn maintainer_scripts_carry_the_debhelper_marker_once() {
     for script in ["postinst", "prerm", "postrm"] {
         let text = read(&format!("debian/{script}"));
         assert!(text.starts_with("#!/bin/sh\n"), "{script}");
-        assert_eq!(
-            text.matches("#DEBHELPER#").count(),
-            1,
-            "{script}: cargo-deb fills every marker"
-        );
+        assert_eq!(text.matches("#DEBHELPER#").count(), 1, "{script}: cargo-deb fills every marker");
     }
 }

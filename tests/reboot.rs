@@ -142,14 +142,15 @@ fn json_without_dry_run_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
 }
 
-
 #[test]
 fn a_dry_run_shows_the_problem_of_an_initrd_that_is_not_a_file() {
     let t = common::tree_copy("debian");
     let r = t.path().to_str().unwrap();
     std::fs::create_dir(t.path().join("boot/dir.img")).unwrap();
     assert!(std::process::Command::new("mkfifo").arg(t.path().join("boot/fifo.img")).status().unwrap().success());
-    for (p, want) in [("/boot/dir.img", "a directory"), ("/boot/fifo.img", "a FIFO"), ("/boot/missing.img", "is missing")] {
+    for (p, want) in
+        [("/boot/dir.img", "a directory"), ("/boot/fifo.img", "a FIFO"), ("/boot/missing.img", "is missing")]
+    {
         let o = run(&["reboot", "--dry-run", "--root", r, "latest", "--initrd", p]);
         assert!(o.status.success(), "{}", stderr(&o));
         let out = stdout(&o);
@@ -174,7 +175,9 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     let none = run(&["reboot", "--dry-run", "latest", "--root", r]);
     assert!(none.status.success(), "{}", stderr(&none));
     assert!(
-        stdout(&none).contains("safety:    no watchdog: if the new kernel hangs, the machine stays down until someone resets it"),
+        stdout(&none).contains(
+            "safety:    no watchdog: if the new kernel hangs, the machine stays down until someone resets it"
+        ),
         "{}",
         stdout(&none)
     );
@@ -191,11 +194,20 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     w("sys/module/watchdog/parameters/stop_on_reboot", "0\n");
     w("sys/module/i6300esb/initstate", "live\n");
     std::fs::create_dir_all(t.path().join("sys/module/watchdog/holders")).unwrap();
-    std::os::unix::fs::symlink(t.path().join("sys/module/i6300esb"), t.path().join("sys/module/watchdog/holders/i6300esb"))
-        .unwrap();
-    for (f, v) in [("identity", "i6300ESB timer"), ("state", "inactive"), ("timeout", "30"), ("min_timeout", "1"),
-        ("max_timeout", "2046"), ("nowayout", "0"), ("bootstatus", "0")]
-    {
+    std::os::unix::fs::symlink(
+        t.path().join("sys/module/i6300esb"),
+        t.path().join("sys/module/watchdog/holders/i6300esb"),
+    )
+    .unwrap();
+    for (f, v) in [
+        ("identity", "i6300ESB timer"),
+        ("state", "inactive"),
+        ("timeout", "30"),
+        ("min_timeout", "1"),
+        ("max_timeout", "2046"),
+        ("nowayout", "0"),
+        ("bootstatus", "0"),
+    ] {
         w(&format!("sys/class/watchdog/watchdog0/{f}"), &format!("{v}\n"));
     }
     let armed = run(&["reboot", "--dry-run", "--json", "latest", "--root", r]);
@@ -205,9 +217,11 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     assert_eq!(p["watchdog"]["timeout"], 600);
     let line = p["cmdline"].as_str().unwrap();
     assert!(line.contains("watchdog.handle_boot_enabled=0 modprobe.blacklist=i6300esb"), "{line}");
-    let given = common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--watchdog", "120", "--root", r]).stdout);
+    let given =
+        common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--watchdog", "120", "--root", r]).stdout);
     assert_eq!(given["watchdog"]["timeout"], 120);
-    let off = common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--no-watchdog", "--root", r]).stdout);
+    let off =
+        common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--no-watchdog", "--root", r]).stdout);
     assert_eq!(off["watchdog"], serde_json::Value::Null);
     assert!(!off["cmdline"].as_str().unwrap().contains("modprobe.blacklist"), "{off}");
     assert!(off["watchdog_note"].as_str().unwrap().ends_with("(--no-watchdog)"), "{off}");

@@ -39,20 +39,12 @@ pub fn key(word: &str) -> &str {
 /// `/proc/cmdline` as a base for the next kernel: without the words the boot
 /// loader adds for this boot only (`BOOT_IMAGE=`, `initrd=`).
 pub fn from_proc(proc_cmdline: &str) -> String {
-    split(proc_cmdline)
-        .into_iter()
-        .filter(|w| !matches!(key(w), "BOOT_IMAGE" | "initrd"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    split(proc_cmdline).into_iter().filter(|w| !matches!(key(w), "BOOT_IMAGE" | "initrd")).collect::<Vec<_>>().join(" ")
 }
 
 /// `/etc/kernel/cmdline` may span lines and carry `#` comments.
 pub fn from_etc(text: &str) -> String {
-    let joined: Vec<&str> = text
-        .lines()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .collect();
+    let joined: Vec<&str> = text.lines().map(|l| l.trim()).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     split(&joined.join(" ")).join(" ")
 }
 
@@ -164,7 +156,9 @@ mod tests {
         ] {
             assert!(asks_for_rescue(rescue), "{rescue}");
         }
-        for normal in ["root=/dev/vda ro quiet", "", "3", "singleuser", "systemd.unit=graphical.target", "x=single", "S1"] {
+        for normal in
+            ["root=/dev/vda ro quiet", "", "3", "singleuser", "systemd.unit=graphical.target", "x=single", "S1"]
+        {
             assert!(!asks_for_rescue(normal), "{normal}");
         }
     }

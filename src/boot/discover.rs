@@ -113,11 +113,11 @@ fn name_suffix(name: &str) -> Option<&str> {
 /// Initrd names the distributions give for a kernel suffix, in preference order.
 fn initrd_candidates(suffix: &str) -> [String; 5] {
     [
-        format!("initrd.img-{suffix}"),     // Debian, Ubuntu
-        format!("initramfs-{suffix}.img"),  // Fedora, RHEL, Arch
-        format!("initramfs-{suffix}"),      // Alpine
+        format!("initrd.img-{suffix}"),    // Debian, Ubuntu
+        format!("initramfs-{suffix}.img"), // Fedora, RHEL, Arch
+        format!("initramfs-{suffix}"),     // Alpine
         format!("initrd-{suffix}.img"),
-        format!("initrd-{suffix}"),         // SUSE
+        format!("initrd-{suffix}"), // SUSE
     ]
 }
 
@@ -207,7 +207,11 @@ fn usable_file(root: &Root, path: &Path) -> Result<bool, String> {
 
 /// The first of `candidates` that is a regular file; problems for those that
 /// are there but are something else.
-fn first_file(root: &Root, candidates: impl IntoIterator<Item = PathBuf>, problems: &mut Vec<String>) -> Option<PathBuf> {
+fn first_file(
+    root: &Root,
+    candidates: impl IntoIterator<Item = PathBuf>,
+    problems: &mut Vec<String>,
+) -> Option<PathBuf> {
     for p in candidates {
         match usable_file(root, &p) {
             Ok(true) => return Some(p),
@@ -278,9 +282,9 @@ fn scan_vmlinuz(root: &Root, out: &mut Vec<Candidate>, notes: &mut Vec<String>) 
         }
         // Arch keeps a fallback initramfs (all modules) beside the default one.
         let mut fallback_problems = Vec::new();
-        let fallback = suffix.as_deref().and_then(|s| {
-            first_file(root, [dir.join(format!("initramfs-{s}-fallback.img"))], &mut fallback_problems)
-        });
+        let fallback = suffix
+            .as_deref()
+            .and_then(|s| first_file(root, [dir.join(format!("initramfs-{s}-fallback.img"))], &mut fallback_problems));
         out.push(Candidate { entry: e.clone(), real_kernel: real.clone(), bls: None });
         if let Some(fb) = fallback {
             let mut f = e;
@@ -459,8 +463,8 @@ fn mark_grub_default(
         }
     }
     let (dir, cfg_text) = found?; // no grub.cfg: GRUB is not the boot loader
-    // GRUB boots with the defaults of grub.cfg alone when its environment
-    // block cannot be loaded; so does this.
+                                  // GRUB boots with the defaults of grub.cfg alone when its environment
+                                  // block cannot be loaded; so does this.
     let env = match root.read(dir.join("grubenv"), grub::ENV_MAX) {
         Ok(b) => grub::parse_env(&String::from_utf8_lossy(&b)),
         Err(e) => {
@@ -533,12 +537,9 @@ fn source_rank(s: Source) -> u8 {
 /// as UAPI versions compare. Its default is the first.
 fn boot_loader_order(a: &BlsOrder, a_key: Option<&str>, b: &BlsOrder, b_key: Option<&str>) -> Ordering {
     let keyed = match (a_key, b_key) {
-        (Some(x), Some(y)) => x
-            .cmp(y)
-            .then_with(|| a.machine_id.cmp(&b.machine_id))
-            .then_with(|| {
-                version::uapi_compare(b.version.as_deref().unwrap_or(""), a.version.as_deref().unwrap_or(""))
-            }),
+        (Some(x), Some(y)) => x.cmp(y).then_with(|| a.machine_id.cmp(&b.machine_id)).then_with(|| {
+            version::uapi_compare(b.version.as_deref().unwrap_or(""), a.version.as_deref().unwrap_or(""))
+        }),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,

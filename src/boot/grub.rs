@@ -295,7 +295,13 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
     #[test]
     fn saved_entry_by_submenu_path_of_titles() {
         let cfg = parse_cfg(DEBIAN);
-        let v = default_value(&cfg, &env(&[("saved_entry", "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-9-amd64")]));
+        let v = default_value(
+            &cfg,
+            &env(&[(
+                "saved_entry",
+                "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-9-amd64",
+            )]),
+        );
         let e = resolve(&cfg.items, &v).unwrap();
         assert_eq!(e.linux.as_deref(), Some("/boot/vmlinuz-6.1.0-9-amd64"));
     }

@@ -83,7 +83,9 @@ pub enum Error {
     Read { path: PathBuf, source: std::io::Error },
     #[error("no kernel matches {selector:?}; candidates: {candidates}")]
     UnknownSelector { selector: String, candidates: String },
-    #[error("{selector:?} matches only entries for single-user, rescue or emergency mode: {candidates}; name one by id")]
+    #[error(
+        "{selector:?} matches only entries for single-user, rescue or emergency mode: {candidates}; name one by id"
+    )]
     OnlyRescue { selector: String, candidates: String },
     #[error("no kernel is marked default: {reason}")]
     NoDefault { reason: String },

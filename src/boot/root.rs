@@ -264,7 +264,8 @@ impl Root {
         let path = path.as_ref();
         // O_DIRECTORY refuses anything else before it is opened.
         let fd = self.open_fd(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NONBLOCK)?;
-        let mut names = in_root::read_dir(fd).map_err(|e| RootError::Read { path: path.to_path_buf(), err: e.into() })?;
+        let mut names =
+            in_root::read_dir(fd).map_err(|e| RootError::Read { path: path.to_path_buf(), err: e.into() })?;
         names.sort();
         Ok(names)
     }
@@ -371,7 +372,8 @@ mod tests {
     #[test]
     fn fifos_are_refused_without_blocking() {
         let t = tree();
-        nix::unistd::mkfifo(&t.root.join("boot/grub/grub.cfg"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        nix::unistd::mkfifo(&t.root.join("boot/grub/grub.cfg"), nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .unwrap();
         symlink("grub.cfg", t.root.join("boot/grub/grubenv")).unwrap();
         for r in both(&t.root) {
             for p in ["/boot/grub/grub.cfg", "/boot/grub/grubenv"] {
@@ -394,7 +396,10 @@ mod tests {
         let t = tree();
         symlink("/dev/zero", t.root.join("boot/grub/grubenv")).unwrap();
         for r in both(&t.root) {
-            assert!(r.read("/boot/grub/grubenv", 1024).unwrap_err().is_not_found(), "/dev/zero of the root, not the host's");
+            assert!(
+                r.read("/boot/grub/grubenv", 1024).unwrap_err().is_not_found(),
+                "/dev/zero of the root, not the host's"
+            );
             let e = r.read("/boot/grub", 1024).unwrap_err();
             assert_eq!(e.to_string(), "/boot/grub is a directory, not a regular file");
             assert!(r.is_dir("/boot/grub") && r.is_dir("/") && !r.is_file("/boot"));

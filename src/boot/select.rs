@@ -39,9 +39,7 @@ pub fn select(root: &Root, d: &Discovery, selector: &str) -> Result<BootEntry, E
     };
     match selector {
         "latest" => {
-            return first_normal(&d.entries)
-                .cloned()
-                .ok_or_else(|| Error::NoKernel { root: root.dir().to_path_buf() })
+            return first_normal(&d.entries).cloned().ok_or_else(|| Error::NoKernel { root: root.dir().to_path_buf() })
         }
         "running" => {
             let release = d.running.clone().unwrap_or_default();

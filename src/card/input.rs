@@ -173,10 +173,7 @@ mod tests {
 
     #[test]
     fn a_bad_character_is_named_with_its_position() {
-        assert_eq!(
-            digits("4111x1111"),
-            Err(LineError::BadCharacter { position: 5, character: 'x' })
-        );
+        assert_eq!(digits("4111x1111"), Err(LineError::BadCharacter { position: 5, character: 'x' }));
         assert_eq!(digits("41\t11"), Err(LineError::BadCharacter { position: 3, character: '\t' }));
         assert_eq!(digits("é"), Err(LineError::BadCharacter { position: 1, character: 'é' }));
     }
@@ -191,10 +188,7 @@ mod tests {
     #[test]
     fn invalid_utf8_names_the_byte() {
         let mut buf = String::new();
-        assert_eq!(
-            digits_of(b"41\xff1", &mut buf),
-            Err(LineError::NotUtf8 { position: 3, byte: 0xff })
-        );
+        assert_eq!(digits_of(b"41\xff1", &mut buf), Err(LineError::NotUtf8 { position: 3, byte: 0xff }));
     }
 
     #[test]

@@ -31,10 +31,7 @@ pub struct Network {
 impl Network {
     /// Whether a number of `length` digits can belong to this network.
     pub fn allows_length(&self, length: usize) -> bool {
-        u32::try_from(length)
-            .ok()
-            .and_then(|n| 1u32.checked_shl(n))
-            .is_some_and(|bit| self.lengths & bit != 0)
+        u32::try_from(length).ok().and_then(|n| 1u32.checked_shl(n)).is_some_and(|bit| self.lengths & bit != 0)
     }
 
     /// The allowed lengths, smallest first (for the documentation and tests).
@@ -76,8 +73,7 @@ pub static MAESTRO: Network = Network { name: "Maestro", lengths: length_span(12
 pub static MIR: Network = Network { name: "Mir", lengths: length_span(16, 19) };
 
 /// Every network of the table, in the order the documentation lists them.
-pub static NETWORKS: &[&Network] =
-    &[&VISA, &MASTERCARD, &AMEX, &DISCOVER, &DINERS, &JCB, &UNIONPAY, &MAESTRO, &MIR];
+pub static NETWORKS: &[&Network] = &[&VISA, &MASTERCARD, &AMEX, &DISCOVER, &DINERS, &JCB, &UNIONPAY, &MAESTRO, &MIR];
 
 /// Numbers whose first `digits` digits, read as an integer, lie in `low..=high`.
 #[derive(Debug)]
@@ -155,9 +151,7 @@ pub fn network_of(digits: &[u8]) -> Option<&'static Network> {
     // Only the ranges that can start with the first two digits are tried
     // (at most four, against 24): the check runs once per input line.
     let mut candidates = match (available >= 2, prefix.get(2)) {
-        (true, Some(&two)) => {
-            usize::try_from(two).ok().and_then(|i| two_digit_index().get(i).copied()).unwrap_or(0)
-        }
+        (true, Some(&two)) => usize::try_from(two).ok().and_then(|i| two_digit_index().get(i).copied()).unwrap_or(0),
         _ => u64::MAX,
     };
     let mut best: Option<&PrefixRange> = None;

@@ -180,8 +180,7 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let parsed = if args.input == Path::new("-") {
         read(io::stdin().lock(), format, args.skip_bad, &name)?
     } else {
-        let f = File::open(&args.input)
-            .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")))?;
+        let f = File::open(&args.input).map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")))?;
         read(BufReader::with_capacity(1 << 20, f), format, args.skip_bad, &name)?
     };
     if parsed.skipped > 0 {
@@ -220,8 +219,7 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
 
 fn read<R: BufRead>(r: R, format: Format, skip_bad: bool, name: &str) -> anyhow::Result<perf::Parsed> {
     // A read failure of the file is as much bad input as a bad row: exit 2.
-    perf::parse(r, format, skip_bad)
-        .map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into())
+    perf::parse(r, format, skip_bad).map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into())
 }
 
 /// Run the chosen detector on every series, in input order.
@@ -288,12 +286,12 @@ fn svg_name(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
 fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> anyhow::Result<()> {
     let charts: Vec<_> = results.iter().filter_map(|(i, a)| ds.series.get(*i).map(|s| (s, a))).collect();
     let write = |path: &Path, body: &dyn Fn(&mut BufWriter<&mut AtomicFile>) -> io::Result<()>| {
-        let refuse = |e: &dyn std::fmt::Display| ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", crate::text::path(path)));
+        let refuse = |e: &dyn std::fmt::Display| {
+            ExitError::new(exit::BAD_INPUT, format!("--plot {}: {e}", crate::text::path(path)))
+        };
         let mut file = AtomicFile::create(path, 0o644).map_err(|e| refuse(&e.io()))?;
         let mut out = BufWriter::new(&mut file);
-        body(&mut out)
-            .and_then(|()| out.flush())
-            .with_context(|| format!("writing {}", crate::text::path(path)))?;
+        body(&mut out).and_then(|()| out.flush()).with_context(|| format!("writing {}", crate::text::path(path)))?;
         drop(out);
         file.commit().map_err(|e| refuse(&e))?;
         anyhow::Ok(())

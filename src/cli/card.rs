@@ -75,9 +75,9 @@ pub fn run(_ctx: &Ctx, args: &CardArgs) -> anyhow::Result<u8> {
         }
         let mut lines = Lines::new(stdin.lock());
         loop {
-            let next = lines.next_line().map_err(|e| {
-                ExitError::new(EXIT_UNUSABLE, format!("card: reading standard input: {e}"))
-            });
+            let next = lines
+                .next_line()
+                .map_err(|e| ExitError::new(EXIT_UNUSABLE, format!("card: reading standard input: {e}")));
             let Some((number, line)) = next? else { break };
             match line {
                 Line::Text(bytes) => out.one(Source::Line(number), bytes)?,
@@ -284,14 +284,7 @@ mod tests {
     }
 
     fn output(json: bool, reveal: bool) -> Output<Vec<u8>> {
-        Output {
-            out: Vec::new(),
-            json,
-            reveal,
-            tally: Tally::default(),
-            digits: String::new(),
-            line: Vec::new(),
-        }
+        Output { out: Vec::new(), json, reveal, tally: Tally::default(), digits: String::new(), line: Vec::new() }
     }
 
     #[test]
@@ -343,16 +336,12 @@ mod tests {
     #[test]
     fn json_records_for_every_outcome_parse_back() {
         let mut o = output(true, false);
-        for (i, n) in
-            ["4111111111111111", "4111111111111112", "411111111111111", "9111111111111111"]
-                .iter()
-                .enumerate()
+        for (i, n) in ["4111111111111111", "4111111111111112", "411111111111111", "9111111111111111"].iter().enumerate()
         {
             o.one(Source::Line(i as u64 + 1), n.as_bytes()).unwrap();
         }
         let text = String::from_utf8(o.out).unwrap();
-        let records: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let records: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(records.len(), 4);
         assert_eq!(records[0]["reason"], serde_json::Value::Null);
         assert_eq!(records[1]["reason"], "checksum");
@@ -368,10 +357,7 @@ mod tests {
         o.one(Source::Line(1), b"4111111111111112").unwrap();
         o.one(Source::Line(2), b"4111x").unwrap();
         // Only the usable line has a record; the bad one went to stderr alone.
-        assert_eq!(
-            String::from_utf8(o.out).unwrap(),
-            "411111******1112\tVisa\tinvalid: checksum\n"
-        );
+        assert_eq!(String::from_utf8(o.out).unwrap(), "411111******1112\tVisa\tinvalid: checksum\n");
         assert_eq!(o.tally.unusable, 1);
         assert_eq!(o.tally.exit_code(), EXIT_UNUSABLE);
     }

@@ -74,7 +74,11 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
         }
         Confirmation::CheckFailed { record, reboot } => {
             let why = record.reason.as_deref().map(t).unwrap_or_default();
-            writeln!(err, "kexec-chooser: CHECK FAILED: the warm boot into {} is not confirmed: {why}", t(&record.target))?;
+            writeln!(
+                err,
+                "kexec-chooser: CHECK FAILED: the warm boot into {} is not confirmed: {why}",
+                t(&record.target)
+            )?;
             match reboot {
                 Ok(()) => writeln!(err, "kexec-chooser: rebooting through the firmware to the boot loader's default")?,
                 Err(e) => writeln!(
@@ -157,7 +161,12 @@ mod tests {
         let (code, out, err) = printed(&c);
         assert_eq!(code, exit::FAILURE);
         assert_eq!(out, "");
-        assert!(err.starts_with("kexec-chooser: FELL BACK: the warm reboot into 6.1.0-10-amd64 did not come up; 6.1.0-9-amd64 runs"), "{err}");
+        assert!(
+            err.starts_with(
+                "kexec-chooser: FELL BACK: the warm reboot into 6.1.0-10-amd64 did not come up; 6.1.0-9-amd64 runs"
+            ),
+            "{err}"
+        );
         assert!(err.contains("still armed: cannot stop it"), "{err}");
         assert!(!err.contains('\x1b'), "{err:?}");
         let c = Confirmation::CheckFailed {

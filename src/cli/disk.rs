@@ -102,25 +102,16 @@ pub struct DiskArgs {
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    let secs: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= MAX_TIMEOUT_SECS) {
-        return Err(format!(
-            "{s:?} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}"
-        ));
+        return Err(format!("{s:?} is not a number of seconds above 0 and at most {MAX_TIMEOUT_SECS}"));
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
 pub fn run(ctx: &Ctx, args: &DiskArgs) -> anyhow::Result<u8> {
-    let thresholds = Thresholds {
-        warn: args.warn,
-        crit: args.crit,
-        warn_inodes: args.warn_inodes,
-        crit_inodes: args.crit_inodes,
-    };
+    let thresholds =
+        Thresholds { warn: args.warn, crit: args.crit, warn_inodes: args.warn_inodes, crit_inodes: args.crit_inodes };
     check_limits(&thresholds).map_err(|msg| ExitError::new(USAGE_EXIT_CODE, msg))?;
     match check(ctx, args, thresholds) {
         // A monitoring plugin's output is its stdout: in `--nagios` mode an
@@ -140,20 +131,13 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
     let unknown = |e: &dyn std::fmt::Display| ExitError::new(State::Unknown.code(), e.to_string());
     let (mounts, ignored) = disk::mount_table().map_err(|e| unknown(&e))?;
     for b in &ignored {
-        eprintln!(
-            "kexec-chooser: disk: ignoring {} {b}",
-            disk::check::MOUNTINFO
-        );
+        eprintln!("kexec-chooser: disk: ignoring {} {b}", disk::check::MOUNTINFO);
     }
     let job = Job {
         root: ctx.root.clone(),
         paths: args.paths.clone(),
         mounts,
-        filters: Filters {
-            all: args.all,
-            exclude_types: args.exclude_type.clone(),
-            exclude: args.exclude.clone(),
-        },
+        filters: Filters { all: args.all, exclude_types: args.exclude_type.clone(), exclude: args.exclude.clone() },
         thresholds,
         timeout: args.timeout,
     };
@@ -161,15 +145,9 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
     let rows = &report.rows;
 
     if let Some(path) = &args.prometheus {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        crate::atomic_file::write(
-            path,
-            PROMETHEUS_MODE,
-            report::prometheus(rows, now).as_bytes(),
-        )
-        .map_err(|e| unknown(&e))?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        crate::atomic_file::write(path, PROMETHEUS_MODE, report::prometheus(rows, now).as_bytes())
+            .map_err(|e| unknown(&e))?;
     }
     let text = if args.json {
         report::json(rows).context("cannot render JSON")?
@@ -192,10 +170,7 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
 /// Warnings must fire before criticals when they are comparable.
 fn check_limits(t: &Thresholds) -> Result<(), String> {
     if !t.warn.is_not_below(t.crit) {
-        return Err(format!(
-            "--warn {} is below --crit {}: the warning could never come first",
-            t.warn, t.crit
-        ));
+        return Err(format!("--warn {} is below --crit {}: the warning could never come first", t.warn, t.crit));
     }
     if !t.warn_inodes.is_not_below(t.crit_inodes) {
         return Err(format!(

@@ -96,39 +96,24 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
         if let Some(opt) = args.git_only_option() {
             return Err(ExitError::new(
                 exit::USAGE,
-                format!(
-                    "{opt} only applies to Git repositories; {} is a Mercurial repository",
-                    repo.root.display()
-                ),
+                format!("{opt} only applies to Git repositories; {} is a Mercurial repository", repo.root.display()),
             )
             .into());
         }
     }
     let id = repo.identify(args.name.as_deref()).with_context(|| {
-        format!(
-            "cannot name the patch of the {} repository {}",
-            repo.vcs.name(),
-            repo.root.display()
-        )
+        format!("cannot name the patch of the {} repository {}", repo.vcs.name(), repo.root.display())
     })?;
     let base = patch::name::file_name(&id.patch_name, &id.repo_name)?;
     let home = std::env::var_os("HOME");
-    let dir = store::resolve_patchdir(
-        args.patchdir.as_deref(),
-        id.configured_patchdir.as_deref(),
-        home.as_deref(),
-    )?;
+    let dir = store::resolve_patchdir(args.patchdir.as_deref(), id.configured_patchdir.as_deref(), home.as_deref())?;
 
     let mut out = std::io::stdout().lock();
     if args.list {
         let versions = store::versions(&dir, &base)?;
         if versions.is_empty() {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(
-                err,
-                "kexec-chooser: no saved version of {}",
-                dir.join(&base).display()
-            );
+            let _ = writeln!(err, "kexec-chooser: no saved version of {}", dir.join(&base).display());
         }
         for v in versions {
             writeln!(out, "{}", v.path.display())?;
@@ -142,9 +127,7 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
     store::ensure_patchdir(&dir)?;
     match store::save(&dir, &base, &content)? {
         Saved::New(path) => writeln!(out, "Patch saved to {}", path.display())?,
-        Saved::Identical(path) => {
-            writeln!(out, "Patch is identical to {}; not saving", path.display())?
-        }
+        Saved::Identical(path) => writeln!(out, "Patch is identical to {}; not saving", path.display())?,
     }
     Ok(exit::OK)
 }

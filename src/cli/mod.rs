@@ -177,7 +177,10 @@ fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
         if let Some(arg) = misplaced {
             let name = match arg.get_long() {
                 Some(long) => format!("--{long}"),
-                None => arg.get_value_names().and_then(|v| v.first()).map_or_else(|| arg.get_id().to_string(), ToString::to_string),
+                None => arg
+                    .get_value_names()
+                    .and_then(|v| v.first())
+                    .map_or_else(|| arg.get_id().to_string(), ToString::to_string),
             };
             return Err(cmd.error(
                 clap::error::ErrorKind::ArgumentConflict,
@@ -245,10 +248,7 @@ fn report(err: &anyhow::Error) -> u8 {
     if is_broken_pipe(err) {
         return exit::OK;
     }
-    let code = err
-        .chain()
-        .find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code))
-        .unwrap_or(exit::FAILURE);
+    let code = err.chain().find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code)).unwrap_or(exit::FAILURE);
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "kexec-chooser: {}", crate::text::escape(&format!("{err:#}")));
     code

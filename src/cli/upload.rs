@@ -12,10 +12,10 @@ use clap::{Args, ValueEnum};
 
 use super::{Ctx, ExitError};
 use crate::atomic_file::AtomicFile;
+use crate::text;
 use crate::upload::http::{self, Method};
 use crate::upload::multipart::{self, Body};
 use crate::upload::progress::Progress;
-use crate::text;
 use crate::upload::{form, UploadError};
 
 /// Exit codes of `upload`.
@@ -161,7 +161,11 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         &env,
         &mut |hop| {
             if hop != &request.url {
-                let _ = writeln!(io::stderr(), "kexec-chooser: redirected, sending again to {}", text::escape(hop.as_str()));
+                let _ = writeln!(
+                    io::stderr(),
+                    "kexec-chooser: redirected, sending again to {}",
+                    text::escape(hop.as_str())
+                );
             }
             progress.borrow_mut().restart();
         },
@@ -220,9 +224,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
 /// 0600 when the umask cannot be read (`/proc` not mounted).
 fn created_mode() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let umask = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Umask:"))
-        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    let umask =
+        status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
     umask.map_or(0o600, |u| 0o666 & !u)
 }

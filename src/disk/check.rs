@@ -87,10 +87,8 @@ impl Probe for Kernel {
 /// Read and parse the running system's mount table. Lines that do not parse
 /// come back beside the mounts, for the caller to mention.
 pub fn mount_table() -> Result<(Vec<MountEntry>, Vec<BadLine>), DiskError> {
-    let text = mountinfo::read(Path::new(MOUNTINFO)).map_err(|error| DiskError::MountTable {
-        path: PathBuf::from(MOUNTINFO),
-        error,
-    })?;
+    let text = mountinfo::read(Path::new(MOUNTINFO))
+        .map_err(|error| DiskError::MountTable { path: PathBuf::from(MOUNTINFO), error })?;
     Ok(mountinfo::parse(&text))
 }
 
@@ -107,9 +105,7 @@ pub fn run_with<P: Probe>(job: &Job, probe: &Arc<P>) -> Result<Report, DiskError
         if host {
             return Some(p.to_path_buf());
         }
-        p.strip_prefix(&root_dir)
-            .ok()
-            .map(|rel| Path::new("/").join(rel))
+        p.strip_prefix(&root_dir).ok().map(|rel| Path::new("/").join(rel))
     };
     let plan: Vec<Planned> = if job.paths.is_empty() {
         select::listing(&job.mounts, &job.filters, shown)
@@ -127,15 +123,8 @@ pub fn run_with<P: Probe>(job: &Job, probe: &Arc<P>) -> Result<Report, DiskError
         })
         .collect();
     let p = Arc::clone(probe);
-    let answers = guard::run(
-        stat_paths,
-        job.timeout,
-        guard::MAX_WORKERS,
-        move |path: &PathBuf| p.statvfs(path),
-    );
-    Ok(Report {
-        rows: judge_all(job, plan, answers.outcomes),
-    })
+    let answers = guard::run(stat_paths, job.timeout, guard::MAX_WORKERS, move |path: &PathBuf| p.statvfs(path));
+    Ok(Report { rows: judge_all(job, plan, answers.outcomes) })
 }
 
 /// What a lookup under the deadline came to.
@@ -149,36 +138,19 @@ fn resolve<P: Probe>(job: &Job, probe: &Arc<P>) -> Result<(PathBuf, Vec<Lookup>)
         to_resolve.push(job.root.dir().to_path_buf());
     }
     // Absolute paths are the system's, under the root; relative ones are ours.
-    to_resolve.extend(job.paths.iter().map(|p| {
-        if p.is_absolute() {
-            job.root.path(p)
-        } else {
-            p.clone()
-        }
-    }));
+    to_resolve.extend(job.paths.iter().map(|p| if p.is_absolute() { job.root.path(p) } else { p.clone() }));
     let p = Arc::clone(probe);
-    let mut outcomes = guard::run(
-        to_resolve,
-        job.timeout,
-        guard::MAX_WORKERS,
-        move |path: &PathBuf| p.lookup(path),
-    )
-    .outcomes
-    .into_iter();
+    let mut outcomes = guard::run(to_resolve, job.timeout, guard::MAX_WORKERS, move |path: &PathBuf| p.lookup(path))
+        .outcomes
+        .into_iter();
     if job.root.is_host() {
         return Ok((PathBuf::from("/"), outcomes.collect()));
     }
-    let root_error = |reason: String| DiskError::Root {
-        dir: crate::text::path(job.root.dir()),
-        reason,
-    };
+    let root_error = |reason: String| DiskError::Root { dir: crate::text::path(job.root.dir()), reason };
     match outcomes.next() {
         Some(Outcome::Done(Ok(dir))) => Ok((dir, outcomes.collect())),
         Some(Outcome::Done(Err(e))) => Err(root_error(io_reason(&e))),
-        _ => Err(root_error(format!(
-            "did not answer within {}",
-            secs(job.timeout)
-        ))),
+        _ => Err(root_error(format!("did not answer within {}", secs(job.timeout)))),
     }
 }
 
@@ -192,12 +164,7 @@ struct Target {
 
 impl Target {
     fn new(shown: PathBuf, e: &MountEntry) -> Target {
-        Target {
-            shown,
-            stat_path: e.mount_point.clone(),
-            device: e.source.clone(),
-            fstype: e.fstype.clone(),
-        }
+        Target { shown, stat_path: e.mount_point.clone(), device: e.source.clone(), fstype: e.fstype.clone() }
     }
 }
 
@@ -208,11 +175,7 @@ enum Planned {
 }
 
 /// Paths given on the command line, mapped to the mount holding each, once per mount.
-fn plan_paths(
-    job: &Job,
-    resolved: Vec<Lookup>,
-    shown: &dyn Fn(&Path) -> Option<PathBuf>,
-) -> Vec<Planned> {
+fn plan_paths(job: &Job, resolved: Vec<Lookup>, shown: &dyn Fn(&Path) -> Option<PathBuf>) -> Vec<Planned> {
     let visible = select::visible(&job.mounts);
     let mut seen: Vec<u64> = Vec::new();
     let mut plan = Vec::new();
@@ -240,10 +203,7 @@ fn plan_paths(
                 continue;
             }
             Outcome::TimedOut => {
-                plan.push(unchecked(
-                    State::Unknown,
-                    format!("the path did not answer within {}", secs(job.timeout)),
-                ));
+                plan.push(unchecked(State::Unknown, format!("the path did not answer within {}", secs(job.timeout))));
                 continue;
             }
             Outcome::NotStarted(why) => {
@@ -266,11 +226,7 @@ fn plan_paths(
 }
 
 /// The rows of the plan, the statvfs answers judged against the thresholds.
-fn judge_all(
-    job: &Job,
-    plan: Vec<Planned>,
-    answers: Vec<Outcome<Result<Counters, UsageError>>>,
-) -> Vec<Row> {
+fn judge_all(job: &Job, plan: Vec<Planned>, answers: Vec<Outcome<Result<Counters, UsageError>>>) -> Vec<Row> {
     let explicit = !job.paths.is_empty();
     let mut answers = answers.into_iter();
     let mut rows = Vec::with_capacity(plan.len());
@@ -282,9 +238,7 @@ fn judge_all(
             }
             Planned::Stat(target) => target,
         };
-        let answer = answers
-            .next()
-            .unwrap_or(Outcome::NotStarted(Skipped::NoThread));
+        let answer = answers.next().unwrap_or(Outcome::NotStarted(Skipped::NoThread));
         let (usage, state, reason) = match answer {
             Outcome::Done(Ok(c)) => match Usage::from_counters(&c) {
                 // Zero blocks: a pseudo filesystem of a type not known as one.
@@ -296,28 +250,12 @@ fn judge_all(
                 Err(e) => (None, State::Unknown, Some(e.to_string())),
             },
             Outcome::Done(Err(e)) => (None, State::Unknown, Some(e.to_string())),
-            Outcome::TimedOut => (
-                None,
-                State::Unknown,
-                Some(format!(
-                    "statvfs did not answer within {}",
-                    secs(job.timeout)
-                )),
-            ),
-            Outcome::NotStarted(why) => (
-                None,
-                State::Unknown,
-                Some(not_checked(why, "filesystem", "filesystems")),
-            ),
+            Outcome::TimedOut => {
+                (None, State::Unknown, Some(format!("statvfs did not answer within {}", secs(job.timeout))))
+            }
+            Outcome::NotStarted(why) => (None, State::Unknown, Some(not_checked(why, "filesystem", "filesystems"))),
         };
-        rows.push(Row {
-            mount: target.shown,
-            device: target.device,
-            fstype: target.fstype,
-            usage,
-            state,
-            reason,
-        });
+        rows.push(Row { mount: target.shown, device: target.device, fstype: target.fstype, usage, state, reason });
     }
     rows
 }
@@ -371,15 +309,7 @@ mod tests {
             if self.hung.iter().any(|h| h == path) {
                 std::thread::sleep(Duration::from_secs(60));
             }
-            Ok(Counters {
-                frsize: 4096,
-                blocks: 1000,
-                bfree: 500,
-                bavail: 500,
-                files: 100,
-                ffree: 50,
-                favail: 50,
-            })
+            Ok(Counters { frsize: 4096, blocks: 1000, bfree: 500, bavail: 500, files: 100, ffree: 50, favail: 50 })
         }
     }
 
@@ -390,8 +320,7 @@ mod tests {
             .enumerate()
             .map(|(k, p)| format!("{} 1 8:{k} / {p} rw - ext4 /dev/d{k} rw\n", k + 2))
             .collect();
-        let (entries, bad) =
-            mountinfo::parse(format!("1 0 8:99 / / rw - ext4 /dev/root rw\n{text}").as_bytes());
+        let (entries, bad) = mountinfo::parse(format!("1 0 8:99 / / rw - ext4 /dev/root rw\n{text}").as_bytes());
         assert!(bad.is_empty(), "{bad:?}");
         entries
     }
@@ -414,9 +343,7 @@ mod tests {
 
     fn reason<'a>(report: &'a Report, mount: &str) -> Option<&'a str> {
         let row = report.rows.iter().find(|r| r.mount == Path::new(mount));
-        row.unwrap_or_else(|| panic!("no row for {mount}: {:#?}", report.rows))
-            .reason
-            .as_deref()
+        row.unwrap_or_else(|| panic!("no row for {mount}: {:#?}", report.rows)).reason.as_deref()
     }
 
     #[test]
@@ -426,31 +353,20 @@ mod tests {
             // The hung mounts first, then two healthy ones.
             let points: Vec<String> = (1..=hung + 2).map(|k| format!("/m{k}")).collect();
             let refs: Vec<&str> = points.iter().map(String::as_str).collect();
-            let fake = Fake {
-                hung: points.iter().take(hung).map(PathBuf::from).collect(),
-            };
+            let fake = Fake { hung: points.iter().take(hung).map(PathBuf::from).collect() };
             let report = run_with(&job(mounts(&refs), timeout), &Arc::new(fake)).unwrap();
             assert_eq!(report.state(), State::Unknown, "{hung} hung");
             let answered = hung.min(guard::MAX_WORKERS);
             for p in &points[..answered] {
-                assert_eq!(
-                    reason(&report, p),
-                    Some("statvfs did not answer within 0.1s"),
-                    "{hung} hung, {p}"
-                );
+                assert_eq!(reason(&report, p), Some("statvfs did not answer within 0.1s"), "{hung} hung, {p}");
             }
             for p in &points[answered..] {
                 // Past the cap: the hung mounts left and the healthy ones
                 // behind them; below it, only healthy ones, all checked.
-                let want = (hung > guard::MAX_WORKERS)
-                    .then_some("not checked: 8 filesystems before it did not answer");
+                let want = (hung > guard::MAX_WORKERS).then_some("not checked: 8 filesystems before it did not answer");
                 assert_eq!(reason(&report, p), want, "{hung} hung, {p}");
             }
-            assert_eq!(
-                reason(&report, "/"),
-                None,
-                "{hung} hung: the root filesystem is OK"
-            );
+            assert_eq!(reason(&report, "/"), None, "{hung} hung: the root filesystem is OK");
         }
     }
 
@@ -458,19 +374,14 @@ mod tests {
     fn a_hung_root_is_an_error_naming_it_and_the_timeout() {
         let mut j = job(mounts(&["/sys1", "/sys1/srv"]), Duration::from_millis(50));
         j.root = Root::new("/sys1");
-        let fake = Fake {
-            hung: vec![PathBuf::from("/sys1")],
-        };
+        let fake = Fake { hung: vec![PathBuf::from("/sys1")] };
         let err = run_with(&j, &Arc::new(fake)).unwrap_err();
         assert_eq!(err.to_string(), "--root /sys1: did not answer within 0.05s");
     }
 
     #[test]
     fn under_a_root_mounts_are_shown_as_that_system_sees_them_and_paths_are_judged() {
-        let mut j = job(
-            mounts(&["/sys1", "/sys1/srv", "/elsewhere"]),
-            Duration::from_secs(5),
-        );
+        let mut j = job(mounts(&["/sys1", "/sys1/srv", "/elsewhere"]), Duration::from_secs(5));
         j.root = Root::new("/sys1");
         let report = run_with(&j, &Arc::new(Fake { hung: Vec::new() })).unwrap();
         let shown: Vec<&Path> = report.rows.iter().map(|r| r.mount.as_path()).collect();
@@ -490,27 +401,15 @@ mod tests {
     fn a_hung_path_lookup_is_unknown_and_the_others_are_checked() {
         let mut j = job(mounts(&["/a", "/b"]), Duration::from_millis(100));
         j.paths = vec![PathBuf::from("/a/x"), PathBuf::from("/b/y")];
-        let report = run_with(
-            &j,
-            &Arc::new(Fake {
-                hung: vec![PathBuf::from("/a/x")],
-            }),
-        )
-        .unwrap();
-        assert_eq!(
-            reason(&report, "/a/x"),
-            Some("the path did not answer within 0.1s")
-        );
+        let report = run_with(&j, &Arc::new(Fake { hung: vec![PathBuf::from("/a/x")] })).unwrap();
+        assert_eq!(reason(&report, "/a/x"), Some("the path did not answer within 0.1s"));
         assert_eq!(reason(&report, "/b"), None);
         assert_eq!(report.state(), State::Unknown);
     }
 
     #[test]
     fn the_counting_words_agree_with_the_count() {
-        assert_eq!(
-            not_checked(Skipped::AfterHung(1), "path", "paths"),
-            "not checked: 1 path before it did not answer"
-        );
+        assert_eq!(not_checked(Skipped::AfterHung(1), "path", "paths"), "not checked: 1 path before it did not answer");
         assert_eq!(
             not_checked(Skipped::AfterHung(2), "filesystem", "filesystems"),
             "not checked: 2 filesystems before it did not answer"

@@ -79,17 +79,11 @@ impl<I, T> Shared<I, T> {
     }
 
     fn answered(&self, i: usize) -> bool {
-        self.values
-            .get(i)
-            .is_some_and(|v| v.lock().unwrap_or_else(PoisonError::into_inner).is_some())
+        self.values.get(i).is_some_and(|v| v.lock().unwrap_or_else(PoisonError::into_inner).is_some())
     }
 
     fn take(&self, i: usize) -> Option<T> {
-        self.values
-            .get(i)?
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+        self.values.get(i)?.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -112,11 +106,7 @@ where
 {
     let n = items.len();
     if n == 0 {
-        return Report {
-            outcomes: Vec::new(),
-            abandoned: 0,
-            spawned: 0,
-        };
+        return Report { outcomes: Vec::new(), abandoned: 0, spawned: 0 };
     }
     let max_workers = max_workers.max(1);
     let shared = Arc::new(Shared {
@@ -146,9 +136,7 @@ where
                 continue;
             }
             let current = w.item.load(Ordering::Acquire).checked_sub(1);
-            let start = current
-                .filter(|&i| !shared.answered(i))
-                .map(|i| (i, shared.started_at(i)));
+            let start = current.filter(|&i| !shared.answered(i)).map(|i| (i, shared.started_at(i)));
             match start {
                 // Stuck past its deadline: given up on already.
                 Some((i, _)) if timed_out.get(i).copied().unwrap_or(false) => continue,
@@ -214,11 +202,7 @@ where
             }
         })
         .collect();
-    Report {
-        outcomes,
-        abandoned,
-        spawned: workers.len(),
-    }
+    Report { outcomes, abandoned, spawned: workers.len() }
 }
 
 /// Stop the queue: the items no worker has taken are not started.
@@ -227,23 +211,14 @@ fn give_up<I, T>(shared: &Shared<I, T>, why: Skipped) -> Option<(usize, Skipped)
     (first < shared.items.len()).then_some((first, why))
 }
 
-fn spawn<I, T, F>(
-    shared: &Arc<Shared<I, T>>,
-    f: &Arc<F>,
-    ended: &mpsc::Sender<()>,
-) -> Option<Arc<Worker>>
+fn spawn<I, T, F>(shared: &Arc<Shared<I, T>>, f: &Arc<F>, ended: &mpsc::Sender<()>) -> Option<Arc<Worker>>
 where
     I: Send + Sync + 'static,
     T: Send + 'static,
     F: Fn(&I) -> T + Send + Sync + 'static,
 {
     let me = Arc::new(Worker::default());
-    let (shared, f, ended, w) = (
-        Arc::clone(shared),
-        Arc::clone(f),
-        ended.clone(),
-        Arc::clone(&me),
-    );
+    let (shared, f, ended, w) = (Arc::clone(shared), Arc::clone(f), ended.clone(), Arc::clone(&me));
     std::thread::Builder::new()
         .name("disk-worker".into())
         .spawn(move || work(&shared, &w, &*f, &ended))
@@ -256,11 +231,9 @@ where
 fn work<I, T, F: Fn(&I) -> T>(shared: &Shared<I, T>, me: &Worker, f: &F, ended: &mpsc::Sender<()>) {
     loop {
         let i = shared.next.fetch_add(1, Ordering::AcqRel);
-        let (Some(item), Some(started), Some(value)) = (
-            shared.items.get(i),
-            shared.started.get(i),
-            shared.values.get(i),
-        ) else {
+        let (Some(item), Some(started), Some(value)) =
+            (shared.items.get(i), shared.started.get(i), shared.values.get(i))
+        else {
             break;
         };
         me.item.store(i.saturating_add(1), Ordering::Release);
@@ -297,19 +270,10 @@ mod tests {
     #[test]
     fn every_item_gets_its_value_in_order_from_one_worker() {
         let caller = std::thread::current().id();
-        let r = run(
-            (0..500u32).collect(),
-            Duration::from_secs(5),
-            MAX_WORKERS,
-            move |x| {
-                assert_ne!(
-                    std::thread::current().id(),
-                    caller,
-                    "the caller never makes a call"
-                );
-                x * 2
-            },
-        );
+        let r = run((0..500u32).collect(), Duration::from_secs(5), MAX_WORKERS, move |x| {
+            assert_ne!(std::thread::current().id(), caller, "the caller never makes a call");
+            x * 2
+        });
         assert_eq!(r.outcomes.len(), 500);
         for (i, o) in r.outcomes.iter().enumerate() {
             assert_eq!(*o, Outcome::Done(u32::try_from(i).unwrap() * 2));
@@ -320,12 +284,7 @@ mod tests {
 
     #[test]
     fn no_items_start_no_thread() {
-        let r = run(
-            Vec::<u8>::new(),
-            Duration::from_secs(1),
-            MAX_WORKERS,
-            |_| (),
-        );
+        let r = run(Vec::<u8>::new(), Duration::from_secs(1), MAX_WORKERS, |_| ());
         assert!(r.outcomes.is_empty());
         assert_eq!(r.spawned, 0);
     }
@@ -343,22 +302,10 @@ mod tests {
         let took = t0.elapsed();
         assert_eq!(
             r.outcomes,
-            vec![
-                Outcome::Done(1),
-                Outcome::Done(2),
-                Outcome::TimedOut,
-                Outcome::Done(4),
-                Outcome::Done(5)
-            ]
+            vec![Outcome::Done(1), Outcome::Done(2), Outcome::TimedOut, Outcome::Done(4), Outcome::Done(5)]
         );
-        assert_eq!(
-            r.abandoned, 1,
-            "exactly the hung call's thread is left behind"
-        );
-        assert_eq!(
-            r.spawned, 2,
-            "one worker and its replacement, not one per item"
-        );
+        assert_eq!(r.abandoned, 1, "exactly the hung call's thread is left behind");
+        assert_eq!(r.spawned, 2, "one worker and its replacement, not one per item");
         assert!(took < timeout + Duration::from_millis(200), "took {took:?}");
         assert!(took >= timeout, "gave up before the deadline: {took:?}");
     }
@@ -376,10 +323,7 @@ mod tests {
             x
         });
         let took = t0.elapsed();
-        assert_eq!(
-            r.outcomes[..3],
-            [Outcome::TimedOut, Outcome::TimedOut, Outcome::TimedOut]
-        );
+        assert_eq!(r.outcomes[..3], [Outcome::TimedOut, Outcome::TimedOut, Outcome::TimedOut]);
         assert_eq!(r.outcomes[3], Outcome::Done(1));
         assert_eq!(r.abandoned, 3);
         // One timeout and two suspicion delays, not three timeouts in a row.
@@ -398,12 +342,7 @@ mod tests {
             });
             assert_eq!(count(&r, &Outcome::TimedOut), cap, "cap {cap}, {hung} hung");
             let skipped = Outcome::NotStarted(Skipped::AfterHung(cap));
-            assert_eq!(
-                count(&r, &skipped),
-                hung + 2 - cap,
-                "cap {cap}, {hung} hung: {:?}",
-                r.outcomes
-            );
+            assert_eq!(count(&r, &skipped), hung + 2 - cap, "cap {cap}, {hung} hung: {:?}", r.outcomes);
             assert_eq!(r.spawned, cap);
             assert_eq!(r.abandoned, cap);
         }
@@ -411,15 +350,10 @@ mod tests {
 
     #[test]
     fn a_slow_call_that_answers_in_time_counts() {
-        let r = run(
-            vec![50u64, 1],
-            Duration::from_millis(2000),
-            MAX_WORKERS,
-            |&ms| {
-                std::thread::sleep(Duration::from_millis(ms));
-                ms
-            },
-        );
+        let r = run(vec![50u64, 1], Duration::from_millis(2000), MAX_WORKERS, |&ms| {
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        });
         assert_eq!(r.outcomes, vec![Outcome::Done(50), Outcome::Done(1)]);
         assert_eq!(r.abandoned, 0);
     }
@@ -428,23 +362,10 @@ mod tests {
     fn slow_calls_at_the_cap_are_waited_for_not_given_up() {
         // Both workers are slow past the suspicion delay but answer in time:
         // the items behind them are still checked.
-        let r = run(
-            vec![150u64, 150, 1, 2],
-            Duration::from_millis(1000),
-            2,
-            |&ms| {
-                std::thread::sleep(Duration::from_millis(ms));
-                ms
-            },
-        );
-        assert_eq!(
-            r.outcomes,
-            vec![
-                Outcome::Done(150),
-                Outcome::Done(150),
-                Outcome::Done(1),
-                Outcome::Done(2)
-            ]
-        );
+        let r = run(vec![150u64, 150, 1, 2], Duration::from_millis(1000), 2, |&ms| {
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        });
+        assert_eq!(r.outcomes, vec![Outcome::Done(150), Outcome::Done(150), Outcome::Done(1), Outcome::Done(2)]);
     }
 }

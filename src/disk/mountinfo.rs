@@ -90,10 +90,7 @@ pub fn parse(text: &[u8]) -> (Vec<MountEntry>, Vec<BadLine>) {
         }
         match parse_line(line) {
             Ok(e) => entries.push(e),
-            Err(error) => bad.push(BadLine {
-                line: n.saturating_add(1),
-                error,
-            }),
+            Err(error) => bad.push(BadLine { line: n.saturating_add(1), error }),
         }
     }
     (entries, bad)
@@ -124,16 +121,7 @@ pub fn parse_line(line: &[u8]) -> Result<MountEntry, LineError> {
     let (major, minor) = parse_dev(dev).ok_or_else(|| LineError::BadDevice(lossy(dev)))?;
     let root = absolute(root)?;
     let mount_point = absolute(mount_point)?;
-    Ok(MountEntry {
-        id,
-        parent_id,
-        major,
-        minor,
-        root,
-        mount_point,
-        fstype: text(fstype),
-        source: text(source),
-    })
+    Ok(MountEntry { id, parent_id, major, minor, root, mount_point, fstype: text(fstype), source: text(source) })
 }
 
 /// A field as text: unescaped, invalid UTF-8 replaced.
@@ -154,10 +142,7 @@ pub fn unescape(field: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while let Some(&b) = field.get(i) {
         if b == b'\\' {
-            if let Some(byte) = field
-                .get(i.saturating_add(1)..i.saturating_add(4))
-                .and_then(octal_byte)
-            {
+            if let Some(byte) = field.get(i.saturating_add(1)..i.saturating_add(4)).and_then(octal_byte) {
                 out.push(byte);
                 i = i.saturating_add(4);
                 continue;
@@ -259,48 +244,24 @@ mod tests {
 
     #[test]
     fn missing_separator_is_an_error() {
-        assert_eq!(
-            parse_line(b"1 0 0:1 / / rw ext4 /dev/x rw"),
-            Err(LineError::NoSeparator)
-        );
+        assert_eq!(parse_line(b"1 0 0:1 / / rw ext4 /dev/x rw"), Err(LineError::NoSeparator));
     }
 
     #[test]
     fn truncated_lines_are_errors() {
         assert_eq!(parse_line(b"1 0 0:1 / /"), Err(LineError::TooFewFields));
-        assert_eq!(
-            parse_line(b"1 0 0:1 / / rw -"),
-            Err(LineError::TooFewFields)
-        );
-        assert_eq!(
-            parse_line(b"1 0 0:1 / / rw - ext4"),
-            Err(LineError::TooFewFields)
-        );
+        assert_eq!(parse_line(b"1 0 0:1 / / rw -"), Err(LineError::TooFewFields));
+        assert_eq!(parse_line(b"1 0 0:1 / / rw - ext4"), Err(LineError::TooFewFields));
         assert_eq!(parse_line(b""), Err(LineError::TooFewFields));
     }
 
     #[test]
     fn bad_numbers_are_errors_naming_the_field() {
-        assert!(matches!(
-            parse_line(b"x 0 0:1 / / rw - a b c"),
-            Err(LineError::BadId(_))
-        ));
-        assert!(matches!(
-            parse_line(b"1 -2 0:1 / / rw - a b c"),
-            Err(LineError::BadParentId(_))
-        ));
-        assert!(matches!(
-            parse_line(b"1 0 01 / / rw - a b c"),
-            Err(LineError::BadDevice(_))
-        ));
-        assert!(matches!(
-            parse_line(b"1 0 0:99999999999 / / rw - a b c"),
-            Err(LineError::BadDevice(_))
-        ));
-        assert!(matches!(
-            parse_line(b"1 0 0:1 / rel rw - a b c"),
-            Err(LineError::RelativePath(_))
-        ));
+        assert!(matches!(parse_line(b"x 0 0:1 / / rw - a b c"), Err(LineError::BadId(_))));
+        assert!(matches!(parse_line(b"1 -2 0:1 / / rw - a b c"), Err(LineError::BadParentId(_))));
+        assert!(matches!(parse_line(b"1 0 01 / / rw - a b c"), Err(LineError::BadDevice(_))));
+        assert!(matches!(parse_line(b"1 0 0:99999999999 / / rw - a b c"), Err(LineError::BadDevice(_))));
+        assert!(matches!(parse_line(b"1 0 0:1 / rel rw - a b c"), Err(LineError::RelativePath(_))));
     }
 
     #[test]

@@ -56,16 +56,7 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
     if rows.is_empty() {
         return "no filesystem to check\n".to_string();
     }
-    let header = [
-        "Mounted on",
-        "Type",
-        "Size",
-        "Used",
-        "Avail",
-        "Use%",
-        "IUse%",
-        "State",
-    ];
+    let header = ["Mounted on", "Type", "Size", "Used", "Avail", "Use%", "IUse%", "State"];
     let mut cells: Vec<[String; 8]> = Vec::with_capacity(rows.len().saturating_add(1));
     cells.push(header.map(String::from));
     for r in rows {
@@ -79,16 +70,7 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
-        cells.push([
-            printable(&r.mount),
-            r.fstype.clone(),
-            size,
-            used,
-            avail,
-            pct,
-            ipct,
-            r.state.name().into(),
-        ]);
+        cells.push([printable(&r.mount), r.fstype.clone(), size, used, avail, pct, ipct, r.state.name().into()]);
     }
     let mut width = [0usize; 8];
     for row in &cells {
@@ -118,11 +100,7 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
                 }
             }
         }
-        if let Some(reason) = n
-            .checked_sub(1)
-            .and_then(|i| rows.get(i))
-            .and_then(|r| r.reason.as_ref())
-        {
+        if let Some(reason) = n.checked_sub(1).and_then(|i| rows.get(i)).and_then(|r| r.reason.as_ref()) {
             let _ = write!(line, "  {reason}");
         }
         out.push_str(line.trim_end());
@@ -142,13 +120,7 @@ pub fn cron(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows.iter().filter(|r| r.state != State::Ok) {
         let reason = r.reason.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "{} {}: {}",
-            r.state.name(),
-            printable(&r.mount),
-            reason
-        );
+        let _ = writeln!(out, "{} {}: {}", r.state.name(), printable(&r.mount), reason);
     }
     if rows.is_empty() {
         out.push_str("UNKNOWN: no filesystem to check\n");
@@ -178,11 +150,7 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
                     Some(p) => format!("{}%", 100u8.saturating_sub(p)),
                     None => "-".to_string(),
                 };
-                let _ = write!(
-                    text,
-                    " {name} {mib}MiB ({} inode={inode});",
-                    percent_text(u.free_fraction())
-                );
+                let _ = write!(text, " {name} {mib}MiB ({} inode={inode});", percent_text(u.free_fraction()));
                 let label = name.replace('\'', "''");
                 let _ = write!(
                     perf,
@@ -272,39 +240,17 @@ pub fn json(rows: &[Row]) -> Result<String, serde_json::Error> {
 pub fn prometheus(rows: &[Row], now: f64) -> String {
     type Get = fn(&Row) -> Option<u64>;
     let families: [(&str, &str, Get); 7] = [
-        (
-            "size_bytes",
-            "Filesystem size in bytes (f_blocks * f_frsize).",
-            |r| r.usage.map(|u| u.size),
-        ),
-        (
-            "used_bytes",
-            "Used bytes ((f_blocks - f_bfree) * f_frsize).",
-            |r| r.usage.map(|u| u.used),
-        ),
-        (
-            "avail_bytes",
-            "Bytes available to unprivileged users (f_bavail * f_frsize).",
-            |r| r.usage.map(|u| u.avail),
-        ),
-        ("inodes", "Inodes in all (f_files).", |r| {
-            r.usage.and_then(|u| u.inodes).map(|i| i.total)
+        ("size_bytes", "Filesystem size in bytes (f_blocks * f_frsize).", |r| r.usage.map(|u| u.size)),
+        ("used_bytes", "Used bytes ((f_blocks - f_bfree) * f_frsize).", |r| r.usage.map(|u| u.used)),
+        ("avail_bytes", "Bytes available to unprivileged users (f_bavail * f_frsize).", |r| r.usage.map(|u| u.avail)),
+        ("inodes", "Inodes in all (f_files).", |r| r.usage.and_then(|u| u.inodes).map(|i| i.total)),
+        ("inodes_free", "Inodes available to unprivileged users (f_favail).", |r| {
+            r.usage.and_then(|u| u.inodes).map(|i| i.avail)
         }),
-        (
-            "inodes_free",
-            "Inodes available to unprivileged users (f_favail).",
-            |r| r.usage.and_then(|u| u.inodes).map(|i| i.avail),
-        ),
-        (
-            "state",
-            "Check state: 0 ok, 1 warning, 2 critical, 3 unknown.",
-            |r| Some(u64::from(r.state.code())),
-        ),
-        (
-            "device_error",
-            "1 when the filesystem could not be checked (statvfs failed or hung).",
-            |r| Some(u64::from(r.usage.is_none())),
-        ),
+        ("state", "Check state: 0 ok, 1 warning, 2 critical, 3 unknown.", |r| Some(u64::from(r.state.code()))),
+        ("device_error", "1 when the filesystem could not be checked (statvfs failed or hung).", |r| {
+            Some(u64::from(r.usage.is_none()))
+        }),
     ];
     let mut out = String::new();
     for (name, help, get) in families {
@@ -322,18 +268,9 @@ pub fn prometheus(rows: &[Row], now: f64) -> String {
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP kexec_chooser_disk_last_run_timestamp_seconds When the check last ran (Unix time)."
-    );
-    let _ = writeln!(
-        out,
-        "# TYPE kexec_chooser_disk_last_run_timestamp_seconds gauge"
-    );
-    let _ = writeln!(
-        out,
-        "kexec_chooser_disk_last_run_timestamp_seconds {now:.3}"
-    );
+    let _ = writeln!(out, "# HELP kexec_chooser_disk_last_run_timestamp_seconds When the check last ran (Unix time).");
+    let _ = writeln!(out, "# TYPE kexec_chooser_disk_last_run_timestamp_seconds gauge");
+    let _ = writeln!(out, "kexec_chooser_disk_last_run_timestamp_seconds {now:.3}");
     out
 }
 
@@ -378,11 +315,7 @@ mod tests {
                 size,
                 used,
                 avail: 543 << 20,
-                inodes: Some(Inodes {
-                    total: 65536,
-                    used: 1100,
-                    avail: 64436,
-                }),
+                inodes: Some(Inodes { total: 65536, used: 1100, avail: 64436 }),
             }),
             state: State::Ok,
             reason: None,
@@ -413,14 +346,8 @@ mod tests {
     #[test]
     fn nagios_names_an_unanswered_mount_and_the_worst_state_wins() {
         let line = nagios(&[example(), hung()], &defaults());
-        assert!(
-            line.starts_with("DISK UNKNOWN - free space: / 543MiB"),
-            "{line}"
-        );
-        assert!(
-            line.contains(" /mnt/nfs UNKNOWN (statvfs did not answer within 2s);|"),
-            "{line}"
-        );
+        assert!(line.starts_with("DISK UNKNOWN - free space: / 543MiB"), "{line}");
+        assert!(line.contains(" /mnt/nfs UNKNOWN (statvfs did not answer within 2s);|"), "{line}");
     }
 
     #[test]
@@ -441,15 +368,9 @@ mod tests {
 
     #[test]
     fn json_has_the_contract_fields_and_nulls_for_unknown() {
-        let v: serde_json::Value =
-            serde_json::from_str(&json(&[example(), hung()]).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json(&[example(), hung()]).unwrap()).unwrap();
         let a = v.as_array().unwrap();
-        let keys: Vec<&str> = a[0]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = a[0].as_object().unwrap().keys().map(String::as_str).collect();
         for k in [
             "mount",
             "device",
@@ -478,7 +399,8 @@ mod tests {
         r.mount = PathBuf::from("/a\"b\\c");
         let text = prometheus(&[r, hung()], 1700000000.5);
         assert!(text.contains("kexec_chooser_disk_size_bytes{mountpoint=\"/a\\\"b\\\\c\",device=\"/dev/sda1\",fstype=\"ext4\"} 1032847360"));
-        assert!(text.contains("kexec_chooser_disk_device_error{mountpoint=\"/mnt/nfs\",device=\"srv:/x\",fstype=\"nfs4\"} 1"));
+        assert!(text
+            .contains("kexec_chooser_disk_device_error{mountpoint=\"/mnt/nfs\",device=\"srv:/x\",fstype=\"nfs4\"} 1"));
         assert!(!text.contains("kexec_chooser_disk_size_bytes{mountpoint=\"/mnt/nfs\""));
         assert!(text.ends_with("kexec_chooser_disk_last_run_timestamp_seconds 1700000000.500\n"));
     }

@@ -55,10 +55,7 @@ impl Filters {
     /// Whether an explicit choice (`--exclude`, `--exclude-type`) leaves this out.
     pub fn excludes(&self, mount_point: &Path, e: &MountEntry) -> bool {
         self.exclude_types.contains(&e.fstype)
-            || self
-                .exclude
-                .iter()
-                .any(|x| x == mount_point || x.as_os_str() == e.source.as_str())
+            || self.exclude.iter().any(|x| x == mount_point || x.as_os_str() == e.source.as_str())
     }
 
     fn hides_type(&self, fstype: &str) -> bool {
@@ -82,9 +79,7 @@ pub fn visible(entries: &[MountEntry]) -> Vec<&MountEntry> {
         .enumerate()
         .filter(|(i, e)| {
             !ancestors(e.mount_point.as_os_str().as_bytes()).any(|a| match last.get(a) {
-                Some(&l) if l > *i => entries
-                    .get(l)
-                    .is_some_and(|top| !is_ancestor(&by_id, top.id, e)),
+                Some(&l) if l > *i => entries.get(l).is_some_and(|top| !is_ancestor(&by_id, top.id, e)),
                 _ => false,
             })
         })
@@ -96,15 +91,8 @@ pub fn visible(entries: &[MountEntry]) -> Vec<&MountEntry> {
 /// Mount points in mountinfo are absolute and normalised, so cutting at each
 /// `/` is exact.
 fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let cuts = path
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| b == b'/')
-        .map(|(i, _)| i);
-    std::iter::once(path).chain(
-        cuts.filter_map(move |i| if i == 0 { path.get(..1) } else { path.get(..i) })
-            .rev(),
-    )
+    let cuts = path.iter().enumerate().filter(|&(_, &b)| b == b'/').map(|(i, _)| i);
+    std::iter::once(path).chain(cuts.filter_map(move |i| if i == 0 { path.get(..1) } else { path.get(..i) }).rev())
 }
 
 /// Whether mount `id` is `e` or one of the mounts `e` sits on.
@@ -208,19 +196,14 @@ mod tests {
     #[test]
     fn all_adds_tmpfs_but_not_kernel_interfaces() {
         let e = table(MACHINE);
-        let f = Filters {
-            all: true,
-            ..Filters::default()
-        };
+        let f = Filters { all: true, ..Filters::default() };
         let got = mounts(&listing(&e, &f, |p| Some(p.to_path_buf())));
         assert_eq!(got, ["/", "/boot", "/dev/shm", "/home/u/remote"]);
     }
 
     #[test]
     fn bind_mounts_show_once_under_the_shortest_mount_point() {
-        let e = table(
-            "1 0 8:1 /x /very/long/a rw - ext4 /dev/sda1 rw\n2 1 8:1 / /b rw - ext4 /dev/sda1 rw\n",
-        );
+        let e = table("1 0 8:1 /x /very/long/a rw - ext4 /dev/sda1 rw\n2 1 8:1 / /b rw - ext4 /dev/sda1 rw\n");
         let got = listing(&e, &Filters::default(), |p| Some(p.to_path_buf()));
         assert_eq!(mounts(&got), ["/b"]);
     }
@@ -234,14 +217,8 @@ mod tests {
             ..Filters::default()
         };
         assert_eq!(mounts(&listing(&e, &f, |p| Some(p.to_path_buf()))), ["/"]);
-        let by_device = Filters {
-            exclude: vec![PathBuf::from("/dev/vdb")],
-            ..Filters::default()
-        };
-        assert_eq!(
-            mounts(&listing(&e, &by_device, |p| Some(p.to_path_buf()))),
-            ["/", "/home/u/remote"]
-        );
+        let by_device = Filters { exclude: vec![PathBuf::from("/dev/vdb")], ..Filters::default() };
+        assert_eq!(mounts(&listing(&e, &by_device, |p| Some(p.to_path_buf()))), ["/", "/home/u/remote"]);
     }
 
     #[test]
@@ -278,10 +255,7 @@ mod tests {
     fn the_holder_is_the_deepest_mount_above_the_path() {
         let e = table(MACHINE);
         let v = visible(&e);
-        assert_eq!(
-            holder(&v, Path::new("/boot/grub")).unwrap().source,
-            "/dev/vdb"
-        );
+        assert_eq!(holder(&v, Path::new("/boot/grub")).unwrap().source, "/dev/vdb");
         assert_eq!(holder(&v, Path::new("/bootx")).unwrap().source, "/dev/vda");
         assert_eq!(holder(&v, Path::new("/")).unwrap().source, "/dev/vda");
     }
@@ -296,9 +270,7 @@ mod tests {
     #[test]
     fn mounts_outside_the_root_are_not_listed() {
         let e = table(MACHINE);
-        let got = listing(&e, &Filters::default(), |p| {
-            p.strip_prefix("/home").ok().map(|r| Path::new("/").join(r))
-        });
+        let got = listing(&e, &Filters::default(), |p| p.strip_prefix("/home").ok().map(|r| Path::new("/").join(r)));
         assert_eq!(mounts(&got), ["/u/remote"]);
     }
 }

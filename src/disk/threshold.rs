@@ -169,9 +169,7 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
         let m = u64::try_from(m).map_err(|_| LimitError::PercentTooBig(input.to_string()))?;
         return Ok(Limit::Percent(m));
     }
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let shift = if sizes {
         match unit.trim().to_ascii_uppercase().as_str() {
@@ -202,12 +200,8 @@ fn parse(input: &str, sizes: bool) -> Result<Limit, LimitError> {
     // Amounts as exact integers: the fraction is scaled by the unit first,
     // and what is left of a byte or an inode rounds up.
     let (amount, exact) = decimal_scaled(num, 1u64 << shift).ok_or_else(too_large)?;
-    let amount = amount
-        .checked_add(u128::from(!exact))
-        .ok_or_else(too_large)?;
-    Ok(Limit::Amount(
-        u64::try_from(amount).map_err(|_| too_large())?,
-    ))
+    let amount = amount.checked_add(u128::from(!exact)).ok_or_else(too_large)?;
+    Ok(Limit::Amount(u64::try_from(amount).map_err(|_| too_large())?))
 }
 
 /// `digits[.digits] * scale` in integers, rounded down, and whether that was
@@ -261,10 +255,7 @@ pub fn judge(t: &Thresholds, u: &Usage) -> (State, Option<String>) {
         ));
     }
     if let Some(i) = &u.inodes {
-        let inodes = [
-            (State::Critical, t.crit_inodes),
-            (State::Warning, t.warn_inodes),
-        ];
+        let inodes = [(State::Critical, t.crit_inodes), (State::Warning, t.warn_inodes)];
         if let Some((s, limit)) = inodes.iter().find(|(_, l)| l.is_crossed(i.avail, i.used)) {
             state = state.worst(*s);
             reasons.push(format!(
@@ -331,21 +322,11 @@ mod tests {
     }
 
     fn t() -> Thresholds {
-        Thresholds {
-            warn: milli(20_000),
-            crit: milli(10_000),
-            warn_inodes: milli(10_000),
-            crit_inodes: milli(5_000),
-        }
+        Thresholds { warn: milli(20_000), crit: milli(10_000), warn_inodes: milli(10_000), crit_inodes: milli(5_000) }
     }
 
     fn usage(used: u64, avail: u64) -> Usage {
-        Usage {
-            size: used + avail,
-            used,
-            avail,
-            inodes: None,
-        }
+        Usage { size: used + avail, used, avail, inodes: None }
     }
 
     #[test]
@@ -366,31 +347,17 @@ mod tests {
         for bad in ["", "%", "abc", "5X", "-5%", "1.2.3G", "G", "5 %x", ".%"] {
             assert!(Limit::parse_space(bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(
-            Limit::parse_space("101%"),
-            Err(LimitError::PercentTooBig("101%".into()))
-        );
-        assert!(matches!(
-            Limit::parse_space("99999999999E"),
-            Err(LimitError::TooLarge(_))
-        ));
-        assert!(
-            Limit::parse_inodes("5G").is_err(),
-            "inode counts have no size suffix"
-        );
+        assert_eq!(Limit::parse_space("101%"), Err(LimitError::PercentTooBig("101%".into())));
+        assert!(matches!(Limit::parse_space("99999999999E"), Err(LimitError::TooLarge(_))));
+        assert!(Limit::parse_inodes("5G").is_err(), "inode counts have no size suffix");
     }
 
     #[test]
     fn percent_limits_keep_every_decimal() {
         let l = Limit::parse_space("50.0001%").unwrap();
         assert_eq!(l.to_string(), "50.0001%");
-        assert!(
-            l.is_crossed(500_000, 500_000),
-            "exactly 50% free is below 50.0001%"
-        );
-        assert!(!Limit::parse_space("50%")
-            .unwrap()
-            .is_crossed(500_000, 500_000));
+        assert!(l.is_crossed(500_000, 500_000), "exactly 50% free is below 50.0001%");
+        assert!(!Limit::parse_space("50%").unwrap().is_crossed(500_000, 500_000));
         // One part in 10^17 of a filesystem of 10^17 bytes.
         let fine = Limit::parse_space("0.000000000000001%").unwrap();
         assert!(fine.is_crossed(0, 100_000_000_000_000_000));
@@ -398,10 +365,7 @@ mod tests {
         assert_eq!(fine.to_string(), "0.000000000000001%");
         // Zeros past the last kept place change nothing; other digits there
         // would be lost, so they are refused rather than rounded.
-        assert_eq!(
-            Limit::parse_space("12.50000000000000000000%"),
-            Limit::parse_space("12.5%")
-        );
+        assert_eq!(Limit::parse_space("12.50000000000000000000%"), Limit::parse_space("12.5%"));
         assert_eq!(
             Limit::parse_space("12.0000000000000001%"),
             Err(LimitError::TooPrecise("12.0000000000000001%".into()))
@@ -417,11 +381,7 @@ mod tests {
         assert!(l.is_crossed(102, 0));
         assert!(!l.is_crossed(103, 0));
         assert_eq!(Limit::parse_inodes("10.5"), Ok(Limit::Amount(11)));
-        assert_eq!(
-            Limit::parse_space("1.5k"),
-            Ok(Limit::Amount(1536)),
-            "exact stays exact"
-        );
+        assert_eq!(Limit::parse_space("1.5k"), Ok(Limit::Amount(1536)), "exact stays exact");
         let many = format!("1.{}1M", "0".repeat(60));
         assert_eq!(Limit::parse_space(&many), Ok(Limit::Amount((1 << 20) + 1)));
     }
@@ -433,16 +393,10 @@ mod tests {
         assert!(l.is_crossed(19, 81));
         assert!(!l.is_crossed(0, 0), "an empty filesystem crosses nothing");
         let all = Limit::parse_space("100%").unwrap();
-        assert!(
-            all.is_crossed(u64::MAX - 1, 1),
-            "no overflow at the extremes"
-        );
+        assert!(all.is_crossed(u64::MAX - 1, 1), "no overflow at the extremes");
         assert!(!all.is_crossed(u64::MAX, 0));
         assert_eq!(all.used_limit(u64::MAX), 0);
-        assert_eq!(
-            Limit::parse_space("0%").unwrap().used_limit(u64::MAX),
-            u64::MAX
-        );
+        assert_eq!(Limit::parse_space("0%").unwrap().used_limit(u64::MAX), u64::MAX);
     }
 
     #[test]
@@ -458,11 +412,7 @@ mod tests {
     #[test]
     fn inode_limits_are_judged_separately() {
         let mut u = usage(10, 90);
-        u.inodes = Some(Inodes {
-            total: 100,
-            used: 97,
-            avail: 3,
-        });
+        u.inodes = Some(Inodes { total: 100, used: 97, avail: 3 });
         let (s, reason) = judge(&t(), &u);
         assert_eq!(s, State::Critical);
         assert!(reason.unwrap().contains("3 inodes free"));

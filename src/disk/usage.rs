@@ -72,11 +72,8 @@ impl Usage {
         let bytes = |blocks: u64| blocks.checked_mul(c.frsize).ok_or(UsageError::Overflow);
         // Some FUSE filesystems report more free than total blocks; df
         // then shows 0 used, and so do we.
-        let inodes = (c.files > 0).then(|| Inodes {
-            total: c.files,
-            used: c.files.saturating_sub(c.ffree),
-            avail: c.favail,
-        });
+        let inodes =
+            (c.files > 0).then(|| Inodes { total: c.files, used: c.files.saturating_sub(c.ffree), avail: c.favail });
         Ok(Usage {
             size: bytes(c.blocks)?,
             used: bytes(c.blocks.saturating_sub(c.bfree))?,
@@ -130,15 +127,7 @@ mod tests {
     use super::*;
 
     fn counters(frsize: u64, blocks: u64, bfree: u64, bavail: u64) -> Counters {
-        Counters {
-            frsize,
-            blocks,
-            bfree,
-            bavail,
-            files: 100,
-            ffree: 40,
-            favail: 40,
-        }
+        Counters { frsize, blocks, bfree, bavail, files: 100, ffree: 40, favail: 40 }
     }
 
     #[test]
@@ -157,19 +146,9 @@ mod tests {
 
     #[test]
     fn use_percent_rounds_up_even_a_tiny_remainder() {
-        let u = Usage {
-            size: 0,
-            used: 1,
-            avail: 999_999,
-            inodes: None,
-        };
+        let u = Usage { size: 0, used: 1, avail: 999_999, inodes: None };
         assert_eq!(u.use_percent(), Some(1));
-        let full = Usage {
-            size: 0,
-            used: 5,
-            avail: 0,
-            inodes: None,
-        };
+        let full = Usage { size: 0, used: 5, avail: 0, inodes: None };
         assert_eq!(full.use_percent(), Some(100));
     }
 
@@ -190,20 +169,12 @@ mod tests {
     #[test]
     fn overflowing_counts_are_an_error_not_a_wrap() {
         let c = counters(u64::MAX, 2, 1, 1);
-        assert!(matches!(
-            Usage::from_counters(&c),
-            Err(UsageError::Overflow)
-        ));
+        assert!(matches!(Usage::from_counters(&c), Err(UsageError::Overflow)));
     }
 
     #[test]
     fn huge_figures_do_not_overflow_the_percentage() {
-        let u = Usage {
-            size: u64::MAX,
-            used: u64::MAX / 2,
-            avail: u64::MAX / 2,
-            inodes: None,
-        };
+        let u = Usage { size: u64::MAX, used: u64::MAX / 2, avail: u64::MAX / 2, inodes: None };
         assert_eq!(u.use_percent(), Some(50));
     }
 

@@ -123,9 +123,6 @@ mod tests {
         let mut b = vec![0u8; HEADER_LEN];
         assert_eq!(parse(&b), Err(ImageError::NotAKernel));
         b[MAGIC..MAGIC + 4].copy_from_slice(MAGIC_BYTES);
-        assert!(matches!(
-            parse(&b[..HEADER_LEN - 1]),
-            Err(ImageError::Truncated { .. })
-        ));
+        assert!(matches!(parse(&b[..HEADER_LEN - 1]), Err(ImageError::Truncated { .. })));
     }
 }

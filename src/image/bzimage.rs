@@ -89,9 +89,7 @@ impl SetupHeader {
 
     /// The release, as `uname -r` prints it: the first word of `kernel_version`.
     pub fn release(&self) -> Option<&str> {
-        self.kernel_version
-            .as_deref()
-            .and_then(|s| s.split_whitespace().next())
+        self.kernel_version.as_deref().and_then(|s| s.split_whitespace().next())
     }
 
     pub fn is_64bit(&self) -> bool {
@@ -116,11 +114,7 @@ impl SetupHeader {
 }
 
 fn setup_len(setup_sects: u8) -> usize {
-    let sects = if setup_sects == 0 {
-        4
-    } else {
-        usize::from(setup_sects)
-    };
+    let sects = if setup_sects == 0 { 4 } else { usize::from(setup_sects) };
     // At most 256 * 512: cannot overflow.
     sects.saturating_add(1).saturating_mul(512)
 }
@@ -160,22 +154,10 @@ pub fn parse(head: &[u8]) -> Result<SetupHeader, ImageError> {
     let syssize = opt32(0x0204, SYSSIZE)?;
     let initrd_addr_max = opt32(0x0203, INITRD_ADDR_MAX)?;
     let kernel_alignment = opt32(0x0205, KERNEL_ALIGNMENT)?;
-    let relocatable = if at_least(0x0205) {
-        Some(u8_at(head, RELOCATABLE_KERNEL, W)? != 0)
-    } else {
-        None
-    };
-    let xloadflags = if at_least(0x020C) {
-        u16_le(head, XLOADFLAGS, W)?
-    } else {
-        0
-    };
+    let relocatable = if at_least(0x0205) { Some(u8_at(head, RELOCATABLE_KERNEL, W)? != 0) } else { None };
+    let xloadflags = if at_least(0x020C) { u16_le(head, XLOADFLAGS, W)? } else { 0 };
     let cmdline_size = opt32(0x0206, CMDLINE_SIZE)?.unwrap_or(OLD_CMDLINE_SIZE);
-    let pref_address = if at_least(0x020A) {
-        Some(u64_le(head, PREF_ADDRESS, W)?)
-    } else {
-        None
-    };
+    let pref_address = if at_least(0x020A) { Some(u64_le(head, PREF_ADDRESS, W)?) } else { None };
     let init_size = opt32(0x020A, INIT_SIZE)?;
     let kernel_version = kernel_version(head, setup_sects)?;
     Ok(SetupHeader {
@@ -208,9 +190,7 @@ fn kernel_version(head: &[u8], setup_sects: u8) -> Result<Option<String>, ImageE
     if start >= setup {
         return Err(ImageError::Malformed {
             what: W,
-            why: format!(
-                "pointer {ptr:#x} (+0x200) lies outside the {setup:#x} bytes of setup sectors"
-            ),
+            why: format!("pointer {ptr:#x} (+0x200) lies outside the {setup:#x} bytes of setup sectors"),
         });
     }
     // The string may run up to the end of the setup sectors, no further.
@@ -230,10 +210,8 @@ fn kernel_version(head: &[u8], setup_sects: u8) -> Result<Option<String>, ImageE
         });
     };
     let bytes = slice(region, 0, nul, W)?;
-    let s = std::str::from_utf8(bytes).map_err(|e| ImageError::Malformed {
-        what: W,
-        why: format!("string is not UTF-8: {e}"),
-    })?;
+    let s = std::str::from_utf8(bytes)
+        .map_err(|e| ImageError::Malformed { what: W, why: format!("string is not UTF-8: {e}") })?;
     Ok(Some(s.to_string()))
 }
 
@@ -251,8 +229,7 @@ pub(crate) mod tests {
         b[VERSION..VERSION + 2].copy_from_slice(&0x020Fu16.to_le_bytes());
         b[KERNEL_VERSION..KERNEL_VERSION + 2].copy_from_slice(&0x0200u16.to_le_bytes());
         b[LOADFLAGS] = LOADED_HIGH;
-        b[XLOADFLAGS..XLOADFLAGS + 2]
-            .copy_from_slice(&(XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G).to_le_bytes());
+        b[XLOADFLAGS..XLOADFLAGS + 2].copy_from_slice(&(XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G).to_le_bytes());
         b[CMDLINE_SIZE..CMDLINE_SIZE + 4].copy_from_slice(&2047u32.to_le_bytes());
         b[0x400..0x400 + version.len()].copy_from_slice(version.as_bytes());
         b
@@ -282,13 +259,7 @@ pub(crate) mod tests {
         let mut b = synthetic("6.9.0");
         // 4 setup sectors: the string must start below 5 * 512.
         b[KERNEL_VERSION..KERNEL_VERSION + 2].copy_from_slice(&0x0800u16.to_le_bytes());
-        assert!(matches!(
-            parse(&b),
-            Err(ImageError::Malformed {
-                what: "bzImage kernel_version",
-                ..
-            })
-        ));
+        assert!(matches!(parse(&b), Err(ImageError::Malformed { what: "bzImage kernel_version", .. })));
         // One byte before the end is inside (and holds an empty string).
         b[KERNEL_VERSION..KERNEL_VERSION + 2].copy_from_slice(&0x07FFu16.to_le_bytes());
         assert_eq!(parse(&b).unwrap().release(), None);
@@ -310,13 +281,7 @@ pub(crate) mod tests {
     fn version_string_cut_by_the_head_is_truncated() {
         let mut b = synthetic("6.9.0-long-version-string");
         b.truncate(0x404);
-        assert!(matches!(
-            parse(&b),
-            Err(ImageError::Truncated {
-                what: "bzImage kernel_version",
-                ..
-            })
-        ));
+        assert!(matches!(parse(&b), Err(ImageError::Truncated { what: "bzImage kernel_version", .. })));
     }
 
     #[test]
@@ -342,24 +307,12 @@ pub(crate) mod tests {
     fn kexec_file_load_refuses_what_bzimage64_probe_refuses() {
         let mut b = synthetic("6.9.0");
         b[LOADFLAGS] = 0;
-        assert!(parse(&b)
-            .unwrap()
-            .kexec_file_load_problem()
-            .unwrap()
-            .contains("zImage"));
+        assert!(parse(&b).unwrap().kexec_file_load_problem().unwrap().contains("zImage"));
         let mut b = synthetic("6.9.0");
         b[XLOADFLAGS..XLOADFLAGS + 2].copy_from_slice(&XLF_KERNEL_64.to_le_bytes());
-        assert!(parse(&b)
-            .unwrap()
-            .kexec_file_load_problem()
-            .unwrap()
-            .contains("4G"));
+        assert!(parse(&b).unwrap().kexec_file_load_problem().unwrap().contains("4G"));
         let mut b = synthetic("6.9.0");
         b[XLOADFLAGS..XLOADFLAGS + 2].copy_from_slice(&0u16.to_le_bytes());
-        assert!(parse(&b)
-            .unwrap()
-            .kexec_file_load_problem()
-            .unwrap()
-            .contains("64-bit"));
+        assert!(parse(&b).unwrap().kexec_file_load_problem().unwrap().contains("64-bit"));
     }
 }

@@ -59,10 +59,7 @@ fn is_lzma_alone(head: &[u8]) -> bool {
     let Ok(size) = slice(hdr, 5, 8, "lzma header") else {
         return false;
     };
-    let size = size
-        .iter()
-        .rev()
-        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    let size = size.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
     hdr.first() == Some(&0x5d)
         && dict.is_power_of_two()
         && (1 << 12..=1 << 30).contains(&dict)
@@ -116,10 +113,7 @@ pub fn parse_zboot(head: &[u8]) -> Result<ZbootHeader, ImageError> {
     if name.is_empty() || !name.iter().all(|b| b.is_ascii_alphanumeric()) {
         return Err(ImageError::Malformed {
             what: W,
-            why: format!(
-                "compression type {:?} is not a name",
-                String::from_utf8_lossy(name)
-            ),
+            why: format!("compression type {:?} is not a name", String::from_utf8_lossy(name)),
         });
     }
     let compression_type = String::from_utf8_lossy(name).into_owned();
@@ -132,12 +126,7 @@ pub fn parse_zboot(head: &[u8]) -> Result<ZbootHeader, ImageError> {
         s if s.starts_with("bzip2") => Some(Compression::Bzip2),
         _ => None,
     };
-    Ok(ZbootHeader {
-        payload_offset,
-        payload_size,
-        compression_type,
-        compression,
-    })
+    Ok(ZbootHeader { payload_offset, payload_size, compression_type, compression })
 }
 
 #[cfg(test)]
@@ -195,21 +184,11 @@ pub(crate) mod tests {
         let samples: &[(&[u8], usize, Compression)] = &[
             (&[0x1f, 0x8b, 0x08, 0x00], 3, Compression::Gzip),
             (&[0x28, 0xb5, 0x2f, 0xfd, 0x00], 4, Compression::Zstd),
-            (
-                &[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00],
-                6,
-                Compression::Xz,
-            ),
+            (&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00], 6, Compression::Xz),
             (&[0x02, 0x21, 0x4c, 0x18, 0x00], 4, Compression::Lz4),
             (&[0x04, 0x22, 0x4d, 0x18, 0x00], 4, Compression::Lz4),
             (b"BZh91AY&SY", 4, Compression::Bzip2),
-            (
-                &[
-                    0x5d, 0, 0, 0, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00,
-                ],
-                5,
-                Compression::Lzma,
-            ),
+            (&[0x5d, 0, 0, 0, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00], 5, Compression::Lzma),
         ];
         for (bytes, magic_len, want) in samples {
             assert_eq!(detect(bytes), Some(*want), "{bytes:x?}");
@@ -223,9 +202,7 @@ pub(crate) mod tests {
 
     #[test]
     fn lzma_alone_needs_a_plausible_dictionary() {
-        let mut b = [
-            0x5d, 0, 0, 0, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        ];
+        let mut b = [0x5d, 0, 0, 0, 0x04, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert_eq!(detect(&b), Some(Compression::Lzma));
         b[1] = 1; // 64 MiB + 1: not a power of two
         assert_eq!(detect(&b), None);

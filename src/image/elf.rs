@@ -2,8 +2,7 @@
 //! them): only the ELF header is read, through goblin, for the machine.
 
 use goblin::elf::header::{
-    EI_CLASS, ELFCLASS32, ELFCLASS64, ELFMAG, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_X86_64,
-    ET_DYN, ET_EXEC,
+    EI_CLASS, ELFCLASS32, ELFCLASS64, ELFMAG, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_X86_64, ET_DYN, ET_EXEC,
 };
 use goblin::elf::Elf;
 
@@ -37,23 +36,13 @@ pub fn parse(head: &[u8]) -> Result<ElfHeader, ImageError> {
         ELFCLASS32 => EHDR32_LEN,
         ELFCLASS64 => EHDR64_LEN,
         c => {
-            return Err(ImageError::Malformed {
-                what: W,
-                why: format!("unknown class {c}"),
-            });
+            return Err(ImageError::Malformed { what: W, why: format!("unknown class {c}") });
         }
     };
     if head.len() < need {
-        return Err(ImageError::Truncated {
-            what: W,
-            need: len64(need),
-            have: len64(head.len()),
-        });
+        return Err(ImageError::Truncated { what: W, need: len64(need), have: len64(head.len()) });
     }
-    let h = Elf::parse_header(head).map_err(|e| ImageError::Malformed {
-        what: W,
-        why: e.to_string(),
-    })?;
+    let h = Elf::parse_header(head).map_err(|e| ImageError::Malformed { what: W, why: e.to_string() })?;
     if h.e_type != ET_EXEC && h.e_type != ET_DYN {
         return Err(ImageError::NotAKernel);
     }
@@ -66,11 +55,7 @@ pub fn parse(head: &[u8]) -> Result<ElfHeader, ImageError> {
         EM_RISCV if is_64 => Arch::Riscv64,
         _ => Arch::Other,
     };
-    Ok(ElfHeader {
-        machine: h.e_machine,
-        is_64,
-        arch,
-    })
+    Ok(ElfHeader { machine: h.e_machine, is_64, arch })
 }
 
 #[cfg(test)]

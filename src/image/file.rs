@@ -33,12 +33,7 @@ pub enum FileError {
         source: ImageError,
     },
     #[error("{}: section {name} is {size} bytes, more than the {max} it may have", path.display())]
-    SectionTooLarge {
-        path: PathBuf,
-        name: String,
-        size: u64,
-        max: u64,
-    },
+    SectionTooLarge { path: PathBuf, name: String, size: u64, max: u64 },
 }
 
 impl FileError {
@@ -68,8 +63,7 @@ fn read_range(mut f: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     // lengths asked for are headers and sections already checked against a
     // maximum; a short file leaves the rest of the room unused.)
     let mut buf = Vec::with_capacity(len.min(64 << 20));
-    f.take(u64::try_from(len).unwrap_or(u64::MAX))
-        .read_to_end(&mut buf)?;
+    f.take(u64::try_from(len).unwrap_or(u64::MAX)).read_to_end(&mut buf)?;
     Ok(buf)
 }
 
@@ -96,9 +90,7 @@ fn section_data(path: &Path, f: &File, section: &Section, max: u64) -> Result<Ve
             source: ImageError::Truncated {
                 what: "PE section data",
                 need: section.offset.saturating_add(section.size),
-                have: section
-                    .offset
-                    .saturating_add(super::bytes::len64(data.len())),
+                have: section.offset.saturating_add(super::bytes::len64(data.len())),
             },
         });
     }
@@ -113,31 +105,21 @@ fn section_data(path: &Path, f: &File, section: &Section, max: u64) -> Result<Ve
 pub fn identify_file(f: &File, path: &Path) -> Result<Identified, FileError> {
     let file_len = f.metadata().map_err(|e| read_error(path, e))?.len();
     let head = read_range(f, 0, HEAD_LEN).map_err(|e| read_error(path, e))?;
-    let image_error = |source| FileError::Image {
-        path: path.to_path_buf(),
-        source,
-    };
+    let image_error = |source| FileError::Image { path: path.to_path_buf(), source };
     let mut id = super::identify(&head).map_err(image_error)?;
     // First the length, so that a cut-off UKI says so rather than that its
     // sections are bad.
     if let Some(need) = id.min_file_len {
         if file_len < need {
-            return Err(image_error(ImageError::Truncated {
-                what: "kernel image",
-                need,
-                have: file_len,
-            }));
+            return Err(image_error(ImageError::Truncated { what: "kernel image", need, have: file_len }));
         }
     }
     if id.format == Some(Format::Uki) {
         let sections = id.sections.clone();
         let find = |name: &str| sections.iter().find(|s| s.name == name);
         let uki = id.uki.clone().unwrap_or_default();
-        let missing = [
-            (".uname", uki.uname.is_none()),
-            (".cmdline", uki.cmdline.is_none()),
-            (".osrel", uki.osrel.is_none()),
-        ];
+        let missing =
+            [(".uname", uki.uname.is_none()), (".cmdline", uki.cmdline.is_none()), (".osrel", uki.osrel.is_none())];
         for (name, is_missing) in missing {
             if let (true, Some(s)) = (is_missing, find(name)) {
                 let data = section_data(path, f, s, TEXT_SECTION_MAX)?;
@@ -149,10 +131,7 @@ pub fn identify_file(f: &File, path: &Path) -> Result<Identified, FileError> {
                 let want = usize::try_from(s.size).unwrap_or(usize::MAX).min(HEAD_LEN);
                 let linux = read_range(f, s.offset, want).map_err(|e| read_error(path, e))?;
                 let inner = identify_at_depth(&linux, 1).map_err(|e| {
-                    image_error(ImageError::Malformed {
-                        what: "UKI .linux section",
-                        why: e.to_string(),
-                    })
+                    image_error(ImageError::Malformed { what: "UKI .linux section", why: e.to_string() })
                 })?;
                 merge_linux(&mut id, inner);
             }
@@ -162,8 +141,5 @@ pub fn identify_file(f: &File, path: &Path) -> Result<Identified, FileError> {
 }
 
 fn read_error(path: &Path, source: io::Error) -> FileError {
-    FileError::Read {
-        path: path.to_path_buf(),
-        source,
-    }
+    FileError::Read { path: path.to_path_buf(), source }
 }

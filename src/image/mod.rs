@@ -10,12 +10,7 @@
 // The parsers' promise, checked by `cargo clippy`: no panicking index, no
 // unchecked arithmetic, no unwrap on input. Tests may do all of these
 // (clippy.toml, and the cfg_attr below).
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Test code computes offsets freely (clippy.toml covers the other lints).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -194,11 +189,7 @@ impl UkiInfo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
     #[error("truncated: {what} needs {need} bytes, the file has {have}")]
-    Truncated {
-        what: &'static str,
-        need: u64,
-        have: u64,
-    },
+    Truncated { what: &'static str, need: u64, have: u64 },
     #[error("not a kernel image (no known header)")]
     NotAKernel,
     #[error("malformed {what}: {why}")]
@@ -238,9 +229,7 @@ pub(crate) fn identify_at_depth(head: &[u8], depth: u8) -> Result<Identified, Im
             format: Some(Format::Zboot),
             arch,
             compression: z.compression,
-            min_file_len: Some(
-                u64::from(z.payload_offset).saturating_add(u64::from(z.payload_size)),
-            ),
+            min_file_len: Some(u64::from(z.payload_offset).saturating_add(u64::from(z.payload_size))),
             zboot: Some(z),
             ..Identified::default()
         });
@@ -248,16 +237,10 @@ pub(crate) fn identify_at_depth(head: &[u8], depth: u8) -> Result<Identified, Im
     if bzimage::has_setup_header(head) {
         let h = bzimage::parse(head)?;
         // boot.rst, `syssize`: the protected-mode code's size in 16-byte units.
-        let payload = h
-            .syssize
-            .map(|s| bytes::len64(h.setup_len()).saturating_add(u64::from(s).saturating_mul(16)));
+        let payload = h.syssize.map(|s| bytes::len64(h.setup_len()).saturating_add(u64::from(s).saturating_mul(16)));
         return Ok(Identified {
             format: Some(Format::Bzimage),
-            arch: Some(if h.is_64bit() {
-                Arch::X86_64
-            } else {
-                Arch::X86
-            }),
+            arch: Some(if h.is_64bit() { Arch::X86_64 } else { Arch::X86 }),
             version: h.release().map(str::to_string),
             cmdline_size: Some(h.cmdline_size),
             min_file_len: payload.max(pe_min_file_len(head)),
@@ -317,18 +300,10 @@ pub(crate) fn identify_at_depth(head: &[u8], depth: u8) -> Result<Identified, Im
     }
     if elf::has_magic(head) {
         let h = elf::parse(head)?;
-        return Ok(Identified {
-            format: Some(Format::Elf),
-            arch: Some(h.arch),
-            ..Identified::default()
-        });
+        return Ok(Identified { format: Some(Format::Elf), arch: Some(h.arch), ..Identified::default() });
     }
     if let Some(c) = compressed::detect(head) {
-        return Ok(Identified {
-            format: Some(Format::Compressed),
-            compression: Some(c),
-            ..Identified::default()
-        });
+        return Ok(Identified { format: Some(Format::Compressed), compression: Some(c), ..Identified::default() });
     }
     if bytes::has(head, bzimage::BOOT_FLAG, &bzimage::BOOT_FLAG_MAGIC) {
         // A boot sector whose setup header was cut off.
@@ -394,10 +369,7 @@ fn pe_min_file_len(head: &[u8]) -> Option<u64> {
 }
 
 fn sections_end(sections: &[Section]) -> Option<u64> {
-    sections
-        .iter()
-        .filter_map(|s| s.offset.checked_add(s.size))
-        .max()
+    sections.iter().filter_map(|s| s.offset.checked_add(s.size)).max()
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! UAPI Unified Kernel Image specification.
 
 use goblin::pe::header::{
-    CoffHeader, COFF_MACHINE_ARM, COFF_MACHINE_ARM64, COFF_MACHINE_ARMNT, COFF_MACHINE_RISCV64,
-    COFF_MACHINE_THUMB, COFF_MACHINE_X86, COFF_MACHINE_X86_64,
+    CoffHeader, COFF_MACHINE_ARM, COFF_MACHINE_ARM64, COFF_MACHINE_ARMNT, COFF_MACHINE_RISCV64, COFF_MACHINE_THUMB,
+    COFF_MACHINE_X86, COFF_MACHINE_X86_64,
 };
 use serde::Serialize;
 
@@ -76,11 +76,8 @@ pub fn parse(head: &[u8]) -> Result<PeHeader, ImageError> {
     if !has_mz(head) {
         return Err(ImageError::NotAKernel);
     }
-    let lfanew =
-        usize::try_from(u32_le(head, E_LFANEW, W)?).map_err(|_| ImageError::Malformed {
-            what: W,
-            why: "PE header offset does not fit in memory".to_string(),
-        })?;
+    let lfanew = usize::try_from(u32_le(head, E_LFANEW, W)?)
+        .map_err(|_| ImageError::Malformed { what: W, why: "PE header offset does not fit in memory".to_string() })?;
     let sig = slice(head, lfanew, PE_SIGNATURE.len(), "PE signature")?;
     if sig != PE_SIGNATURE {
         return Err(ImageError::NotAKernel);
@@ -89,10 +86,8 @@ pub fn parse(head: &[u8]) -> Result<PeHeader, ImageError> {
     // Bounds first, with our error; goblin then reads within them.
     slice(head, coff_off, COFF_HEADER_LEN, "COFF header")?;
     let mut off = coff_off;
-    let coff = CoffHeader::parse(head, &mut off).map_err(|e| ImageError::Malformed {
-        what: "COFF header",
-        why: e.to_string(),
-    })?;
+    let coff = CoffHeader::parse(head, &mut off)
+        .map_err(|e| ImageError::Malformed { what: "COFF header", why: e.to_string() })?;
     let opt_len = usize::from(coff.size_of_optional_header);
     if opt_len < 2 {
         return Err(ImageError::Malformed {
@@ -109,16 +104,11 @@ pub fn parse(head: &[u8]) -> Result<PeHeader, ImageError> {
     }
     let mut table = add(off, opt_len, W)?;
     let nsect = usize::from(coff.number_of_sections);
-    let table_len = nsect
-        .checked_mul(SECTION_HEADER_LEN)
-        .ok_or_else(|| overflow(W))?;
+    let table_len = nsect.checked_mul(SECTION_HEADER_LEN).ok_or_else(|| overflow(W))?;
     slice(head, table, table_len, "PE section table")?;
     let raw = coff
         .sections(head, &mut table)
-        .map_err(|e| ImageError::Malformed {
-            what: "PE section table",
-            why: e.to_string(),
-        })?;
+        .map_err(|e| ImageError::Malformed { what: "PE section table", why: e.to_string() })?;
     let sections = raw
         .iter()
         .map(|s| {
@@ -133,22 +123,11 @@ pub fn parse(head: &[u8]) -> Result<PeHeader, ImageError> {
             // SizeOfRawData (zero-filled) or be smaller (file padding); the
             // bytes that are really the section's are the smaller of the two.
             // Some linkers leave VirtualSize zero: then the file size counts.
-            let size = if s.virtual_size == 0 {
-                s.size_of_raw_data
-            } else {
-                s.virtual_size.min(s.size_of_raw_data)
-            };
-            Section {
-                name,
-                offset: u64::from(s.pointer_to_raw_data),
-                size: u64::from(size),
-            }
+            let size = if s.virtual_size == 0 { s.size_of_raw_data } else { s.virtual_size.min(s.size_of_raw_data) };
+            Section { name, offset: u64::from(s.pointer_to_raw_data), size: u64::from(size) }
         })
         .collect();
-    Ok(PeHeader {
-        machine: coff.machine,
-        sections,
-    })
+    Ok(PeHeader { machine: coff.machine, sections })
 }
 
 fn add(a: usize, b: usize, what: &'static str) -> Result<usize, ImageError> {
@@ -156,10 +135,7 @@ fn add(a: usize, b: usize, what: &'static str) -> Result<usize, ImageError> {
 }
 
 fn overflow(what: &'static str) -> ImageError {
-    ImageError::Malformed {
-        what,
-        why: "offset overflows".to_string(),
-    }
+    ImageError::Malformed { what, why: "offset overflows".to_string() }
 }
 
 /// The bytes of `section` if they lie wholly inside `head`.
@@ -203,40 +179,20 @@ pub(crate) mod tests {
     fn sections_come_out_with_offsets_and_true_sizes() {
         let b = synthetic(
             COFF_MACHINE_ARM64,
-            &[
-                (".text", 0x400, 0x1000),
-                (".cmdline", 0x2000, 17),
-                (".linux", 0x3000, 0x12345),
-            ],
+            &[(".text", 0x400, 0x1000), (".cmdline", 0x2000, 17), (".linux", 0x3000, 0x12345)],
         );
         let pe = parse(&b).unwrap();
         assert_eq!(pe.arch(), Arch::Aarch64);
         assert!(pe.is_uki());
-        assert_eq!(
-            pe.section(".cmdline"),
-            Some(&Section {
-                name: ".cmdline".into(),
-                offset: 0x2000,
-                size: 17
-            })
-        );
+        assert_eq!(pe.section(".cmdline"), Some(&Section { name: ".cmdline".into(), offset: 0x2000, size: 17 }));
         assert_eq!(pe.sections.len(), 3);
     }
 
     #[test]
     fn section_table_beyond_the_head_is_truncated() {
-        let b = synthetic(
-            COFF_MACHINE_X86_64,
-            &[(".text", 0x400, 0x10), (".linux", 0x800, 0x10)],
-        );
+        let b = synthetic(COFF_MACHINE_X86_64, &[(".text", 0x400, 0x10), (".linux", 0x800, 0x10)]);
         let cut = 0x80 + 4 + COFF_HEADER_LEN + 0xF0 + SECTION_HEADER_LEN + 3;
-        assert!(matches!(
-            parse(&b[..cut]),
-            Err(ImageError::Truncated {
-                what: "PE section table",
-                ..
-            })
-        ));
+        assert!(matches!(parse(&b[..cut]), Err(ImageError::Truncated { what: "PE section table", .. })));
     }
 
     #[test]
@@ -253,10 +209,7 @@ pub(crate) mod tests {
         assert_eq!(parse(&b), Err(ImageError::NotAKernel));
         let mut b = synthetic(COFF_MACHINE_X86_64, &[]);
         b[E_LFANEW..E_LFANEW + 4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            parse(&b),
-            Err(ImageError::Truncated { .. } | ImageError::Malformed { .. })
-        ));
+        assert!(matches!(parse(&b), Err(ImageError::Truncated { .. } | ImageError::Malformed { .. })));
     }
 
     #[test]

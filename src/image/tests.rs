@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use super::*;
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
 
 fn read(rel: &str) -> Vec<u8> {
@@ -87,10 +85,7 @@ fn uki_head_lists_its_sections() {
     let linux = id.sections.iter().find(|s| s.name == ".linux").unwrap();
     assert_eq!(linux.size, 65536);
     let end = usize::try_from(linux.offset + linux.size).unwrap();
-    assert_eq!(
-        &bytes[usize::try_from(linux.offset).unwrap()..end],
-        &read(AMD64)[..]
-    );
+    assert_eq!(&bytes[usize::try_from(linux.offset).unwrap()..end], &read(AMD64)[..]);
 }
 
 #[test]
@@ -101,14 +96,8 @@ fn uki_file_gives_uname_cmdline_osrel_and_its_kernel_header() {
     assert_eq!(id.version.as_deref(), Some("6.1.0-56-amd64"));
     let uki = id.uki.clone().unwrap();
     assert_eq!(uki.uname.as_deref(), Some("6.1.0-56-amd64"));
-    assert_eq!(
-        uki.cmdline.as_deref(),
-        Some("root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet")
-    );
-    assert_eq!(
-        uki.os_release("PRETTY_NAME").as_deref(),
-        Some("Debian GNU/Linux 12 (bookworm)")
-    );
+    assert_eq!(uki.cmdline.as_deref(), Some("root=UUID=0a1b2c3d-0000-4000-8000-000000000001 ro quiet"));
+    assert_eq!(uki.os_release("PRETTY_NAME").as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
     assert_eq!(uki.os_release("ID").as_deref(), Some("debian"));
     assert_eq!(uki.os_release("NOPE"), None);
     assert_eq!(uki.linux, Some(Format::Bzimage));
@@ -117,10 +106,7 @@ fn uki_file_gives_uname_cmdline_osrel_and_its_kernel_header() {
     let initrd = id.sections.iter().find(|s| s.name == ".initrd").unwrap();
     let data = section_bytes(&uki_file, &fixture(UKI), initrd, 4096).unwrap();
     assert!(data.starts_with(b"070701"));
-    assert!(matches!(
-        section_bytes(&uki_file, &fixture(UKI), initrd, 10),
-        Err(FileError::SectionTooLarge { .. })
-    ));
+    assert!(matches!(section_bytes(&uki_file, &fixture(UKI), initrd, 10), Err(FileError::SectionTooLarge { .. })));
 }
 
 #[test]
@@ -139,14 +125,8 @@ fn uki_version_falls_back_to_the_kernel_header_without_uname() {
 
 #[test]
 fn uki_text_sections_inside_the_head_are_read_by_identify() {
-    let mut b = pe::tests::synthetic(
-        0xaa64,
-        &[
-            (".uname", 0x800, 8),
-            (".cmdline", 0x900, 12),
-            (".linux", 0x1000, 0x40),
-        ],
-    );
+    let mut b =
+        pe::tests::synthetic(0xaa64, &[(".uname", 0x800, 8), (".cmdline", 0x900, 12), (".linux", 0x1000, 0x40)]);
     b.resize(0x1040, 0);
     b[0x800..0x808].copy_from_slice(b"6.6.6\0\0\0");
     b[0x900..0x90c].copy_from_slice(b"quiet splash");
@@ -168,10 +148,7 @@ fn pe_without_linux_section_is_plain_pe() {
     let mut stub = stub;
     let pos = stub.windows(8).position(|w| w == b".linux\0\0").unwrap();
     stub[pos + 1] = b'L';
-    assert_eq!(
-        identify(&stub[..HEAD_LEN]).unwrap().format,
-        Some(Format::Pe)
-    );
+    assert_eq!(identify(&stub[..HEAD_LEN]).unwrap().format, Some(Format::Pe));
 }
 
 #[test]
@@ -208,11 +185,7 @@ fn amd64_without_hdrs_is_only_a_pe_and_without_mz_still_a_bzimage() {
         assert_eq!(id.version, None);
     }
     for at in [0x1FE, 0x1FF] {
-        assert_eq!(
-            identify(&flip(&head, at)).unwrap().format,
-            Some(Format::Pe),
-            "boot flag {at:#x}"
-        );
+        assert_eq!(identify(&flip(&head, at)).unwrap().format, Some(Format::Pe), "boot flag {at:#x}");
     }
     // "A file with the bzImage setup header is bzimage, whatever its first bytes."
     for at in [0, 1] {
@@ -221,10 +194,7 @@ fn amd64_without_hdrs_is_only_a_pe_and_without_mz_still_a_bzimage() {
         assert_eq!(id.version.as_deref(), Some("6.1.0-56-amd64"));
     }
     // No MZ and no HdrS: nothing left that says kernel.
-    assert_eq!(
-        identify(&flip(&flip(&head, 0), 0x203)),
-        Err(ImageError::NotAKernel)
-    );
+    assert_eq!(identify(&flip(&flip(&head, 0), 0x203)), Err(ImageError::NotAKernel));
 }
 
 #[test]
@@ -235,14 +205,8 @@ fn arm64_without_its_magic_is_only_a_pe_and_without_mz_still_an_image() {
         assert_eq!(id.format, Some(Format::Pe), "magic byte {at:#x}");
         assert_eq!(id.arch, Some(Arch::Aarch64));
     }
-    assert_eq!(
-        identify(&flip(&head, 0)).unwrap().format,
-        Some(Format::Arm64Image)
-    );
-    assert_eq!(
-        identify(&flip(&flip(&head, 0), 0x38)),
-        Err(ImageError::NotAKernel)
-    );
+    assert_eq!(identify(&flip(&head, 0)).unwrap().format, Some(Format::Arm64Image));
+    assert_eq!(identify(&flip(&flip(&head, 0), 0x38)), Err(ImageError::NotAKernel));
 }
 
 #[test]
@@ -250,36 +214,19 @@ fn uki_and_zboot_and_elf_and_gzip_magics_flipped_are_not_what_they_were() {
     let uki = read(UKI);
     // "PE\0\0" at e_lfanew.
     let lfanew = usize::try_from(u32::from_le_bytes(uki[0x3C..0x40].try_into().unwrap())).unwrap();
-    assert_eq!(
-        identify(&flip(&uki, lfanew)[..HEAD_LEN]),
-        Err(ImageError::NotAKernel)
-    );
-    assert_eq!(
-        identify(&flip(&uki, 0)[..HEAD_LEN]),
-        Err(ImageError::NotAKernel)
-    );
+    assert_eq!(identify(&flip(&uki, lfanew)[..HEAD_LEN]), Err(ImageError::NotAKernel));
+    assert_eq!(identify(&flip(&uki, 0)[..HEAD_LEN]), Err(ImageError::NotAKernel));
     let z = compressed::tests::synthetic_zboot("gzip");
     for at in 4..8 {
-        assert_ne!(
-            identify(&flip(&z, at)).ok().and_then(|i| i.format),
-            Some(Format::Zboot)
-        );
+        assert_ne!(identify(&flip(&z, at)).ok().and_then(|i| i.format), Some(Format::Zboot));
     }
     let e = elf::tests::synthetic(goblin::elf::header::EM_X86_64);
     for at in 0..4 {
-        assert_eq!(
-            identify(&flip(&e, at)),
-            Err(ImageError::NotAKernel),
-            "ELF magic {at}"
-        );
+        assert_eq!(identify(&flip(&e, at)), Err(ImageError::NotAKernel), "ELF magic {at}");
     }
     let gz = read(ARM64_GZ);
     for at in 0..3 {
-        assert_eq!(
-            identify(&flip(&gz, at)),
-            Err(ImageError::NotAKernel),
-            "gzip magic {at}"
-        );
+        assert_eq!(identify(&flip(&gz, at)), Err(ImageError::NotAKernel), "gzip magic {at}");
     }
 }
 
@@ -291,16 +238,9 @@ fn every_prefix_of_the_amd64_header_is_truncated_until_the_version_string_ends()
     for len in 0..=head.len() {
         let got = identify(&head[..len]);
         if len <= nul {
-            assert!(
-                matches!(got, Err(ImageError::Truncated { .. })),
-                "len {len}: {got:?}"
-            );
+            assert!(matches!(got, Err(ImageError::Truncated { .. })), "len {len}: {got:?}");
         } else {
-            assert_eq!(
-                got.unwrap().version.as_deref(),
-                Some("6.1.0-56-amd64"),
-                "len {len}"
-            );
+            assert_eq!(got.unwrap().version.as_deref(), Some("6.1.0-56-amd64"), "len {len}");
         }
     }
 }
@@ -311,10 +251,7 @@ fn every_prefix_of_the_arm64_and_uki_headers_is_truncated_or_right() {
     for len in 0..=0x100 {
         let got = identify(&head[..len]);
         if len < 0x40 {
-            assert!(
-                matches!(got, Err(ImageError::Truncated { .. })),
-                "len {len}: {got:?}"
-            );
+            assert!(matches!(got, Err(ImageError::Truncated { .. })), "len {len}: {got:?}");
         } else {
             assert_eq!(got.unwrap().format, Some(Format::Arm64Image));
         }
@@ -328,14 +265,8 @@ fn every_prefix_of_the_arm64_and_uki_headers_is_truncated_or_right() {
                 first_ok.get_or_insert(len);
             }
             Err(e) => {
-                assert!(
-                    first_ok.is_none(),
-                    "len {len} failed after a shorter prefix passed"
-                );
-                assert!(
-                    matches!(e, ImageError::Truncated { .. }),
-                    "len {len}: {e:?}"
-                );
+                assert!(first_ok.is_none(), "len {len} failed after a shorter prefix passed");
+                assert!(matches!(e, ImageError::Truncated { .. }), "len {len}: {e:?}");
             }
         }
     }
@@ -347,13 +278,7 @@ fn a_version_pointer_outside_the_setup_sectors_is_malformed() {
     let mut head = read(AMD64);
     // setup_sects 0x27: 0x5000 bytes of setup; pointer + 0x200 must stay below.
     head[0x20E..0x210].copy_from_slice(&0x4E00u16.to_le_bytes());
-    assert!(matches!(
-        identify(&head),
-        Err(ImageError::Malformed {
-            what: "bzImage kernel_version",
-            ..
-        })
-    ));
+    assert!(matches!(identify(&head), Err(ImageError::Malformed { what: "bzImage kernel_version", .. })));
     // Fewer setup sectors move the limit below the real string.
     let mut head = read(AMD64);
     head[0x1F1] = 4;
@@ -362,14 +287,8 @@ fn a_version_pointer_outside_the_setup_sectors_is_malformed() {
 
 #[test]
 fn short_garbage_is_truncated_and_longer_garbage_is_not_a_kernel() {
-    assert!(matches!(
-        identify(b""),
-        Err(ImageError::Truncated { have: 0, .. })
-    ));
-    assert!(matches!(
-        identify(b"hello\n"),
-        Err(ImageError::Truncated { .. })
-    ));
+    assert!(matches!(identify(b""), Err(ImageError::Truncated { have: 0, .. })));
+    assert!(matches!(identify(b"hello\n"), Err(ImageError::Truncated { .. })));
     let text = b"# This is a GRUB config, not a kernel.\n".repeat(40);
     assert_eq!(identify(&text), Err(ImageError::NotAKernel));
     assert_eq!(identify(&vec![0u8; HEAD_LEN]), Err(ImageError::NotAKernel));
@@ -407,29 +326,13 @@ fn identify_file_reports_a_kernel_cut_short() {
     let p = dir.path().join("vmlinuz-6.1.0-56-amd64");
     std::fs::write(&p, read(AMD64)).unwrap();
     let err = identify_file(&open(&p), &p).unwrap_err();
-    assert!(
-        matches!(
-            err.image_error(),
-            Some(ImageError::Truncated {
-                what: "kernel image",
-                ..
-            })
-        ),
-        "{err}"
-    );
+    assert!(matches!(err.image_error(), Some(ImageError::Truncated { what: "kernel image", .. })), "{err}");
     assert!(err.to_string().contains("vmlinuz-6.1.0-56-amd64"), "{err}");
     let cut_uki = dir.path().join("cut.efi");
     std::fs::write(&cut_uki, &read(UKI)[..100_000]).unwrap();
     let err = identify_file(&open(&cut_uki), &cut_uki).unwrap_err();
     assert!(
-        matches!(
-            err.image_error(),
-            Some(ImageError::Truncated {
-                what: "kernel image",
-                have: 100_000,
-                ..
-            })
-        ),
+        matches!(err.image_error(), Some(ImageError::Truncated { what: "kernel image", have: 100_000, .. })),
         "{err}"
     );
     assert_eq!(read_head(&open(&fixture(UKI))).unwrap().len(), HEAD_LEN);

@@ -58,9 +58,7 @@ pub enum LoadError {
     PermissionDenied,
     #[error("the kernel rejected the image's signature ({errno}): only kernels signed with a trusted key load here")]
     Signature { errno: Errno },
-    #[error(
-        "the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?"
-    )]
+    #[error("the kernel does not take this image format (ENOEXEC): is it a kernel for this machine?")]
     Format,
     #[error("the kernel found the image, initrd or command line invalid (EINVAL)")]
     Invalid,
@@ -119,13 +117,7 @@ fn new_memfd(what: Memfd) -> Result<File, LoadError> {
 }
 
 /// Copy `len` bytes at `offset` of `file` to the end of `out`.
-fn copy_range(
-    file: &mut File,
-    offset: u64,
-    len: u64,
-    out: &mut File,
-    what: &str,
-) -> Result<(), LoadError> {
+fn copy_range(file: &mut File, offset: u64, len: u64, out: &mut File, what: &str) -> Result<(), LoadError> {
     let copy_err = |source| LoadError::Copy { what: what.to_string(), source };
     file.seek(SeekFrom::Start(offset)).map_err(copy_err)?;
     let copied = io::copy(&mut file.take(len), out).map_err(copy_err)?;
@@ -136,33 +128,22 @@ fn copy_range(
 }
 
 /// The bytes of a UKI section, bounds-checked against the file.
-fn section_into(
-    root: &Root,
-    plan: &Plan,
-    name: &'static str,
-    out: &mut File,
-) -> Result<bool, LoadError> {
+fn section_into(root: &Root, plan: &Plan, name: &'static str, out: &mut File) -> Result<bool, LoadError> {
     let Some(s) = plan.entry.sections.iter().find(|s| s.name == name) else {
         return Ok(false);
     };
     let kernel = plan.kernel();
     let mut f = open(root, kernel)?;
-    let file_len =
-        f.metadata().map_err(|source| LoadError::Read { path: kernel.to_path_buf(), source })?.len();
+    let file_len = f.metadata().map_err(|source| LoadError::Read { path: kernel.to_path_buf(), source })?.len();
     if s.offset.checked_add(s.size).map_or(true, |end| end > file_len) {
-        return Err(LoadError::SectionOutOfFile {
-            path: kernel.to_path_buf(),
-            section: s.name.clone(),
-        });
+        return Err(LoadError::SectionOutOfFile { path: kernel.to_path_buf(), section: s.name.clone() });
     }
     copy_range(&mut f, s.offset, s.size, out, name)?;
     Ok(true)
 }
 
 fn rewound(mut f: File, what: &str) -> Result<OwnedFd, LoadError> {
-    f.flush()
-        .and_then(|_| f.rewind())
-        .map_err(|source| LoadError::Copy { what: what.into(), source })?;
+    f.flush().and_then(|_| f.rewind()).map_err(|source| LoadError::Copy { what: what.into(), source })?;
     Ok(OwnedFd::from(f))
 }
 
@@ -176,8 +157,7 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             return Err(LoadError::MissingSection { path: path.to_path_buf(), section: ".linux" });
         }
         rewound(m, ".linux")?
-    } else if plan.state.arch == Some(Arch::Aarch64)
-        && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
+    } else if plan.state.arch == Some(Arch::Aarch64) && matches!(plan.entry.format, Format::Compressed | Format::Zboot)
     {
         // arm64 loads only the raw Image: unpack Image.gz / zboot into memory.
         let mut data = Vec::new();
@@ -186,8 +166,7 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
         let image = super::arm64::unpack::unpack(&data)?;
         let mut m = new_memfd(Memfd::Kernel)?;
-        m.write_all(&image)
-            .map_err(|source| LoadError::Copy { what: "the unpacked kernel".into(), source })?;
+        m.write_all(&image).map_err(|source| LoadError::Copy { what: "the unpacked kernel".into(), source })?;
         rewound(m, "the unpacked kernel")?
     } else {
         OwnedFd::from(open(root, path)?)
@@ -204,10 +183,8 @@ pub fn prepare(root: &Root, plan: &Plan) -> Result<Prepared, LoadError> {
             let mut any = uki && section_into(root, plan, ".initrd", &mut m)?;
             for path in &plan.initrds {
                 let mut f = open(root, path)?;
-                io::copy(&mut f, &mut m).map_err(|source| LoadError::Copy {
-                    what: path.display().to_string(),
-                    source,
-                })?;
+                io::copy(&mut f, &mut m)
+                    .map_err(|source| LoadError::Copy { what: path.display().to_string(), source })?;
                 any = true;
             }
             if any {
@@ -228,9 +205,7 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
         Errno::EPERM if !cap_sys_boot => LoadError::NotPermitted,
         Errno::EPERM if state.load_disabled == Some(true) => LoadError::Disabled,
         Errno::EPERM if state.limit_used_up() => LoadError::LimitReached,
-        Errno::EPERM if state.locked_down() => {
-            LoadError::Lockdown { mode: state.lockdown.clone().unwrap_or_default() }
-        }
+        Errno::EPERM if state.locked_down() => LoadError::Lockdown { mode: state.lockdown.clone().unwrap_or_default() },
         Errno::EPERM => LoadError::PermissionDenied,
         Errno::EKEYREJECTED | Errno::ENOKEY | Errno::EBADMSG => LoadError::Signature { errno },
         Errno::ENOEXEC => LoadError::Format,
@@ -246,12 +221,7 @@ pub fn explain(errno: Errno, state: &KexecState, cap_sys_boot: bool) -> LoadErro
 /// that the kernel says it is loaded: kexec_file_load first; where it is
 /// missing (ENOSYS) and the native path exists and lockdown allows it,
 /// kexec_load. Returns the syscall that loaded it.
-pub fn load(
-    root: &Root,
-    sys: &mut dyn System,
-    prepared: &Prepared,
-    state: &KexecState,
-) -> Result<Syscall, LoadError> {
+pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared, state: &KexecState) -> Result<Syscall, LoadError> {
     let initrd = prepared.initrd.as_ref().map(|f| f.as_fd());
     let used = match sys.kexec_file_load(prepared.kernel.as_fd(), initrd, &prepared.cmdline, prepared.flags) {
         Ok(()) => Syscall::KexecFileLoad,

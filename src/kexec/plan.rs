@@ -211,10 +211,8 @@ fn with_net_words(line: &str, mark: &str, net: &Net) -> String {
         words.extend(watchdog::new_kernel_words(w));
     }
     const BLACKLIST: &str = "modprobe.blacklist=";
-    let existing: Vec<String> = cmdline::split(line)
-        .into_iter()
-        .filter_map(|w| w.strip_prefix(BLACKLIST).map(str::to_owned))
-        .collect();
+    let existing: Vec<String> =
+        cmdline::split(line).into_iter().filter_map(|w| w.strip_prefix(BLACKLIST).map(str::to_owned)).collect();
     for w in &mut words {
         if let Some(module) = w.strip_prefix(BLACKLIST) {
             let mut all: Vec<&str> = existing.iter().flat_map(|e| e.split(',')).filter(|m| !m.is_empty()).collect();

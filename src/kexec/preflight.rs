@@ -24,7 +24,10 @@ pub enum PreflightError {
     NotPermitted,
     #[error("kexec is disabled on this boot ({} is 1, and stays so until the next boot): reboot through the firmware instead", paths::KEXEC_LOAD_DISABLED)]
     LoadDisabled,
-    #[error("the kexec load limit of this boot is used up ({} is 0): reboot through the firmware instead", paths::KEXEC_LOAD_LIMIT_REBOOT)]
+    #[error(
+        "the kexec load limit of this boot is used up ({} is 0): reboot through the firmware instead",
+        paths::KEXEC_LOAD_LIMIT_REBOOT
+    )]
     LoadLimitReached,
     #[error("{kernel}: not a kernel image kexec can load ({why})")]
     NotAKernel { kernel: PathBuf, why: String },
@@ -54,9 +57,7 @@ pub enum PreflightError {
     },
     #[error("initrd {path} is not a regular file ({kind}): pass --initrd PATH, or --no-initrd to boot without one")]
     InitrdNotAFile { path: PathBuf, kind: &'static str },
-    #[error(
-        "no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one"
-    )]
+    #[error("no initrd found for {version}: pass --initrd PATH, or --no-initrd to boot without one")]
     NoInitrd { version: String },
     #[error("no modules directory for {version} (/lib/modules/{version}): it would boot without its modules; pass --force to go on")]
     ModulesMissing { version: String },
@@ -83,8 +84,7 @@ fn has_word_with_key(cmdline: &str, key: &str) -> bool {
 /// a UKI's `.cmdline`, or `CONFIG_CMDLINE` in /boot/config-VERSION.
 fn builtin_root(root: &Root, plan: &Plan) -> bool {
     let e = &plan.entry;
-    if e.source == Source::Uki && e.cmdline.as_deref().is_some_and(|c| has_word_with_key(c, "root"))
-    {
+    if e.source == Source::Uki && e.cmdline.as_deref().is_some_and(|c| has_word_with_key(c, "root")) {
         return true;
     }
     let config = Path::new(paths::BOOT).join(format!("config-{}", e.version));
@@ -143,11 +143,7 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
     let (arch, running) = (plan.state.arch, plan.state.arch_name);
     match e.format {
         Format::Unknown => {
-            let why = if e.problems.is_empty() {
-                "unknown format".to_string()
-            } else {
-                e.problems.join("; ")
-            };
+            let why = if e.problems.is_empty() { "unknown format".to_string() } else { e.problems.join("; ") };
             return Err(PreflightError::NotAKernel { kernel, why });
         }
         // arm64: gzip, zstd and xz (bare or EFI zboot) are unpacked at load.
@@ -174,11 +170,7 @@ fn check_image(root: &Root, plan: &Plan) -> Result<(), PreflightError> {
         }
     }
     if !e.usable {
-        let why = if e.problems.is_empty() {
-            "marked unusable".to_string()
-        } else {
-            e.problems.join("; ")
-        };
+        let why = if e.problems.is_empty() { "marked unusable".to_string() } else { e.problems.join("; ") };
         return Err(PreflightError::NotAKernel { kernel, why });
     }
     Ok(())
@@ -264,11 +256,7 @@ pub(crate) mod tests {
             cmdline: None,
             devicetree: None,
             source: Source::Vmlinuz,
-            format: if cfg!(target_arch = "aarch64") {
-                Format::Arm64Image
-            } else {
-                Format::Bzimage
-            },
+            format: if cfg!(target_arch = "aarch64") { Format::Arm64Image } else { Format::Bzimage },
             arch: crate::kexec::state::running_arch().0,
             cmdline_size: Some(2047),
             running: false,
@@ -336,9 +324,7 @@ pub(crate) mod tests {
     fn disabled_kexec_is_refused() {
         let m = Machine::new();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
-        assert!(
-            err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1")
-        );
+        assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1"));
     }
 
     #[test]

@@ -158,19 +158,16 @@ impl KexecState {
             // 4 bytes of attributes, then the 1-byte value.
             .and_then(|v| v.get(4).copied())
             .map(|b| b == 1);
-        let config = release.as_ref().and_then(|r| {
-            config_lines(root, &Path::new(paths::BOOT).join(format!("config-{r}")), "KEXEC").ok()
-        });
-        let opt =
-            |name: &str| config.as_deref().map_or(Config::Unknown, |c| config_option(c, name));
+        let config = release
+            .as_ref()
+            .and_then(|r| config_lines(root, &Path::new(paths::BOOT).join(format!("config-{r}")), "KEXEC").ok());
+        let opt = |name: &str| config.as_deref().map_or(Config::Unknown, |c| config_option(c, name));
         let (arch, arch_name) = running_arch();
         KexecState {
             loaded: read_trim(root, paths::KEXEC_LOADED).map(|s| s == "1"),
             load_disabled: read_trim(root, paths::KEXEC_LOAD_DISABLED).map(|s| s == "1"),
-            load_limit_reboot: read_trim(root, paths::KEXEC_LOAD_LIMIT_REBOOT)
-                .and_then(|s| s.parse().ok()),
-            lockdown: read_trim(root, paths::LOCKDOWN)
-                .and_then(|s| bracketed(&s).map(str::to_string)),
+            load_limit_reboot: read_trim(root, paths::KEXEC_LOAD_LIMIT_REBOOT).and_then(|s| s.parse().ok()),
+            lockdown: read_trim(root, paths::LOCKDOWN).and_then(|s| bracketed(&s).map(str::to_string)),
             secure_boot,
             config_kexec_file: opt("KEXEC_FILE"),
             config_kexec_sig: opt("KEXEC_SIG"),
@@ -270,10 +267,7 @@ mod tests {
         w("/sys/kernel/kexec_loaded", b"0\n");
         w("/proc/sys/kernel/kexec_load_disabled", b"1\n");
         w("/sys/kernel/security/lockdown", b"none [integrity] confidentiality\n");
-        w(
-            "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63",
-            &[6, 0, 0, 0, 1],
-        );
+        w("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63", &[6, 0, 0, 0, 1]);
         w("/boot/config-6.1.0-9-amd64", b"CONFIG_KEXEC_FILE=y\n");
         let s = KexecState::read(&Root::new(d.path()));
         assert_eq!(s.release.as_deref(), Some("6.1.0-9-amd64"));

@@ -61,10 +61,7 @@ pub fn predict(state: &KexecState) -> Choice {
 
 /// [`predict`] as if running on `arch`.
 pub fn predict_on(state: &KexecState, arch: Option<Arch>) -> Choice {
-    let file = |reason: &str| Choice {
-        syscall: Syscall::KexecFileLoad,
-        reason: reason.into(),
-    };
+    let file = |reason: &str| Choice { syscall: Syscall::KexecFileLoad, reason: reason.into() };
     if !native_supported(arch) {
         return file("kexec_file_load is the only load path on this architecture");
     }
@@ -72,13 +69,16 @@ pub fn predict_on(state: &KexecState, arch: Option<Arch>) -> Choice {
         (Config::Yes, _) => file("the running kernel has CONFIG_KEXEC_FILE"),
         (Config::No, None) => Choice {
             syscall: Syscall::KexecLoad,
-            reason: "the running kernel has no CONFIG_KEXEC_FILE (kexec_file_load gives ENOSYS) and lockdown is off".into(),
+            reason: "the running kernel has no CONFIG_KEXEC_FILE (kexec_file_load gives ENOSYS) and lockdown is off"
+                .into(),
         },
         (Config::No, Some(why)) => Choice {
             syscall: Syscall::KexecLoad,
             reason: format!("the running kernel has no CONFIG_KEXEC_FILE, but {why}: loading will fail"),
         },
-        (Config::Unknown, _) => file("tried first (no /boot/config of the running kernel); on ENOSYS kexec_load, unless locked down"),
+        (Config::Unknown, _) => {
+            file("tried first (no /boot/config of the running kernel); on ENOSYS kexec_load, unless locked down")
+        }
     }
 }
 
@@ -106,10 +106,7 @@ mod tests {
 
     #[test]
     fn arm64_with_kexec_file_or_unknown_config_tries_kexec_file_load_first() {
-        assert_eq!(
-            predict_on(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall,
-            Syscall::KexecFileLoad
-        );
+        assert_eq!(predict_on(&state(Config::Yes, None), Some(Arch::Aarch64)).syscall, Syscall::KexecFileLoad);
         let c = predict_on(&state(Config::Unknown, None), Some(Arch::Aarch64));
         assert_eq!(c.syscall, Syscall::KexecFileLoad);
         assert!(c.reason.contains("ENOSYS"));
@@ -119,32 +116,16 @@ mod tests {
     fn lockdown_refuses_the_native_path_and_says_so() {
         let s = state(Config::No, Some("integrity"));
         let why = native_refused(&s, Some(Arch::Aarch64)).unwrap();
-        assert!(
-            why.contains("locked down (integrity)") && why.contains("refuses kexec_load"),
-            "{why}"
-        );
-        assert!(predict_on(&s, Some(Arch::Aarch64))
-            .reason
-            .contains("loading will fail"));
-        assert_eq!(
-            native_refused(&state(Config::No, Some("none")), Some(Arch::Aarch64)),
-            None
-        );
-        assert_eq!(
-            native_refused(&state(Config::No, None), Some(Arch::Aarch64)),
-            None
-        );
+        assert!(why.contains("locked down (integrity)") && why.contains("refuses kexec_load"), "{why}");
+        assert!(predict_on(&s, Some(Arch::Aarch64)).reason.contains("loading will fail"));
+        assert_eq!(native_refused(&state(Config::No, Some("none")), Some(Arch::Aarch64)), None);
+        assert_eq!(native_refused(&state(Config::No, None), Some(Arch::Aarch64)), None);
     }
 
     #[test]
     fn x86_64_stays_on_kexec_file_load() {
         let s = state(Config::No, Some("none"));
-        assert_eq!(
-            predict_on(&s, Some(Arch::X86_64)).syscall,
-            Syscall::KexecFileLoad
-        );
-        assert!(native_refused(&s, Some(Arch::X86_64))
-            .unwrap()
-            .contains("arm64 only"));
+        assert_eq!(predict_on(&s, Some(Arch::X86_64)).syscall, Syscall::KexecFileLoad);
+        assert!(native_refused(&s, Some(Arch::X86_64)).unwrap().contains("arm64 only"));
     }
 }

@@ -27,10 +27,7 @@ pub fn same_patch(a: &[u8], b: &[u8]) -> bool {
 /// ending in a tab and an hg date, the line without the date.
 fn undated<'a>(lines: &[&'a [u8]], i: usize) -> Option<&'a [u8]> {
     let line = *lines.get(i)?;
-    let starts = |j: Option<usize>, p: &[u8]| {
-        j.and_then(|j| lines.get(j))
-            .is_some_and(|l| l.starts_with(p))
-    };
+    let starts = |j: Option<usize>, p: &[u8]| j.and_then(|j| lines.get(j)).is_some_and(|l| l.starts_with(p));
     let header = (line.starts_with(b"--- ") && starts(i.checked_add(1), b"+++ "))
         || (line.starts_with(b"+++ ") && starts(i.checked_sub(1), b"--- "));
     if !header {
@@ -49,9 +46,8 @@ fn is_hg_date(s: &[u8]) -> bool {
     };
     let f: Vec<&str> = s.split(' ').collect();
     let alpha = |w: &str| w.len() == 3 && w.bytes().all(|c| c.is_ascii_alphabetic());
-    let digits = |w: &str, n: std::ops::RangeInclusive<usize>| {
-        n.contains(&w.len()) && w.bytes().all(|c| c.is_ascii_digit())
-    };
+    let digits =
+        |w: &str, n: std::ops::RangeInclusive<usize>| n.contains(&w.len()) && w.bytes().all(|c| c.is_ascii_digit());
     match f.as_slice() {
         [wd, mon, day, time, year, zone] => {
             let t: Vec<&str> = time.split(':').collect();
@@ -85,9 +81,7 @@ mod tests {
     fn any_other_difference_does() {
         let c = [B, b"+c\n"].concat();
         assert!(!same_patch(A, &c));
-        let renamed = String::from_utf8_lossy(B)
-            .replace("+++ b/a", "+++ b/z")
-            .into_bytes();
+        let renamed = String::from_utf8_lossy(B).replace("+++ b/a", "+++ b/z").into_bytes();
         assert!(!same_patch(A, &renamed));
         assert!(!same_patch(b"x\n", b"y\n"));
     }

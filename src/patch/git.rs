@@ -12,15 +12,8 @@ use super::{Error, Result};
 /// Options that make `git diff` output the same whatever the person's
 /// configuration says: a patch that `git apply` takes, with a/ b/ prefixes,
 /// whole-tree paths, binary hunks, no colour, no external diff driver.
-const DIFF_OPTIONS: [&str; 7] = [
-    "--binary",
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--no-relative",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-];
+const DIFF_OPTIONS: [&str; 7] =
+    ["--binary", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "--src-prefix=a/", "--dst-prefix=b/"];
 
 pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
     let git = Tool::git(&repo.cwd);
@@ -37,11 +30,7 @@ pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
         .or_else(|| name::repo_name_from_dir(&top))
         .ok_or_else(|| Error::NoRepoName { root: top.clone() })?;
     let configured_patchdir = git.optional_line(["config", "--get", "mkpatch.patchdir"])?;
-    Ok(Identity {
-        patch_name,
-        repo_name,
-        configured_patchdir,
-    })
+    Ok(Identity { patch_name, repo_name, configured_patchdir })
 }
 
 pub(crate) fn diff(repo: &Repo, selection: &GitSelection, extra: &[OsString]) -> Result<Vec<u8>> {
@@ -54,9 +43,8 @@ pub(crate) fn diff(repo: &Repo, selection: &GitSelection, extra: &[OsString]) ->
             // rather than guess at origin/main.
             let upstream = git.run(["rev-parse", "--verify", "--quiet", "@{upstream}"])?;
             if upstream.code != Some(0) {
-                let branch = git
-                    .optional_line(["symbolic-ref", "--short", "-q", "HEAD"])?
-                    .unwrap_or_else(|| "HEAD".to_owned());
+                let branch =
+                    git.optional_line(["symbolic-ref", "--short", "-q", "HEAD"])?.unwrap_or_else(|| "HEAD".to_owned());
                 return Err(Error::NoUpstream { branch });
             }
             args.push(merge_base(&git, "@{upstream}")?.into());

@@ -26,14 +26,8 @@ pub(crate) fn identify(repo: &Repo, name: Option<&str>) -> Result<Identity> {
     let repo_name = default_path?
         .and_then(|url| name::repo_name_from_url(&url, UrlKind::Mercurial))
         .or_else(|| name::repo_name_from_dir(&repo.root))
-        .ok_or_else(|| Error::NoRepoName {
-            root: repo.root.clone(),
-        })?;
-    Ok(Identity {
-        patch_name,
-        repo_name,
-        configured_patchdir: configured_patchdir?,
-    })
+        .ok_or_else(|| Error::NoRepoName { root: repo.root.clone() })?;
+    Ok(Identity { patch_name, repo_name, configured_patchdir: configured_patchdir? })
 }
 
 /// The result of a scoped thread; a panic there is carried on, not hidden.
@@ -49,19 +43,13 @@ fn qtop(repo: &Repo, hg: &Tool<'_>) -> Result<String> {
         Some(0) => {
             let top = ran.first_line()?;
             if top.is_empty() {
-                Err(Error::NoAppliedPatch {
-                    root: repo.root.clone(),
-                })
+                Err(Error::NoAppliedPatch { root: repo.root.clone() })
             } else {
                 Ok(top)
             }
         }
-        Some(1) => Err(Error::NoAppliedPatch {
-            root: repo.root.clone(),
-        }),
-        _ if String::from_utf8_lossy(&ran.stderr).contains("unknown command 'qtop'") => {
-            Err(Error::MqNotEnabled)
-        }
+        Some(1) => Err(Error::NoAppliedPatch { root: repo.root.clone() }),
+        _ if String::from_utf8_lossy(&ran.stderr).contains("unknown command 'qtop'") => Err(Error::MqNotEnabled),
         _ => Err(ran.failure()),
     }
 }

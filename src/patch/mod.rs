@@ -41,18 +41,12 @@ pub enum Error {
     },
 
     #[error("`{command}` failed ({status}): {message}")]
-    ToolFailed {
-        command: String,
-        status: String,
-        message: String,
-    },
+    ToolFailed { command: String, status: String, message: String },
 
     #[error("`{command}` printed a {what} that is not UTF-8")]
     NotUtf8 { command: String, what: &'static str },
 
-    #[error(
-        "the Mercurial Queues extension is not enabled: add `mq =` under [extensions] in your hgrc"
-    )]
+    #[error("the Mercurial Queues extension is not enabled: add `mq =` under [extensions] in your hgrc")]
     MqNotEnabled,
 
     #[error("no MQ patch is applied in {root} (push one with `hg qpush`)")]

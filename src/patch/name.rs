@@ -47,10 +47,7 @@ pub fn repo_name_from_url(url: &str, kind: UrlKind) -> Option<String> {
         // `/srv/repo/.git`: the repository is the directory holding it.
         last = parts.next_back()?;
     }
-    let name = last
-        .strip_suffix(suffix)
-        .filter(|n| !n.is_empty())
-        .unwrap_or(last);
+    let name = last.strip_suffix(suffix).filter(|n| !n.is_empty()).unwrap_or(last);
     usable(name).then(|| name.to_owned())
 }
 
@@ -83,9 +80,7 @@ fn usable(name: &str) -> bool {
 pub fn file_name(patch: &str, repo: &str) -> Result<String> {
     let patch_part = patch.trim().replace('/', "-");
     if patch_part.is_empty() || patch_part.contains('\0') {
-        return Err(Error::BadPatchName {
-            name: patch.to_owned(),
-        });
+        return Err(Error::BadPatchName { name: patch.to_owned() });
     }
     Ok(format!("{patch_part}-{}.patch", repo.replace('/', "-")))
 }
@@ -103,24 +98,12 @@ mod tests {
 
     #[test]
     fn git_url_forms_all_give_the_last_component_without_dot_git() {
-        assert_eq!(
-            git("https://github.com/owner/tool.git").as_deref(),
-            Some("tool")
-        );
-        assert_eq!(
-            git("https://github.com/owner/tool").as_deref(),
-            Some("tool")
-        );
-        assert_eq!(
-            git("git@github.com:owner/tool.git").as_deref(),
-            Some("tool")
-        );
+        assert_eq!(git("https://github.com/owner/tool.git").as_deref(), Some("tool"));
+        assert_eq!(git("https://github.com/owner/tool").as_deref(), Some("tool"));
+        assert_eq!(git("git@github.com:owner/tool.git").as_deref(), Some("tool"));
         assert_eq!(git("host:tool.git").as_deref(), Some("tool"));
         assert_eq!(git("host:tool.git/").as_deref(), Some("tool"));
-        assert_eq!(
-            git("ssh://git@host:2222/srv/tool.git/").as_deref(),
-            Some("tool")
-        );
+        assert_eq!(git("ssh://git@host:2222/srv/tool.git/").as_deref(), Some("tool"));
         assert_eq!(git("/srv/git/tool.git//").as_deref(), Some("tool"));
         assert_eq!(git("/home/me/tool/.git").as_deref(), Some("tool"));
         assert_eq!(git("file:///home/me/tool").as_deref(), Some("tool"));
@@ -143,18 +126,9 @@ mod tests {
 
     #[test]
     fn hg_urls_drop_trailing_slash_dot_hg_and_branch_fragment() {
-        assert_eq!(
-            hg("https://hg.mozilla.org/build/buildbot-configs/").as_deref(),
-            Some("buildbot-configs")
-        );
-        assert_eq!(
-            hg("https://hg.example.org/repo#stable").as_deref(),
-            Some("repo")
-        );
-        assert_eq!(
-            hg("ssh://hg@host//abs/path/repo.hg").as_deref(),
-            Some("repo")
-        );
+        assert_eq!(hg("https://hg.mozilla.org/build/buildbot-configs/").as_deref(), Some("buildbot-configs"));
+        assert_eq!(hg("https://hg.example.org/repo#stable").as_deref(), Some("repo"));
+        assert_eq!(hg("ssh://hg@host//abs/path/repo.hg").as_deref(), Some("repo"));
         assert_eq!(hg("/home/me/src/repo/.hg").as_deref(), Some("repo"));
         // Mercurial has no scp-like syntax: a colon is part of the name.
         assert_eq!(hg("odd:name").as_deref(), Some("odd:name"));
@@ -162,34 +136,19 @@ mod tests {
 
     #[test]
     fn slash_in_patch_name_stays_in_one_component() {
-        assert_eq!(
-            file_name("feature/x", "tool").ok().as_deref(),
-            Some("feature-x-tool.patch")
-        );
-        assert_eq!(
-            file_name("bug468731", "buildbotcustom").ok().as_deref(),
-            Some("bug468731-buildbotcustom.patch")
-        );
+        assert_eq!(file_name("feature/x", "tool").ok().as_deref(), Some("feature-x-tool.patch"));
+        assert_eq!(file_name("bug468731", "buildbotcustom").ok().as_deref(), Some("bug468731-buildbotcustom.patch"));
     }
 
     #[test]
     fn empty_patch_name_is_refused() {
-        assert!(matches!(
-            file_name("  ", "tool"),
-            Err(Error::BadPatchName { .. })
-        ));
-        assert!(matches!(
-            file_name("a\0b", "tool"),
-            Err(Error::BadPatchName { .. })
-        ));
+        assert!(matches!(file_name("  ", "tool"), Err(Error::BadPatchName { .. })));
+        assert!(matches!(file_name("a\0b", "tool"), Err(Error::BadPatchName { .. })));
     }
 
     #[test]
     fn dir_name_is_the_last_component() {
-        assert_eq!(
-            repo_name_from_dir(Path::new("/home/me/src/tool")).as_deref(),
-            Some("tool")
-        );
+        assert_eq!(repo_name_from_dir(Path::new("/home/me/src/tool")).as_deref(), Some("tool"));
         assert_eq!(repo_name_from_dir(Path::new("/")), None);
     }
 }

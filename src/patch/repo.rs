@@ -65,23 +65,13 @@ impl Repo {
     pub fn detect(cwd: &Path) -> Result<Repo> {
         for dir in cwd.ancestors() {
             if dir.join(".hg").is_dir() {
-                return Ok(Repo {
-                    vcs: Vcs::Mercurial,
-                    root: dir.to_owned(),
-                    cwd: cwd.to_owned(),
-                });
+                return Ok(Repo { vcs: Vcs::Mercurial, root: dir.to_owned(), cwd: cwd.to_owned() });
             }
             if dir.join(".git").exists() {
-                return Ok(Repo {
-                    vcs: Vcs::Git,
-                    root: dir.to_owned(),
-                    cwd: cwd.to_owned(),
-                });
+                return Ok(Repo { vcs: Vcs::Git, root: dir.to_owned(), cwd: cwd.to_owned() });
             }
         }
-        Err(Error::NoRepository {
-            dir: cwd.to_owned(),
-        })
+        Err(Error::NoRepository { dir: cwd.to_owned() })
     }
 
     /// Ask the repository for its names. `name` overrides the patch name (for
@@ -136,18 +126,9 @@ mod tests {
     fn plain_directory_is_no_repository() {
         let t = tempfile::tempdir().unwrap();
         // Guard: the claim only holds when nothing above the temp dir is a repository.
-        if t.path()
-            .ancestors()
-            .any(|d| d.join(".git").exists() || d.join(".hg").is_dir())
-        {
-            panic!(
-                "a repository encloses {}; set TMPDIR elsewhere",
-                t.path().display()
-            );
+        if t.path().ancestors().any(|d| d.join(".git").exists() || d.join(".hg").is_dir()) {
+            panic!("a repository encloses {}; set TMPDIR elsewhere", t.path().display());
         }
-        assert!(matches!(
-            Repo::detect(t.path()),
-            Err(Error::NoRepository { .. })
-        ));
+        assert!(matches!(Repo::detect(t.path()), Err(Error::NoRepository { .. })));
     }
 }

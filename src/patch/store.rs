@@ -23,11 +23,7 @@ pub const DEFAULT_PATCHDIR: &str = "~/patches";
 
 /// The directory to use: the flag, else the VCS configuration, else
 /// `~/patches`; a leading `~` or `~/` is the home directory.
-pub fn resolve_patchdir(
-    flag: Option<&Path>,
-    configured: Option<&str>,
-    home: Option<&OsStr>,
-) -> Result<PathBuf> {
+pub fn resolve_patchdir(flag: Option<&Path>, configured: Option<&str>, home: Option<&OsStr>) -> Result<PathBuf> {
     let chosen = match (flag, configured) {
         (Some(f), _) => f.to_owned(),
         (None, Some(c)) if !c.trim().is_empty() => PathBuf::from(c),
@@ -45,11 +41,7 @@ pub fn expand_tilde(path: &Path, home: Option<&OsStr>) -> Result<PathBuf> {
         [b'~', b'/', rest @ ..] => rest,
         _ => return Ok(path.to_owned()),
     };
-    let home = home
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::NoHome {
-            path: path.to_owned(),
-        })?;
+    let home = home.filter(|h| !h.is_empty()).ok_or_else(|| Error::NoHome { path: path.to_owned() })?;
     Ok(Path::new(home).join(OsStr::from_bytes(rest)))
 }
 
@@ -57,14 +49,9 @@ pub fn expand_tilde(path: &Path, home: Option<&OsStr>) -> Result<PathBuf> {
 fn check_dir(dir: &Path) -> Result<bool> {
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(true),
-        Ok(_) => Err(Error::NotADirectory {
-            path: dir.to_owned(),
-        }),
+        Ok(_) => Err(Error::NotADirectory { path: dir.to_owned() }),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(Error::Inspect {
-            path: dir.to_owned(),
-            source,
-        }),
+        Err(source) => Err(Error::Inspect { path: dir.to_owned(), source }),
     }
 }
 
@@ -79,10 +66,7 @@ pub fn ensure_patchdir(dir: &Path) -> Result<()> {
     if check_dir(dir)? {
         return Ok(());
     }
-    fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
-        path: dir.to_owned(),
-        source,
-    })?;
+    fs::create_dir_all(dir).map_err(|source| Error::CreateDir { path: dir.to_owned(), source })?;
     // create_dir_all succeeds when a racing process made it; it must still be a directory.
     check_dir(dir).map(|_| ())
 }
@@ -124,11 +108,7 @@ impl Slot {
         {
             return None;
         }
-        std::str::from_utf8(digits)
-            .ok()?
-            .parse()
-            .ok()
-            .map(Slot::Numbered)
+        std::str::from_utf8(digits).ok()?.parse().ok().map(Slot::Numbered)
     }
 }
 
@@ -146,31 +126,18 @@ pub fn versions(dir: &Path, base: &str) -> Result<Vec<Version>> {
     if !check_dir(dir)? {
         return Ok(Vec::new());
     }
-    let entries = fs::read_dir(dir).map_err(|source| Error::Inspect {
-        path: dir.to_owned(),
-        source,
-    })?;
+    let entries = fs::read_dir(dir).map_err(|source| Error::Inspect { path: dir.to_owned(), source })?;
     let mut found = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| Error::Inspect {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| Error::Inspect { path: dir.to_owned(), source })?;
         let Some(slot) = Slot::parse(&entry.file_name(), base) else {
             continue;
         };
         let path = entry.path();
         // Follow symlinks for the time a person cares about; a dangling one
         // still counts as taken.
-        let modified = fs::metadata(&path)
-            .or_else(|_| fs::symlink_metadata(&path))
-            .and_then(|m| m.modified())
-            .ok();
-        found.push(Version {
-            path,
-            slot,
-            modified,
-        });
+        let modified = fs::metadata(&path).or_else(|_| fs::symlink_metadata(&path)).and_then(|m| m.modified()).ok();
+        found.push(Version { path, slot, modified });
     }
     found.sort_by(|a, b| b.modified.cmp(&a.modified).then(b.slot.cmp(&a.slot)));
     Ok(found)
@@ -211,17 +178,10 @@ pub fn save(dir: &Path, base: &str, content: &[u8]) -> Result<Saved> {
                         return Ok(Saved::Identical(target));
                     }
                 }
-                Err(source) => {
-                    return Err(Error::Publish {
-                        path: target,
-                        source,
-                    })
-                }
+                Err(source) => return Err(Error::Publish { path: target, source }),
             }
         }
-        slot = slot.next().ok_or_else(|| Error::NoFreeSlot {
-            path: dir.join(base),
-        })?;
+        slot = slot.next().ok_or_else(|| Error::NoFreeSlot { path: dir.join(base) })?;
     }
 }
 
@@ -232,17 +192,9 @@ fn same_content(path: &Path, content: &[u8]) -> Result<bool> {
         Ok(m) if m.is_file() => {}
         Ok(_) => return Ok(false),
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(false),
-        Err(source) => {
-            return Err(Error::ReadVersion {
-                path: path.to_owned(),
-                source,
-            })
-        }
+        Err(source) => return Err(Error::ReadVersion { path: path.to_owned(), source }),
     }
-    let bytes = fs::read(path).map_err(|source| Error::ReadVersion {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = fs::read(path).map_err(|source| Error::ReadVersion { path: path.to_owned(), source })?;
     Ok(same_patch(&bytes, content))
 }
 
@@ -267,10 +219,7 @@ impl TempFile {
                     let written = file.write_all(content).and_then(|()| file.sync_all());
                     return match written {
                         Ok(()) => Ok(temp),
-                        Err(source) => Err(Error::WriteTemp {
-                            path: temp.path.clone(),
-                            source,
-                        }),
+                        Err(source) => Err(Error::WriteTemp { path: temp.path.clone(), source }),
                     };
                 }
                 // A leftover of a killed run with our pid: take the next name.
@@ -288,9 +237,7 @@ impl TempFile {
             // Filesystems without hard links (vfat, some FUSE): create-new
             // on the final name still never overwrites, though a reader could
             // then see the file while it is being written.
-            Err(e) if matches!(e.raw_os_error(), Some(EPERM | EOPNOTSUPP)) => {
-                write_new(target, content)
-            }
+            Err(e) if matches!(e.raw_os_error(), Some(EPERM | EOPNOTSUPP)) => write_new(target, content),
             Err(e) => Err(e),
         }
     }
@@ -303,10 +250,7 @@ const EOPNOTSUPP: i32 = 95;
 /// Create `target` with `content`; fails with `AlreadyExists` on any existing
 /// name, a symlink included (O_CREAT|O_EXCL never follows one).
 fn write_new(target: &Path, content: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(target)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).open(target)?;
     if let Err(e) = file.write_all(content).and_then(|()| file.sync_all()) {
         // We created it, so removing the partial file takes nothing from anyone.
         let _ = fs::remove_file(target);
@@ -330,51 +274,21 @@ mod tests {
     #[test]
     fn tilde_is_home_and_other_paths_are_kept() {
         let home = Some(OsStr::new("/home/me"));
-        assert_eq!(
-            expand_tilde(Path::new("~"), home).unwrap(),
-            Path::new("/home/me")
-        );
-        assert_eq!(
-            expand_tilde(Path::new("~/p/q"), home).unwrap(),
-            Path::new("/home/me/p/q")
-        );
-        assert_eq!(
-            expand_tilde(Path::new("~other/p"), home).unwrap(),
-            Path::new("~other/p")
-        );
-        assert_eq!(
-            expand_tilde(Path::new("rel/~"), home).unwrap(),
-            Path::new("rel/~")
-        );
-        assert!(matches!(
-            expand_tilde(Path::new("~/p"), None),
-            Err(Error::NoHome { .. })
-        ));
-        assert_eq!(
-            expand_tilde(Path::new("/abs"), None).unwrap(),
-            Path::new("/abs")
-        );
+        assert_eq!(expand_tilde(Path::new("~"), home).unwrap(), Path::new("/home/me"));
+        assert_eq!(expand_tilde(Path::new("~/p/q"), home).unwrap(), Path::new("/home/me/p/q"));
+        assert_eq!(expand_tilde(Path::new("~other/p"), home).unwrap(), Path::new("~other/p"));
+        assert_eq!(expand_tilde(Path::new("rel/~"), home).unwrap(), Path::new("rel/~"));
+        assert!(matches!(expand_tilde(Path::new("~/p"), None), Err(Error::NoHome { .. })));
+        assert_eq!(expand_tilde(Path::new("/abs"), None).unwrap(), Path::new("/abs"));
     }
 
     #[test]
     fn flag_beats_config_beats_default() {
         let home = Some(OsStr::new("/h"));
-        assert_eq!(
-            resolve_patchdir(Some(Path::new("/f")), Some("/c"), home).unwrap(),
-            Path::new("/f")
-        );
-        assert_eq!(
-            resolve_patchdir(None, Some("~/c"), home).unwrap(),
-            Path::new("/h/c")
-        );
-        assert_eq!(
-            resolve_patchdir(None, None, home).unwrap(),
-            Path::new("/h/patches")
-        );
-        assert_eq!(
-            resolve_patchdir(None, Some(" "), home).unwrap(),
-            Path::new("/h/patches")
-        );
+        assert_eq!(resolve_patchdir(Some(Path::new("/f")), Some("/c"), home).unwrap(), Path::new("/f"));
+        assert_eq!(resolve_patchdir(None, Some("~/c"), home).unwrap(), Path::new("/h/c"));
+        assert_eq!(resolve_patchdir(None, None, home).unwrap(), Path::new("/h/patches"));
+        assert_eq!(resolve_patchdir(None, Some(" "), home).unwrap(), Path::new("/h/patches"));
     }
 
     #[test]
@@ -397,24 +311,12 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         assert_eq!(save(d, BASE, b"one\n").unwrap(), Saved::New(d.join(BASE)));
-        assert_eq!(
-            save(d, BASE, b"two\n").unwrap(),
-            Saved::New(d.join("bug1-tool.patch.0"))
-        );
-        assert_eq!(
-            save(d, BASE, b"three\n").unwrap(),
-            Saved::New(d.join("bug1-tool.patch.1"))
-        );
+        assert_eq!(save(d, BASE, b"two\n").unwrap(), Saved::New(d.join("bug1-tool.patch.0")));
+        assert_eq!(save(d, BASE, b"three\n").unwrap(), Saved::New(d.join("bug1-tool.patch.1")));
         assert_eq!(fs::read(d.join("bug1-tool.patch.0")).unwrap(), b"two\n");
-        assert_eq!(
-            save(d, BASE, b"two\n").unwrap(),
-            Saved::Identical(d.join("bug1-tool.patch.0"))
-        );
+        assert_eq!(save(d, BASE, b"two\n").unwrap(), Saved::Identical(d.join("bug1-tool.patch.0")));
         // No temporary file is left behind.
-        let names: Vec<_> = fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 3, "{names:?}");
     }
 
@@ -423,10 +325,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         fs::write(d.join("bug1-tool.patch.3"), b"same\n").unwrap();
-        assert_eq!(
-            save(d, BASE, b"same\n").unwrap(),
-            Saved::Identical(d.join("bug1-tool.patch.3"))
-        );
+        assert_eq!(save(d, BASE, b"same\n").unwrap(), Saved::Identical(d.join("bug1-tool.patch.3")));
         assert_eq!(save(d, BASE, b"other\n").unwrap(), Saved::New(d.join(BASE)));
     }
 
@@ -435,41 +334,22 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
         fs::create_dir(d.join(BASE)).unwrap();
-        assert_eq!(
-            save(d, BASE, b"x\n").unwrap(),
-            Saved::New(d.join("bug1-tool.patch.0"))
-        );
+        assert_eq!(save(d, BASE, b"x\n").unwrap(), Saved::New(d.join("bug1-tool.patch.0")));
     }
 
     #[test]
     fn versions_are_newest_first_then_highest_number() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path();
-        for (name, secs) in [
-            (BASE, 300),
-            ("bug1-tool.patch.0", 100),
-            ("bug1-tool.patch.1", 100),
-            ("bug1-tool.patch.2", 200),
-        ] {
+        for (name, secs) in
+            [(BASE, 300), ("bug1-tool.patch.0", 100), ("bug1-tool.patch.1", 100), ("bug1-tool.patch.2", 200)]
+        {
             let f = fs::File::create(d.join(name)).unwrap();
-            f.set_modified(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
-                .unwrap();
+            f.set_modified(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)).unwrap();
         }
         fs::write(d.join("other-tool.patch"), b"").unwrap();
-        let order: Vec<Slot> = versions(d, BASE)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.slot)
-            .collect();
-        assert_eq!(
-            order,
-            [
-                Slot::Plain,
-                Slot::Numbered(2),
-                Slot::Numbered(1),
-                Slot::Numbered(0)
-            ]
-        );
+        let order: Vec<Slot> = versions(d, BASE).unwrap().into_iter().map(|v| v.slot).collect();
+        assert_eq!(order, [Slot::Plain, Slot::Numbered(2), Slot::Numbered(1), Slot::Numbered(0)]);
     }
 
     #[test]
@@ -478,14 +358,8 @@ mod tests {
         assert!(versions(&t.path().join("none"), BASE).unwrap().is_empty());
         let f = t.path().join("file");
         fs::write(&f, b"").unwrap();
-        assert!(matches!(
-            versions(&f, BASE),
-            Err(Error::NotADirectory { .. })
-        ));
-        assert!(matches!(
-            ensure_patchdir(&f),
-            Err(Error::NotADirectory { .. })
-        ));
+        assert!(matches!(versions(&f, BASE), Err(Error::NotADirectory { .. })));
+        assert!(matches!(ensure_patchdir(&f), Err(Error::NotADirectory { .. })));
         ensure_patchdir(&t.path().join("a/b")).unwrap();
         assert!(t.path().join("a/b").is_dir());
     }
@@ -494,9 +368,7 @@ mod tests {
     fn racing_saves_of_different_content_never_overwrite() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().to_owned();
-        let contents: Vec<Vec<u8>> = (0..8)
-            .map(|i| format!("patch {i}\n").repeat(1000).into_bytes())
-            .collect();
+        let contents: Vec<Vec<u8>> = (0..8).map(|i| format!("patch {i}\n").repeat(1000).into_bytes()).collect();
         let handles: Vec<_> = contents
             .iter()
             .cloned()
@@ -508,9 +380,7 @@ mod tests {
         let saved: Vec<Saved> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let mut seen: Vec<Vec<u8>> = Vec::new();
         for s in &saved {
-            let Saved::New(p) = s else {
-                panic!("different content reported identical: {s:?}")
-            };
+            let Saved::New(p) = s else { panic!("different content reported identical: {s:?}") };
             seen.push(fs::read(p).unwrap());
         }
         seen.sort();
@@ -540,16 +410,10 @@ mod tests {
         let saved = save(d, BASE, b"the patch\n").unwrap();
         assert_eq!(saved, Saved::New(d.join(format!("{BASE}.1"))));
         assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
-        assert!(
-            !dangling.exists(),
-            "a dangling link was followed and its target created"
-        );
+        assert!(!dangling.exists(), "a dangling link was followed and its target created");
         let meta = fs::symlink_metadata(d.join(format!("{BASE}.1"))).unwrap();
         assert!(meta.file_type().is_file());
-        assert_eq!(
-            fs::read(d.join(format!("{BASE}.1"))).unwrap(),
-            b"the patch\n"
-        );
+        assert_eq!(fs::read(d.join(format!("{BASE}.1"))).unwrap(), b"the patch\n");
     }
 
     #[test]
@@ -565,10 +429,7 @@ mod tests {
         assert_eq!(fs::read_to_string(&v).unwrap(), "precious\n");
         let dangling = d.join("would-be-created");
         symlink(&dangling, d.join("other")).unwrap();
-        assert_eq!(
-            write_new(&d.join("other"), b"x").unwrap_err().kind(),
-            ErrorKind::AlreadyExists
-        );
+        assert_eq!(write_new(&d.join("other"), b"x").unwrap_err().kind(), ErrorKind::AlreadyExists);
         assert!(!dangling.exists());
     }
 }

@@ -28,10 +28,7 @@ impl<'a> Tool<'a> {
     }
 
     pub fn git(cwd: &'a Path) -> Self {
-        Tool {
-            program: "git",
-            cwd,
-        }
+        Tool { program: "git", cwd }
     }
 
     fn command(&self) -> Command {
@@ -56,26 +53,14 @@ impl<'a> Tool<'a> {
     {
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let command = describe(self.program, &args);
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = self
+        let Output { status, stdout, stderr } = self
             .command()
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .output()
-            .map_err(|source| Error::Spawn {
-                program: self.program,
-                source,
-            })?;
-        Ok(Ran {
-            code: status.code(),
-            stdout,
-            stderr,
-            command,
-        })
+            .map_err(|source| Error::Spawn { program: self.program, source })?;
+        Ok(Ran { code: status.code(), stdout, stderr, command })
     }
 
     /// Run and require success; the stdout bytes come back untouched.
@@ -126,16 +111,9 @@ impl<'a> Tool<'a> {
 
 impl Ran {
     pub fn first_line(&self) -> Result<String> {
-        let text = std::str::from_utf8(&self.stdout).map_err(|_| Error::NotUtf8 {
-            command: self.command.clone(),
-            what: "line",
-        })?;
-        Ok(text
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('\r')
-            .to_owned())
+        let text = std::str::from_utf8(&self.stdout)
+            .map_err(|_| Error::NotUtf8 { command: self.command.clone(), what: "line" })?;
+        Ok(text.lines().next().unwrap_or("").trim_end_matches('\r').to_owned())
     }
 
     /// The error for a failed run: the tool's own first words, which name the
@@ -145,26 +123,15 @@ impl Ran {
             Some(c) => format!("exit status {c}"),
             None => "killed by a signal".to_owned(),
         };
-        Error::ToolFailed {
-            command: self.command.clone(),
-            status,
-            message: message(&self.stderr, &self.stdout),
-        }
+        Error::ToolFailed { command: self.command.clone(), status, message: message(&self.stderr, &self.stdout) }
     }
 }
 
 /// The first non-empty line of stderr (else of stdout), for the error message.
 fn message(stderr: &[u8], stdout: &[u8]) -> String {
-    let pick = |bytes: &[u8]| {
-        String::from_utf8_lossy(bytes)
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .map(str::to_owned)
-    };
-    pick(stderr)
-        .or_else(|| pick(stdout))
-        .unwrap_or_else(|| "no message".to_owned())
+    let pick =
+        |bytes: &[u8]| String::from_utf8_lossy(bytes).lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned);
+    pick(stderr).or_else(|| pick(stdout)).unwrap_or_else(|| "no message".to_owned())
 }
 
 /// `hg qdiff --git` as a person would type it, for messages only.
@@ -183,20 +150,14 @@ mod tests {
 
     #[test]
     fn failure_message_prefers_stderr_first_nonblank_line() {
-        assert_eq!(
-            message(b"\n  abort: no repository\nmore\n", b"out"),
-            "abort: no repository"
-        );
+        assert_eq!(message(b"\n  abort: no repository\nmore\n", b"out"), "abort: no repository");
         assert_eq!(message(b"", b"no patches applied\n"), "no patches applied");
         assert_eq!(message(b"", b""), "no message");
     }
 
     #[test]
     fn missing_program_is_a_spawn_error_naming_it() {
-        let t = Tool {
-            program: "kexec-chooser-no-such-vcs",
-            cwd: Path::new("/"),
-        };
+        let t = Tool { program: "kexec-chooser-no-such-vcs", cwd: Path::new("/") };
         match t.run(["x"]) {
             Err(Error::Spawn { program, .. }) => assert_eq!(program, "kexec-chooser-no-such-vcs"),
             other => panic!("expected a spawn error, got {:?}", other.map(|r| r.code)),

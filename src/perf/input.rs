@@ -269,12 +269,7 @@ impl<R: Read> Read for Watched<R> {
 /// The CSV rows after the header line, through the `csv` crate. `before`
 /// is the number of lines the caller read before the header, so that
 /// errors name lines of the whole input.
-fn parse_csv<R: Read>(
-    input: R,
-    before: u64,
-    builder: &mut Builder,
-    bad: &mut BadRows,
-) -> Result<(), InputError> {
+fn parse_csv<R: Read>(input: R, before: u64, builder: &mut Builder, bad: &mut BadRows) -> Result<(), InputError> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -353,9 +348,7 @@ impl Columns {
                 return Err(InputError::DuplicateColumn { line, column: name });
             }
         }
-        let need = |column: &'static str| {
-            found.get(column).copied().ok_or(InputError::MissingColumn { line, column })
-        };
+        let need = |column: &'static str| found.get(column).copied().ok_or(InputError::MissingColumn { line, column });
         Ok(Columns {
             count: header.len(),
             buildid: need("buildid")?,
@@ -382,11 +375,8 @@ impl Columns {
         let machine = required(get(Some(self.machine))?, "machine")?;
         let value = number(required(get(Some(self.value))?, "value")?, "value")?;
         let ts = get(self.timestamp)?;
-        let timestamp = if ts.is_empty() {
-            None
-        } else {
-            Some(date::parse_timestamp(ts).map_err(RowError::Timestamp)?)
-        };
+        let timestamp =
+            if ts.is_empty() { None } else { Some(date::parse_timestamp(ts).map_err(RowError::Timestamp)?) };
         Ok(Row {
             buildid,
             value,
@@ -541,9 +531,7 @@ fn json_row(line: &[u8]) -> Result<OwnedRow, RowError> {
                 .filter(|&n| date::from_float_seconds(n as f64).is_some())
                 .ok_or_else(|| out_of_range(n.to_string()))?,
         ),
-        Some(Scalar::Float(f)) => {
-            Some(date::from_float_seconds(*f).ok_or_else(|| out_of_range(f.to_string()))?)
-        }
+        Some(Scalar::Float(f)) => Some(date::from_float_seconds(*f).ok_or_else(|| out_of_range(f.to_string()))?),
         Some(s) => {
             let t = s.text();
             if t.is_empty() {
@@ -599,9 +587,11 @@ impl Builder {
         let series = self.series_for(row.test, row.branch, row.platform);
         // The few machines of a series come round in turn: the ones seen
         // last are checked before the map.
-        let recent = self.recent_machines.iter().copied().find(|&m| {
-            self.data.machines.get(m as usize).is_some_and(|name| same(name, row.machine))
-        });
+        let recent = self
+            .recent_machines
+            .iter()
+            .copied()
+            .find(|&m| self.data.machines.get(m as usize).is_some_and(|name| same(name, row.machine)));
         let machine = match recent.or_else(|| self.machine_index.get(row.machine).copied()) {
             Some(m) => m,
             None => {
@@ -731,11 +721,8 @@ mod tests {
 
     #[test]
     fn quoted_fields_may_hold_commas_quotes_and_newlines() {
-        let p = parse_str(
-            "machine,buildid,value,test\n\"m,1\",1,5,\"say \"\"hi\"\"\nthere\"\n\"m,1\",2,6,x\n",
-            false,
-        )
-        .unwrap();
+        let p = parse_str("machine,buildid,value,test\n\"m,1\",1,5,\"say \"\"hi\"\"\nthere\"\n\"m,1\",2,6,x\n", false)
+            .unwrap();
         let d = &p.dataset;
         assert_eq!(d.series[0].test, "say \"hi\"\nthere");
         assert_eq!(d.machine(&d.series[0].points[0]), "m,1");
@@ -843,8 +830,7 @@ mod tests {
 
     #[test]
     fn line_numbers_count_blank_lines_crlf_and_quoted_newlines() {
-        let e = parse_str("\n \r\nbuildid,value,machine\r\n1,5,\"a\r\nb\"\r\n\r\n  \n2,x,a\n", false)
-            .unwrap_err();
+        let e = parse_str("\n \r\nbuildid,value,machine\r\n1,5,\"a\r\nb\"\r\n\r\n  \n2,x,a\n", false).unwrap_err();
         assert!(matches!(e, InputError::BadRow { line: 8, .. }), "{e}");
         let e = parse_str("buildid,value,machine\n1,5,a\n\n\n\r\n2,6,b\n3,x,a\n", false).unwrap_err();
         assert!(matches!(e, InputError::BadRow { line: 7, .. }), "{e}");

@@ -78,11 +78,8 @@ impl Scale {
         Scale { x0, x1, y0q: lo_q - pad_q, y1q: hi_q + pad_q, by_time }
     }
     fn x_of(&self, s: &Series, i: usize) -> f64 {
-        let v = if self.by_time {
-            s.points.get(i).and_then(|p| p.time()).map_or(self.x0, |t| t as f64)
-        } else {
-            i as f64
-        };
+        let v =
+            if self.by_time { s.points.get(i).and_then(|p| p.time()).map_or(self.x0, |t| t as f64) } else { i as f64 };
         LEFT + (v - self.x0) / (self.x1 - self.x0) * (WIDTH - LEFT - RIGHT)
     }
     fn y_of(&self, v: f64) -> f64 {
@@ -138,10 +135,7 @@ pub fn write_svg_element<W: Write>(out: &mut W, s: &Series, a: &Analysis) -> io:
     let _ = writeln!(b, "<rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"white\"/>");
     let _ = writeln!(b, "<text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{title}</text>");
     let (px0, px1, py0, py1) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
-    let _ = writeln!(
-        b,
-        "<path d=\"M{px0},{py0} V{py1} H{px1}\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>"
-    );
+    let _ = writeln!(b, "<path d=\"M{px0},{py0} V{py1} H{px1}\" fill=\"none\" stroke=\"black\" stroke-width=\"1\"/>");
 
     // Value ticks, counted in steps from the bottom so that no sum of
     // values can overflow.

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use super::date::{format_asctime, format_rfc3339};
-use crate::text::escape;
 use super::{Analysis, Change, ChangeKind, Dataset, Direction, MachineProblem, Pending, Series};
+use crate::text::escape;
 
 /// Which way is an improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,10 +36,7 @@ impl Better {
 /// `Linux 1.9.2 build 20090130083434`: the tail of each line.
 fn where_part(ds: &Dataset, s: &Series, index: usize) -> (String, Option<i64>) {
     let p = s.points.get(index);
-    let mut parts: Vec<&str> = [s.platform.as_str(), s.branch.as_str()]
-        .into_iter()
-        .filter(|x| !x.is_empty())
-        .collect();
+    let mut parts: Vec<&str> = [s.platform.as_str(), s.branch.as_str()].into_iter().filter(|x| !x.is_empty()).collect();
     let id = p.map_or("", |p| ds.buildid(p));
     parts.push("build");
     parts.push(id);
@@ -310,25 +307,20 @@ impl Serialize for PendingJson<'_> {
 impl Serialize for JsonReport<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let ds = self.data;
-        let pairs = || {
-            self.results.iter().filter_map(move |(i, a)| ds.series.get(*i).map(|s| (s, a)))
-        };
+        let pairs = || self.results.iter().filter_map(move |(i, a)| ds.series.get(*i).map(|s| (s, a)));
         let mut st = ser.serialize_struct("Report", 6)?;
         st.serialize_field("method", self.method)?;
         st.serialize_field("lower_is_better", &(self.better == Better::Lower))?;
         st.serialize_field(
             "changes",
             &Seq(|| {
-                pairs().flat_map(move |(s, a)| {
-                    a.changes.iter().map(move |c| ChangeJson { ds, s, c, better: self.better })
-                })
+                pairs()
+                    .flat_map(move |(s, a)| a.changes.iter().map(move |c| ChangeJson { ds, s, c, better: self.better }))
             }),
         )?;
         st.serialize_field(
             "machine_problems",
-            &Seq(|| {
-                pairs().flat_map(move |(s, a)| a.machine_problems.iter().map(move |m| MachineJson { ds, s, m }))
-            }),
+            &Seq(|| pairs().flat_map(move |(s, a)| a.machine_problems.iter().map(move |m| MachineJson { ds, s, m }))),
         )?;
         st.serialize_field(
             "pending",
@@ -369,7 +361,8 @@ mod tests {
         )
         .unwrap();
         let ds = &p.dataset;
-        let c = Change { index: 0, old: 417.974, new: 235.778, direction: Direction::Decrease, kind: ChangeKind::Level };
+        let c =
+            Change { index: 0, old: 417.974, new: 235.778, direction: Direction::Decrease, kind: ChangeKind::Level };
         assert_eq!(
             change_line(ds, &ds.series[0], &c),
             "Regression: Tp3 decrease from 417.974 to 235.778 (43.59%) on Fri Jan 30 11:34:00 2009. \

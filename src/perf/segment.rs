@@ -197,7 +197,8 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     if let Some(start) = start {
         let level = a.expected.get(start.saturating_sub(1)).copied().unwrap_or(f64::NAN);
         let seen = n - start;
-        a.pending = Some(Pending { index: start, points: seen, needed: confirm.saturating_sub(seen).max(1), expected: level });
+        a.pending =
+            Some(Pending { index: start, points: seen, needed: confirm.saturating_sub(seen).max(1), expected: level });
         for i in start..n {
             if a.classes.get(i) != Some(&Class::Machine) {
                 set(&mut a.classes, i, Class::Pending);
@@ -218,10 +219,13 @@ fn set<T>(v: &mut [T], i: usize, x: T) {
 /// differences are mostly zero falls back on the spread around the median,
 /// and a constant one on a tiny fraction of its level.
 fn noise_sd(x: &[f64]) -> f64 {
-    let mut d: Vec<f64> = x.windows(2).map(|w| match w {
-        [a, b] => (b - a).abs(),
-        _ => 0.0,
-    }).collect();
+    let mut d: Vec<f64> = x
+        .windows(2)
+        .map(|w| match w {
+            [a, b] => (b - a).abs(),
+            _ => 0.0,
+        })
+        .collect();
     let from_diffs = median(&mut d) * MAD_TO_SD / std::f64::consts::SQRT_2;
     if from_diffs > 0.0 {
         return from_diffs;
@@ -507,7 +511,13 @@ fn step_over_trend(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
     }
     let gamma = ry / rd;
     let se = (rss / dof / rd).sqrt();
-    let t = if se > 0.0 { (gamma / se).abs() } else if gamma != 0.0 { f64::INFINITY } else { 0.0 };
+    let t = if se > 0.0 {
+        (gamma / se).abs()
+    } else if gamma != 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    };
     (t, rel)
 }
 
@@ -673,10 +683,15 @@ impl Ord for Weakest {
 /// too small to report) does not pass for a burst of noise.
 fn variance_changes(y: &[f64], keep: &[usize], (lo, hi): (usize, usize), confirm: usize, tol: f64, a: &mut Analysis) {
     let cap = 2.0 * tol * tol;
-    let d: Vec<f64> = y.get(lo..hi).unwrap_or_default().windows(2).map(|w| match w {
-        [u, v] => ((v - u) * (v - u)).min(cap),
-        _ => 0.0,
-    }).collect();
+    let d: Vec<f64> = y
+        .get(lo..hi)
+        .unwrap_or_default()
+        .windows(2)
+        .map(|w| match w {
+            [u, v] => ((v - u) * (v - u)).min(cap),
+            _ => 0.0,
+        })
+        .collect();
     let mut pre = Vec::with_capacity(d.len() + 1);
     let mut acc = 0.0;
     pre.push(acc);
@@ -726,12 +741,21 @@ fn variance_changes(y: &[f64], keep: &[usize], (lo, hi): (usize, usize), confirm
         }
         let (lr, t, v1, v2) = best;
         let ratio = (v2 / v1).sqrt();
-        if t > s && lr > VARIANCE_LOG_FACTOR * total_n.ln() && (ratio >= VARIANCE_MIN_RATIO || ratio <= 1.0 / VARIANCE_MIN_RATIO) {
+        if t > s
+            && lr > VARIANCE_LOG_FACTOR * total_n.ln()
+            && (ratio >= VARIANCE_MIN_RATIO || ratio <= 1.0 / VARIANCE_MIN_RATIO)
+        {
             // Difference t is y[lo+t+1] - y[lo+t]: the new spread starts at
             // the later point.
             if let Some(&index) = keep.get(lo + t + 1) {
                 let (old, new) = ((v1 / 2.0).sqrt(), (v2 / 2.0).sqrt());
-                a.changes.push(Change { index, old, new, direction: Direction::of(new - old), kind: ChangeKind::Variance });
+                a.changes.push(Change {
+                    index,
+                    old,
+                    new,
+                    direction: Direction::of(new - old),
+                    kind: ChangeKind::Variance,
+                });
             }
             stack.push((s, t));
             stack.push((t, e));
@@ -762,7 +786,8 @@ mod tests {
 
     #[test]
     fn step_is_one_change_at_its_first_point() {
-        let v: Vec<f64> = noise(1, 200).iter().enumerate().map(|(i, e)| if i < 120 { 100.0 } else { 110.0 } + e).collect();
+        let v: Vec<f64> =
+            noise(1, 200).iter().enumerate().map(|(i, e)| if i < 120 { 100.0 } else { 110.0 } + e).collect();
         let a = analyze(&pts(&v), &Params::default());
         let c = levels(&a);
         assert_eq!(c.len(), 1, "{:?}", a.changes);
@@ -784,8 +809,7 @@ mod tests {
     #[test]
     fn slow_drift_is_no_staircase() {
         for seed in 0..10 {
-            let v: Vec<f64> =
-                noise(seed, 600).iter().enumerate().map(|(i, e)| 100.0 + 0.05 * i as f64 + e).collect();
+            let v: Vec<f64> = noise(seed, 600).iter().enumerate().map(|(i, e)| 100.0 + 0.05 * i as f64 + e).collect();
             let a = analyze(&pts(&v), &Params::default());
             assert!(levels(&a).is_empty(), "seed {seed}: {:?}", a.changes);
         }

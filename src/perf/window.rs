@@ -201,9 +201,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
 
         // 4. Spikes, and the confirmation of a change.
         let r = match run {
-            Some(r) if r.dir == dir && Some(r.end) == i.checked_sub(1) => {
-                Run { end: i, len: r.len + 1, ..r }
-            }
+            Some(r) if r.dir == dir && Some(r.end) == i.checked_sub(1) => Run { end: i, len: r.len + 1, ..r },
             _ => Run { start: i, end: i, len: 1, dir },
         };
         if r.len < confirm {
@@ -241,9 +239,7 @@ fn settle(a: &mut Analysis, pd: Pending, new: f64, end: usize, min_change: f64) 
     let Some(change) = a.changes.get_mut(pd.change) else { return };
     change.new = new;
     let delta = new - pd.old.mean;
-    let keep = delta.abs() > pd.old.tol
-        && Direction::of(delta) == pd.dir
-        && change.percent() >= min_change;
+    let keep = delta.abs() > pd.old.tol && Direction::of(delta) == pd.dir && change.percent() >= min_change;
     if keep {
         return;
     }
@@ -283,9 +279,7 @@ mod tests {
 
     #[test]
     fn short_burst_that_returns_is_withdrawn() {
-        let v: Vec<f64> = (0..90)
-            .map(|i| if (40..44).contains(&i) { 130.0 } else { 100.0 } + wobble(i))
-            .collect();
+        let v: Vec<f64> = (0..90).map(|i| if (40..44).contains(&i) { 130.0 } else { 100.0 } + wobble(i)).collect();
         let a = analyze(&pts(&v), &Params::default());
         assert!(a.changes.is_empty(), "{:?}", a.changes);
         assert_eq!(a.classes.iter().filter(|&&c| c == Class::Spike).count(), 4);

@@ -135,9 +135,9 @@ pub fn confirm(
                 Err(why) => Err(why),
                 Ok(()) => match &pending.watchdog {
                     None => Ok(None),
-                    Some(w) => release(root, sys, log, w)
-                        .map(Some)
-                        .map_err(|why| format!("{why}; it would reset the machine")),
+                    Some(w) => {
+                        release(root, sys, log, w).map(Some).map_err(|why| format!("{why}; it would reset the machine"))
+                    }
                 },
             };
             let (secs, text) = instant(now);
@@ -251,7 +251,12 @@ fn held_by_pid1(root: &Root, device: &Path) -> bool {
 /// Reboot through the firmware, cleanly: through systemd where it runs,
 /// else by kexec-chooser's own shutdown. Returns `Ok` once systemd has the
 /// job; the direct shutdown returns only when it failed.
-fn reboot_firmware(root: &Root, sys: &mut dyn System, log: &mut dyn Write, opts: &Options) -> Result<(), ShutdownError> {
+fn reboot_firmware(
+    root: &Root,
+    sys: &mut dyn System,
+    log: &mut dyn Write,
+    opts: &Options,
+) -> Result<(), ShutdownError> {
     if root.is_dir(paths::RUN_SYSTEMD) {
         shutdown::systemd::reboot(sys, log)
     } else {

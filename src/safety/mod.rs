@@ -24,10 +24,7 @@ pub fn boot_mark_word(id: &str) -> String {
 
 /// The record id a command line carries, if it is a warm boot of ours.
 pub fn boot_mark(cmdline: &str) -> Option<&str> {
-    cmdline
-        .split_ascii_whitespace()
-        .rev()
-        .find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
+    cmdline.split_ascii_whitespace().rev().find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
 }
 
 /// A new record id: 16 hex digits, unique per run (never waiting for the
@@ -90,12 +87,12 @@ pub fn judge(pending: Option<&Record>, boot: &ThisBoot) -> Verdict {
     let release = boot.release.as_deref().unwrap_or("an unknown release");
     match mark {
         Some(m) if m == r.id && release == r.target => Verdict::WarmBoot,
-        Some(m) if m == r.id => Verdict::FellBack {
-            reason: format!("the warm boot runs {release}, not {} as planned", r.target),
-        },
-        _ if release == r.target => Verdict::FellBack {
-            reason: format!("{release} was booted through the firmware, not by the warm reboot"),
-        },
+        Some(m) if m == r.id => {
+            Verdict::FellBack { reason: format!("the warm boot runs {release}, not {} as planned", r.target) }
+        }
+        _ if release == r.target => {
+            Verdict::FellBack { reason: format!("{release} was booted through the firmware, not by the warm reboot") }
+        }
         _ => Verdict::FellBack {
             reason: format!("the machine came back on {release} through the firmware instead of {}", r.target),
         },

@@ -147,10 +147,8 @@ impl Store {
     fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RecordError> {
         let dir = self.root.path(paths::STATE_DIR);
         std::fs::create_dir_all(&dir).map_err(|source| RecordError::Dir { path: dir.clone(), source })?;
-        let mut text = serde_json::to_vec_pretty(value).map_err(|source| RecordError::Parse {
-            path: Self::system_path(name),
-            source,
-        })?;
+        let mut text = serde_json::to_vec_pretty(value)
+            .map_err(|source| RecordError::Parse { path: Self::system_path(name), source })?;
         text.push(b'\n');
         // Readable by all (status is for everyone), written by root only.
         atomic_file::write(&dir.join(name), 0o644, &text)?;

@@ -131,14 +131,10 @@ pub fn unmount_order(mounts: &[Mount]) -> Vec<Mount> {
     let mut ms: Vec<(usize, Mount)> = mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| {
-            m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str())
-        })
+        .filter(|(_, m)| m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str()))
         .map(|(i, m)| (i, m.clone()))
         .collect();
-    ms.sort_by(|(ia, a), (ib, b)| {
-        b.target.components().count().cmp(&a.target.components().count()).then(ib.cmp(ia))
-    });
+    ms.sort_by(|(ia, a), (ib, b)| b.target.components().count().cmp(&a.target.components().count()).then(ib.cmp(ia)));
     ms.into_iter().map(|(_, m)| m).collect()
 }
 
@@ -157,15 +153,9 @@ fn unmount_all(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdown
             Err(e) => match sys.remount_read_only(&m.target) {
                 Ok(()) => say(log, format_args!("{t} is busy ({e}): remounted read-only")),
                 Err(e2) if holds_data(&m) && !m.read_only => {
-                    return Err(ShutdownError::StillWritable {
-                        target: m.target.clone(),
-                        errno: e2,
-                    });
+                    return Err(ShutdownError::StillWritable { target: m.target.clone(), errno: e2 });
                 }
-                Err(e2) => say(
-                    log,
-                    format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype),
-                ),
+                Err(e2) => say(log, format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype)),
             },
         }
     }
@@ -199,21 +189,12 @@ pub enum End {
 }
 
 /// Shut down and jump into the loaded kernel. Returns only on failure.
-pub fn handover(
-    sys: &mut dyn System,
-    opts: &Options,
-    log: &mut dyn Write,
-) -> Result<(), ShutdownError> {
+pub fn handover(sys: &mut dyn System, opts: &Options, log: &mut dyn Write) -> Result<(), ShutdownError> {
     shutdown(sys, opts, log, End::Kexec)
 }
 
 /// Shut down cleanly and end as `end` says. Returns only on failure.
-pub fn shutdown(
-    sys: &mut dyn System,
-    opts: &Options,
-    log: &mut dyn Write,
-    end: End,
-) -> Result<(), ShutdownError> {
+pub fn shutdown(sys: &mut dyn System, opts: &Options, log: &mut dyn Write, end: End) -> Result<(), ShutdownError> {
     sys.ignore_hangups().map_err(ShutdownError::Signals)?;
     let what = match end {
         End::Kexec => "direct hand-over",
@@ -318,9 +299,7 @@ mod tests {
         let reboot = pos(&f, &Call::RebootKexec);
         assert_eq!(f.calls[0], Call::IgnoreHangups);
         assert!(first_sync < term200 && term200 < kill300 && term300 < kill300);
-        assert!(
-            kill300 < swapoff && swapoff < deep && deep < mnt && mnt < root_ro && root_ro < reboot
-        );
+        assert!(kill300 < swapoff && swapoff < deep && deep < mnt && mnt < root_ro && root_ro < reboot);
         assert_eq!(f.calls[reboot - 1], Call::Sync);
         // sshd exited on SIGTERM, so it never got SIGKILL.
         assert!(!f.calls.contains(&Call::Kill(200, Signal::SIGKILL)));
@@ -344,10 +323,7 @@ mod tests {
         let mut f = machine();
         let _ = handover(&mut f, &opts(), &mut Vec::new());
         for pid in [1, 2, 100, 400] {
-            assert!(
-                !f.calls.iter().any(|c| matches!(c, Call::Kill(p, _) if *p == pid)),
-                "{pid} was signalled"
-            );
+            assert!(!f.calls.iter().any(|c| matches!(c, Call::Kill(p, _) if *p == pid)), "{pid} was signalled");
         }
         assert!(!f.calls.contains(&Call::Umount("/proc".into())));
         assert!(!f.calls.contains(&Call::Umount("/".into())));

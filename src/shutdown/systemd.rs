@@ -57,9 +57,6 @@ mod tests {
     #[test]
     fn failing_systemctl_is_an_error() {
         let mut fake = Fake { run_code: 1, ..Fake::default() };
-        assert!(matches!(
-            handover(&mut fake, &mut Vec::new()),
-            Err(ShutdownError::SystemctlFailed(_))
-        ));
+        assert!(matches!(handover(&mut fake, &mut Vec::new()), Err(ShutdownError::SystemctlFailed(_))));
     }
 }

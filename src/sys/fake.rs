@@ -116,12 +116,7 @@ impl Fake {
     }
 
     pub fn mount(target: &str, fstype: &str, source: &str) -> Mount {
-        Mount {
-            target: target.into(),
-            fstype: fstype.into(),
-            source: source.into(),
-            read_only: false,
-        }
+        Mount { target: target.into(), fstype: fstype.into(), source: source.into(), read_only: false }
     }
 
     /// The kexec_load calls only.
@@ -131,10 +126,7 @@ impl Fake {
 
     /// The load calls only.
     pub fn loads(&self) -> Vec<&LoadCall> {
-        self.calls
-            .iter()
-            .filter_map(|c| if let Call::Load(l) = c { Some(l) } else { None })
-            .collect()
+        self.calls.iter().filter_map(|c| if let Call::Load(l) = c { Some(l) } else { None }).collect()
     }
 }
 
@@ -221,9 +213,7 @@ impl System for Fake {
 
     fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), Errno> {
         self.calls.push(Call::Kill(pid, signal));
-        if signal == Signal::SIGKILL
-            || (signal == Signal::SIGTERM && self.exits_on_term.contains(&pid))
-        {
+        if signal == Signal::SIGKILL || (signal == Signal::SIGTERM && self.exits_on_term.contains(&pid)) {
             self.procs.retain(|p| p.pid != pid);
         }
         Ok(())

@@ -59,7 +59,9 @@ pub fn open(root: BorrowedFd<'_>, path: &Path, flags: OFlag, resolver: Resolver)
 /// `EPERM` (older Docker). Opening the root itself cannot fail otherwise.
 fn have_openat2(root: BorrowedFd<'_>) -> bool {
     static HAVE: OnceLock<bool> = OnceLock::new();
-    *HAVE.get_or_init(|| !matches!(open_in_kernel(root, Path::new("."), OFlag::O_PATH), Err(Errno::ENOSYS | Errno::EPERM)))
+    *HAVE.get_or_init(|| {
+        !matches!(open_in_kernel(root, Path::new("."), OFlag::O_PATH), Err(Errno::ENOSYS | Errno::EPERM))
+    })
 }
 
 /// `openat2(root, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`.
@@ -128,7 +130,12 @@ fn walk(root: BorrowedFd<'_>, path: &Path) -> Result<Walk, Errno> {
             continue;
         }
         let at = dirs.last().map_or(root, |(fd, _)| fd.as_fd());
-        let fd = nix::fcntl::openat(at, name.as_os_str(), OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+        let fd = nix::fcntl::openat(
+            at,
+            name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
         let st = nix::sys::stat::fstat(&fd)?;
         match kind(&st) {
             SFlag::S_IFLNK => {
@@ -176,7 +183,8 @@ pub fn open_by_walk(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> Result<O
         }
         // Open by name once more, now for real; O_NOFOLLOW and the identity
         // check catch a name swapped since the walk looked at it.
-        match nix::fcntl::openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+        match nix::fcntl::openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+        {
             Ok(fd) if same_file(&fd, &found)? => return Ok(fd),
             Ok(_) | Err(Errno::ELOOP) => continue,
             Err(e) => return Err(e),

@@ -68,25 +68,14 @@ pub fn kexec_load(entry: u64, segments: &[Segment<'_>], flags: u64) -> Result<()
             memsz: libc::size_t::try_from(s.memsz).map_err(|_| Errno::EINVAL)?,
         });
     }
-    let ptr = if raw.is_empty() {
-        std::ptr::null()
-    } else {
-        raw.as_ptr()
-    };
+    let ptr = if raw.is_empty() { std::ptr::null() } else { raw.as_ptr() };
     // SAFETY: `raw` holds `raw.len()` initialised kexec_segment structs whose
     // `buf` pointers each point to `bufsz` readable bytes borrowed for the
     // duration of the call (the kernel copies them before returning); with no
     // segments the pointer is null and the kernel reads nothing. Nothing in
     // this process is written.
-    let ret = unsafe {
-        libc::syscall(
-            nr,
-            entry as libc::c_ulong,
-            raw.len() as libc::c_ulong,
-            ptr,
-            flags as libc::c_ulong,
-        )
-    };
+    let ret =
+        unsafe { libc::syscall(nr, entry as libc::c_ulong, raw.len() as libc::c_ulong, ptr, flags as libc::c_ulong) };
     Errno::result(ret).map(drop)
 }
 
@@ -122,11 +111,7 @@ mod tests {
 
     #[test]
     fn more_than_sixteen_segments_never_reach_the_kernel() {
-        let seg = Segment {
-            buf: &[],
-            mem: 0,
-            memsz: 0,
-        };
+        let seg = Segment { buf: &[], mem: 0, memsz: 0 };
         assert_eq!(kexec_load(0, &[seg; 17], 0), Err(Errno::EINVAL));
     }
 

@@ -236,13 +236,7 @@ impl System for Real {
 
     fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno> {
         use nix::mount::MsFlags;
-        nix::mount::mount(
-            None::<&str>,
-            target,
-            None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            None::<&str>,
-        )
+        nix::mount::mount(None::<&str>, target, None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None::<&str>)
     }
 
     fn reboot_kexec(&mut self) -> Errno {

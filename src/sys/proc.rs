@@ -31,12 +31,7 @@ pub fn parse_stat(text: &str) -> Option<Process> {
     // rest[0] is field 3 (state); flags is field 9, so rest[6].
     let state = rest.first()?;
     let flags: u64 = rest.get(6)?.parse().ok()?;
-    Some(Process {
-        pid,
-        comm,
-        kernel_thread: flags & PF_KTHREAD != 0,
-        zombie: *state == "Z" || *state == "X",
-    })
+    Some(Process { pid, comm, kernel_thread: flags & PF_KTHREAD != 0, zombie: *state == "Z" || *state == "X" })
 }
 
 /// Every process under `proc_dir` (normally /proc). Processes that vanish
@@ -115,11 +110,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
 
 /// The swap areas in /proc/swaps (its first line is a header).
 pub fn parse_swaps(text: &str) -> Vec<PathBuf> {
-    text.lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().next())
-        .map(|f| PathBuf::from(unescape(f)))
-        .collect()
+    text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(|f| PathBuf::from(unescape(f))).collect()
 }
 
 /// Whether capability `cap` is in `CapEff` of a /proc/PID/status text.

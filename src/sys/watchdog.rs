@@ -307,9 +307,11 @@ pub fn arm(path: &Path, timeout: u32, expected_identity: Option<&str>) -> Result
 /// Stop the timer of `path`: open it (which restarts a stopped timer for a
 /// moment) and [`Device::disarm`] it.
 pub fn disarm(path: &Path) -> Result<(), ArmError> {
-    Device::open(path)?
-        .disarm()
-        .map_err(|errno| ArmError::Request { path: path.to_path_buf(), request: "disarm", errno })
+    Device::open(path)?.disarm().map_err(|errno| ArmError::Request {
+        path: path.to_path_buf(),
+        request: "disarm",
+        errno,
+    })
 }
 
 impl Drop for Device {
@@ -420,7 +422,9 @@ mod tests {
     fn arming_a_non_watchdog_fails_at_the_first_request_and_names_it() {
         let err = arm(Path::new("/dev/null"), 600, Some("i6300ESB timer")).unwrap_err();
         match &err {
-            ArmError::Request { request, errno, .. } => assert_eq!((*request, *errno), ("WDIOC_GETSUPPORT", Errno::ENOTTY)),
+            ArmError::Request { request, errno, .. } => {
+                assert_eq!((*request, *errno), ("WDIOC_GETSUPPORT", Errno::ENOTTY))
+            }
             other => panic!("{other:?}"),
         }
         assert!(err.to_string().starts_with("/dev/null: WDIOC_GETSUPPORT"), "{err}");

@@ -71,8 +71,7 @@ pub fn split_cmdline(cmdline: &str) -> Vec<String> {
 pub fn cmdline_diff(running: &str, next: &str) -> Vec<String> {
     let old = split_cmdline(running);
     let new = split_cmdline(next);
-    let mut out: Vec<String> =
-        old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
+    let mut out: Vec<String> = old.iter().filter(|w| !new.contains(w)).map(|w| format!("- {w}")).collect();
     out.extend(new.iter().filter(|w| !old.contains(w)).map(|w| format!("+ {w}")));
     out
 }

@@ -85,6 +85,9 @@ mod tests {
         e.title = Some("Evil\x1b]0;owned\x07".into());
         let l = label(&e);
         assert!(!l.chars().any(char::is_control), "{l:?}");
-        assert!(l.contains("6.1\\033[2J") && l.contains("/boot/vmlinuz\\012row") && l.contains("Evil\\033]0;owned\\007"), "{l}");
+        assert!(
+            l.contains("6.1\\033[2J") && l.contains("/boot/vmlinuz\\012row") && l.contains("Evil\\033]0;owned\\007"),
+            "{l}"
+        );
     }
 }

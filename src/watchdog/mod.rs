@@ -299,11 +299,7 @@ pub enum Unusable {
 }
 
 fn holders_text(holders: &[Holder]) -> String {
-    holders
-        .iter()
-        .map(|h| format!("{} (pid {})", crate::text::escape(&h.comm), h.pid))
-        .collect::<Vec<_>>()
-        .join(", ")
+    holders.iter().map(|h| format!("{} (pid {})", crate::text::escape(&h.comm), h.pid)).collect::<Vec<_>>().join(", ")
 }
 
 /// The outcome of [`choose`]: the device to arm, if any, and why each other
@@ -449,10 +445,8 @@ pub fn choose(
 /// not load before `confirm` loads it, and should it load anyway, a driver
 /// that reprograms a running timer is told the armed timeout.
 pub fn new_kernel_words(choice: &Choice) -> Vec<String> {
-    let mut words = vec![
-        format!("{}.handle_boot_enabled=0", paths::CORE_MODULE),
-        format!("modprobe.blacklist={}", choice.module),
-    ];
+    let mut words =
+        vec![format!("{}.handle_boot_enabled=0", paths::CORE_MODULE), format!("modprobe.blacklist={}", choice.module)];
     if let Some(param) = choice.heartbeat_param {
         words.push(format!("{}.{param}={}", choice.module, choice.timeout));
     }

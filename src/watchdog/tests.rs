@@ -239,7 +239,10 @@ fn explicit_timeout_outside_the_range_is_refused_with_the_reason() {
 #[test]
 fn off_chooses_nothing_even_with_a_device() {
     let inv = inventory(&esb_guest());
-    assert_eq!(choose(&inv, &any(), Request::Off, HandOver::Direct).unwrap(), Selection { choice: None, skipped: vec![] });
+    assert_eq!(
+        choose(&inv, &any(), Request::Off, HandOver::Direct).unwrap(),
+        Selection { choice: None, skipped: vec![] }
+    );
 }
 
 #[test]

@@ -17,12 +17,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Run the binary with `args`, no stdin, and return what it did.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .stdin(Stdio::null())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kexec-chooser")
+    Command::new(bin()).args(args).stdin(Stdio::null()).env("NO_COLOR", "1").output().expect("run kexec-chooser")
 }
 
 /// Run the binary with `args`, feeding `input` on stdin.
@@ -145,8 +140,7 @@ pub fn list_json(root: &Path) -> Vec<serde_json::Value> {
 pub fn plan_json(stdout: &[u8]) -> serde_json::Value {
     let mut p: serde_json::Value = serde_json::from_slice(stdout).expect("plan JSON");
     let line = p["cmdline"].as_str().expect("cmdline").to_string();
-    let (marks, rest): (Vec<&str>, Vec<&str>) =
-        line.split(' ').partition(|w| w.starts_with("kexec_chooser.boot="));
+    let (marks, rest): (Vec<&str>, Vec<&str>) = line.split(' ').partition(|w| w.starts_with("kexec_chooser.boot="));
     assert_eq!(marks.len(), 1, "one boot mark: {line}");
     let id = &marks[0]["kexec_chooser.boot=".len()..];
     assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{line}");

@@ -51,10 +51,7 @@ pub struct Node {
 
 impl Node {
     pub fn prop(&self, name: &str) -> Option<&[u8]> {
-        self.props
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_slice())
+        self.props.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
 
     /// Set `name` to `value`, replacing it in place or adding it at the end.
@@ -79,10 +76,7 @@ impl Node {
         let i = match self.children.iter().position(|c| c.name == name) {
             Some(i) => i,
             None => {
-                self.children.push(Node {
-                    name: name.to_string(),
-                    ..Node::default()
-                });
+                self.children.push(Node { name: name.to_string(), ..Node::default() });
                 self.children.len().saturating_sub(1)
             }
         };
@@ -105,13 +99,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn u32(&self, offset: usize, what: &'static str) -> Result<u32, FdtError> {
-        let end = offset
-            .checked_add(4)
-            .ok_or(FdtError::Truncated { what, offset })?;
-        let s = self
-            .b
-            .get(offset..end)
-            .ok_or(FdtError::Truncated { what, offset })?;
+        let end = offset.checked_add(4).ok_or(FdtError::Truncated { what, offset })?;
+        let s = self.b.get(offset..end).ok_or(FdtError::Truncated { what, offset })?;
         let mut a = [0u8; 4];
         a.copy_from_slice(s);
         Ok(u32::from_be_bytes(a))
@@ -119,39 +108,21 @@ impl Reader<'_> {
 
     fn u64(&self, offset: usize, what: &'static str) -> Result<u64, FdtError> {
         let hi = self.u32(offset, what)?;
-        let lo = self.u32(
-            offset
-                .checked_add(4)
-                .ok_or(FdtError::Truncated { what, offset })?,
-            what,
-        )?;
+        let lo = self.u32(offset.checked_add(4).ok_or(FdtError::Truncated { what, offset })?, what)?;
         Ok(u64::from(hi) << 32 | u64::from(lo))
     }
 
     fn bytes(&self, offset: usize, len: usize, what: &'static str) -> Result<&[u8], FdtError> {
-        let end = offset
-            .checked_add(len)
-            .ok_or(FdtError::Truncated { what, offset })?;
-        self.b
-            .get(offset..end)
-            .ok_or(FdtError::Truncated { what, offset })
+        let end = offset.checked_add(len).ok_or(FdtError::Truncated { what, offset })?;
+        self.b.get(offset..end).ok_or(FdtError::Truncated { what, offset })
     }
 
     /// A NUL-terminated string starting at `offset`, and its length without the NUL.
     fn cstr(&self, offset: usize) -> Result<(&str, usize), FdtError> {
-        let rest = self.b.get(offset..).ok_or(FdtError::Truncated {
-            what: "name",
-            offset,
-        })?;
-        let len = rest
-            .iter()
-            .position(|&c| c == 0)
-            .ok_or(FdtError::UnterminatedName(offset))?;
+        let rest = self.b.get(offset..).ok_or(FdtError::Truncated { what: "name", offset })?;
+        let len = rest.iter().position(|&c| c == 0).ok_or(FdtError::UnterminatedName(offset))?;
         let s = rest.get(..len).ok_or(FdtError::UnterminatedName(offset))?;
-        Ok((
-            std::str::from_utf8(s).map_err(|_| FdtError::UnterminatedName(offset))?,
-            len,
-        ))
+        Ok((std::str::from_utf8(s).map_err(|_| FdtError::UnterminatedName(offset))?, len))
     }
 }
 
@@ -174,12 +145,7 @@ impl Fdt {
         }
         r.bytes(0, HEADER_LEN, "header")?;
         let total = to_usize(r.u32(4, "header")?);
-        let r = Reader {
-            b: b.get(..total).ok_or(FdtError::Truncated {
-                what: "totalsize",
-                offset: total,
-            })?,
-        };
+        let r = Reader { b: b.get(..total).ok_or(FdtError::Truncated { what: "totalsize", offset: total })? };
         let off_struct = to_usize(r.u32(8, "header")?);
         let off_strings = to_usize(r.u32(12, "header")?);
         let off_rsv = to_usize(r.u32(16, "header")?);
@@ -196,10 +162,7 @@ impl Fdt {
         let mut at = off_rsv;
         loop {
             let addr = r.u64(at, "memory reservation")?;
-            let size = r.u64(
-                at.checked_add(8).ok_or(FdtError::TooLarge)?,
-                "memory reservation",
-            )?;
+            let size = r.u64(at.checked_add(8).ok_or(FdtError::TooLarge)?, "memory reservation")?;
             at = at.checked_add(16).ok_or(FdtError::TooLarge)?;
             if addr == 0 && size == 0 {
                 break;
@@ -218,31 +181,18 @@ impl Fdt {
             match token {
                 BEGIN_NODE => {
                     if root.is_some() {
-                        return Err(FdtError::BadToken {
-                            token,
-                            offset: here,
-                        });
+                        return Err(FdtError::BadToken { token, offset: here });
                     }
                     let (name, len) = r.cstr(at)?;
-                    at = align4(
-                        at.checked_add(len)
-                            .and_then(|x| x.checked_add(1))
-                            .ok_or(FdtError::TooLarge)?,
-                    )
-                    .ok_or(FdtError::TooLarge)?;
+                    at = align4(at.checked_add(len).and_then(|x| x.checked_add(1)).ok_or(FdtError::TooLarge)?)
+                        .ok_or(FdtError::TooLarge)?;
                     if stack.len() >= MAX_DEPTH {
                         return Err(FdtError::TooDeep);
                     }
-                    stack.push(Node {
-                        name: name.to_string(),
-                        ..Node::default()
-                    });
+                    stack.push(Node { name: name.to_string(), ..Node::default() });
                 }
                 END_NODE => {
-                    let node = stack.pop().ok_or(FdtError::BadToken {
-                        token,
-                        offset: here,
-                    })?;
+                    let node = stack.pop().ok_or(FdtError::BadToken { token, offset: here })?;
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(node),
                         None => root = Some(node),
@@ -250,38 +200,21 @@ impl Fdt {
                 }
                 PROP => {
                     let len = to_usize(r.u32(at, "property")?);
-                    let nameoff =
-                        to_usize(r.u32(at.checked_add(4).ok_or(FdtError::TooLarge)?, "property")?);
+                    let nameoff = to_usize(r.u32(at.checked_add(4).ok_or(FdtError::TooLarge)?, "property")?);
                     at = at.checked_add(8).ok_or(FdtError::TooLarge)?;
                     let value = r.bytes(at, len, "property value")?.to_vec();
-                    at = align4(at.checked_add(len).ok_or(FdtError::TooLarge)?)
-                        .ok_or(FdtError::TooLarge)?;
+                    at = align4(at.checked_add(len).ok_or(FdtError::TooLarge)?).ok_or(FdtError::TooLarge)?;
                     let (name, _) = strings.cstr(nameoff)?;
-                    let node = stack.last_mut().ok_or(FdtError::BadToken {
-                        token,
-                        offset: here,
-                    })?;
+                    let node = stack.last_mut().ok_or(FdtError::BadToken { token, offset: here })?;
                     node.props.push((name.to_string(), value));
                 }
                 NOP => {}
                 END if stack.is_empty() => break,
-                _ => {
-                    return Err(FdtError::BadToken {
-                        token,
-                        offset: here,
-                    })
-                }
+                _ => return Err(FdtError::BadToken { token, offset: here }),
             }
         }
-        let root = root.ok_or(FdtError::BadToken {
-            token: END,
-            offset: at,
-        })?;
-        Ok(Fdt {
-            reservations,
-            boot_cpuid_phys,
-            root,
-        })
+        let root = root.ok_or(FdtError::BadToken { token: END, offset: at })?;
+        Ok(Fdt { reservations, boot_cpuid_phys, root })
     }
 
     /// Write the blob: header, reservations, structure, strings (each property
@@ -302,9 +235,7 @@ impl Fdt {
         let off_rsv = HEADER_LEN;
         let off_struct = off_rsv.checked_add(rsv.len()).ok_or(FdtError::TooLarge)?;
         let off_strings = off_struct.checked_add(st.len()).ok_or(FdtError::TooLarge)?;
-        let total = off_strings
-            .checked_add(strings.len())
-            .ok_or(FdtError::TooLarge)?;
+        let total = off_strings.checked_add(strings.len()).ok_or(FdtError::TooLarge)?;
         let u = |n: usize| u32::try_from(n).map_err(|_| FdtError::TooLarge);
         let mut out = Vec::with_capacity(total);
         for v in [
@@ -329,9 +260,7 @@ impl Fdt {
 
     /// The node at `path` (`/chosen`), if there is one.
     pub fn node(&self, path: &str) -> Option<&Node> {
-        path.split('/')
-            .filter(|p| !p.is_empty())
-            .try_fold(&self.root, |n, p| n.child(p))
+        path.split('/').filter(|p| !p.is_empty()).try_fold(&self.root, |n, p| n.child(p))
     }
 }
 
@@ -367,11 +296,7 @@ fn write_node<'a>(
             }
         };
         st.extend_from_slice(&PROP.to_be_bytes());
-        st.extend_from_slice(
-            &u32::try_from(value.len())
-                .map_err(|_| FdtError::TooLarge)?
-                .to_be_bytes(),
-        );
+        st.extend_from_slice(&u32::try_from(value.len()).map_err(|_| FdtError::TooLarge)?.to_be_bytes());
         st.extend_from_slice(&off.to_be_bytes());
         st.extend_from_slice(value);
         pad4(st);
@@ -404,10 +329,7 @@ pub(crate) mod tests {
                         name: "memory@40000000".into(),
                         props: vec![
                             ("device_type".into(), b"memory\0".to_vec()),
-                            (
-                                "reg".into(),
-                                [0u8, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0].to_vec(),
-                            ),
+                            ("reg".into(), [0u8, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0].to_vec()),
                         ],
                         children: vec![],
                     },
@@ -433,10 +355,7 @@ pub(crate) mod tests {
         let b = t.to_bytes().unwrap();
         assert_eq!(Fdt::parse(&b).unwrap(), t);
         assert_eq!(&b[0..4], &MAGIC.to_be_bytes());
-        assert_eq!(
-            b.len(),
-            u32::from_be_bytes([b[4], b[5], b[6], b[7]]) as usize
-        );
+        assert_eq!(b.len(), u32::from_be_bytes([b[4], b[5], b[6], b[7]]) as usize);
     }
 
     #[test]

@@ -60,10 +60,7 @@ pub fn parse(text: &str) -> Result<MemoryMap, IomemError> {
         if raw.trim().is_empty() {
             continue;
         }
-        let bad = || IomemError::BadLine {
-            line: i.saturating_add(1),
-            text: raw.to_string(),
-        };
+        let bad = || IomemError::BadLine { line: i.saturating_add(1), text: raw.to_string() };
         let top = !raw.starts_with(' ');
         let (span, name) = raw.trim_start().split_once(" : ").ok_or_else(bad)?;
         let (a, b) = span.split_once('-').ok_or_else(bad)?;
@@ -74,10 +71,7 @@ pub fn parse(text: &str) -> Result<MemoryMap, IomemError> {
         }
         any_nonzero |= last != 0;
         // END is inclusive; a range ending at u64::MAX stops one byte short.
-        let r = Range {
-            start,
-            end: last.saturating_add(1),
-        };
+        let r = Range { start, end: last.saturating_add(1) };
         let name = name.trim();
         if top && name == "System RAM" {
             map.ram.push(r);
@@ -110,16 +104,10 @@ impl MemoryMap {
                         continue;
                     }
                     if p.start < res.start {
-                        next.push(Range {
-                            start: p.start,
-                            end: res.start,
-                        });
+                        next.push(Range { start: p.start, end: res.start });
                     }
                     if res.end < p.end {
-                        next.push(Range {
-                            start: res.end,
-                            end: p.end,
-                        });
+                        next.push(Range { start: res.end, end: p.end });
                     }
                 }
                 pieces = next;
@@ -152,21 +140,9 @@ pub(crate) mod tests {
     #[test]
     fn ram_and_nested_reserved_ranges_are_read() {
         let m = parse(VIRT).unwrap();
-        assert_eq!(
-            m.ram,
-            vec![Range {
-                start: 0x4000_0000,
-                end: 0x8000_0000
-            }]
-        );
+        assert_eq!(m.ram, vec![Range { start: 0x4000_0000, end: 0x8000_0000 }]);
         assert_eq!(m.reserved.len(), 4);
-        assert_eq!(
-            m.reserved[1],
-            Range {
-                start: 0x4800_0000,
-                end: 0x4810_0000
-            }
-        );
+        assert_eq!(m.reserved[1], Range { start: 0x4800_0000, end: 0x4810_0000 });
     }
 
     #[test]
@@ -175,22 +151,10 @@ pub(crate) mod tests {
         assert_eq!(
             f,
             vec![
-                Range {
-                    start: 0x4000_0000,
-                    end: 0x4155_0000
-                },
-                Range {
-                    start: 0x4187_0000,
-                    end: 0x4800_0000
-                },
-                Range {
-                    start: 0x4810_0000,
-                    end: 0x7bc0_0000
-                },
-                Range {
-                    start: 0x7fc0_0000,
-                    end: 0x7fe9_f000
-                },
+                Range { start: 0x4000_0000, end: 0x4155_0000 },
+                Range { start: 0x4187_0000, end: 0x4800_0000 },
+                Range { start: 0x4810_0000, end: 0x7bc0_0000 },
+                Range { start: 0x7fc0_0000, end: 0x7fe9_f000 },
             ]
         );
     }
@@ -205,18 +169,9 @@ pub(crate) mod tests {
 
     #[test]
     fn unprivileged_zeros_and_garbage_are_errors() {
-        assert_eq!(
-            parse("00000000-00000000 : System RAM\n"),
-            Err(IomemError::Hidden)
-        );
-        assert!(matches!(
-            parse("4000-zz : System RAM\n"),
-            Err(IomemError::BadLine { line: 1, .. })
-        ));
-        assert!(matches!(
-            parse("5000-4000 : System RAM\n"),
-            Err(IomemError::BadLine { .. })
-        ));
+        assert_eq!(parse("00000000-00000000 : System RAM\n"), Err(IomemError::Hidden));
+        assert!(matches!(parse("4000-zz : System RAM\n"), Err(IomemError::BadLine { line: 1, .. })));
+        assert!(matches!(parse("5000-4000 : System RAM\n"), Err(IomemError::BadLine { .. })));
         assert_eq!(parse("09000000-09000fff : pl011\n"), Err(IomemError::NoRam));
         assert!(parse("ffffffffffffffff-ffffffffffffffff : System RAM\n").is_ok());
     }

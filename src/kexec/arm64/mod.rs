@@ -4,12 +4,7 @@
 //! placed in System RAM, the initrd, a device tree made from the running one
 //! with `/chosen` updated, and a purgatory that enters the kernel as
 //! Documentation/arch/arm64/booting.rst asks.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic
-)]
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // Test code computes offsets freely (clippy.toml covers the other lints).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -116,28 +111,12 @@ impl Loadable {
     /// The segments in the order they are laid out.
     pub fn segments(&self) -> Vec<Segment<'_>> {
         let l = &self.layout;
-        let mut v = vec![Segment {
-            buf: &self.kernel,
-            mem: l.kernel.mem,
-            memsz: l.kernel.memsz,
-        }];
+        let mut v = vec![Segment { buf: &self.kernel, mem: l.kernel.mem, memsz: l.kernel.memsz }];
         if let (Some(p), Some(b)) = (&l.initrd, &self.initrd) {
-            v.push(Segment {
-                buf: b,
-                mem: p.mem,
-                memsz: p.memsz,
-            });
+            v.push(Segment { buf: b, mem: p.mem, memsz: p.memsz });
         }
-        v.push(Segment {
-            buf: &self.dtb,
-            mem: l.dtb.mem,
-            memsz: l.dtb.memsz,
-        });
-        v.push(Segment {
-            buf: &self.purgatory,
-            mem: l.purgatory.mem,
-            memsz: l.purgatory.memsz,
-        });
+        v.push(Segment { buf: &self.dtb, mem: l.dtb.mem, memsz: l.dtb.memsz });
+        v.push(Segment { buf: &self.purgatory, mem: l.purgatory.mem, memsz: l.purgatory.memsz });
         v
     }
 
@@ -163,19 +142,14 @@ pub fn build(
     if let Some(c) = compressed::detect(&kernel) {
         return Err(Arm64Error::Compressed(format!("{c:?}").to_lowercase()));
     }
-    if kernel.get(compressed::ZIMG..compressed::ZIMG.saturating_add(4))
-        == Some(&compressed::ZIMG_MAGIC[..])
-    {
+    if kernel.get(compressed::ZIMG..compressed::ZIMG.saturating_add(4)) == Some(&compressed::ZIMG_MAGIC[..]) {
         return Err(Arm64Error::Compressed("EFI zboot".into()));
     }
     let h = header::parse(&kernel).map_err(|e| Arm64Error::NotAnImage(e.to_string()))?;
     if h.big_endian() {
         return Err(Arm64Error::BigEndian);
     }
-    let mut tree = Fdt::parse(running_fdt).map_err(|source| Arm64Error::Fdt {
-        path: fdt_path.into(),
-        source,
-    })?;
+    let mut tree = Fdt::parse(running_fdt).map_err(|source| Arm64Error::Fdt { path: fdt_path.into(), source })?;
     // Place with a tree of the final size: the initrd addresses are 8 bytes
     // whatever their value, so the size does not change once they are known.
     let initrd_len = initrd.as_ref().map(|i| i.len() as u64);
@@ -198,21 +172,11 @@ pub fn build(
         return Err(Arm64Error::DtbSizeChanged);
     }
     let purgatory = purgatory::build(layout.dtb.mem, layout.kernel.mem);
-    Ok(Loadable {
-        layout,
-        text_offset: req.text_offset,
-        kernel,
-        initrd,
-        dtb,
-        purgatory,
-    })
+    Ok(Loadable { layout, text_offset: req.text_offset, kernel, initrd, dtb, purgatory })
 }
 
 fn read_fd(fd: std::os::fd::BorrowedFd<'_>, what: &str) -> Result<Vec<u8>, Arm64Error> {
-    let err = |source| Arm64Error::Read {
-        path: what.into(),
-        source,
-    };
+    let err = |source| Arm64Error::Read { path: what.into(), source };
     let mut f = std::fs::File::from(fd.try_clone_to_owned().map_err(err)?);
     f.rewind().map_err(err)?;
     let mut v = Vec::new();
@@ -222,20 +186,13 @@ fn read_fd(fd: std::os::fd::BorrowedFd<'_>, what: &str) -> Result<Vec<u8>, Arm64
 
 /// The running kernel's page size: segments must be aligned to it.
 fn page_size() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-        .ok()
-        .flatten()
-        .map_or(4096, |p| p as u64)
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map_or(4096, |p| p as u64)
 }
 
 /// Build the segments for `prepared` from the machine under `root` and load
 /// them with `kexec_load`. Returns the errno of the syscall separately so the
 /// caller can explain it.
-pub fn load(
-    root: &Root,
-    sys: &mut dyn System,
-    prepared: &Prepared,
-) -> Result<Result<Loadable, Errno>, Arm64Error> {
+pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<Result<Loadable, Errno>, Arm64Error> {
     let kernel = read_fd(prepared.kernel.as_fd(), "the kernel")?;
     let initrd = match &prepared.initrd {
         Some(fd) => Some(read_fd(fd.as_fd(), "the initrd")?),
@@ -244,10 +201,8 @@ pub fn load(
     // The flattened tree and the memory map are a few KiB to a few MiB.
     const LIMIT: u64 = 64 * 1024 * 1024;
     let read = |p: &str| {
-        root.read(p, LIMIT).map_err(|e| Arm64Error::Read {
-            path: p.into(),
-            source: std::io::Error::other(e.to_string()),
-        })
+        root.read(p, LIMIT)
+            .map_err(|e| Arm64Error::Read { path: p.into(), source: std::io::Error::other(e.to_string()) })
     };
     let running_fdt = read(paths::FDT)?;
     let map_text = String::from_utf8_lossy(&read(paths::IOMEM)?).into_owned();
@@ -257,31 +212,12 @@ pub fn load(
     let (k, r) = rng.split_at(8);
     let mut kaslr = [0u8; 8];
     kaslr.copy_from_slice(k);
-    let seeds = Seeds {
-        kaslr: u64::from_le_bytes(kaslr),
-        rng: r.to_vec(),
-    };
-    let loadable = build(
-        kernel,
-        initrd,
-        prepared.cmdline.as_bytes(),
-        &running_fdt,
-        paths::FDT,
-        &map,
-        page_size(),
-        &seeds,
-    )?;
+    let seeds = Seeds { kaslr: u64::from_le_bytes(kaslr), rng: r.to_vec() };
+    let loadable =
+        build(kernel, initrd, prepared.cmdline.as_bytes(), &running_fdt, paths::FDT, &map, page_size(), &seeds)?;
     // The same checks once more on the final layout, right before the syscall.
-    segments::check(
-        &map,
-        &loadable.layout,
-        loadable.text_offset,
-        page_size(),
-        loadable.entry(),
-    )?;
-    Ok(sys
-        .kexec_load(loadable.entry(), &loadable.segments(), KEXEC_ARCH_AARCH64)
-        .map(|()| loadable))
+    segments::check(&map, &loadable.layout, loadable.text_offset, page_size(), loadable.entry())?;
+    Ok(sys.kexec_load(loadable.entry(), &loadable.segments(), KEXEC_ARCH_AARCH64).map(|()| loadable))
 }
 
 #[cfg(test)]
@@ -302,10 +238,7 @@ pub(crate) mod tests {
     }
 
     fn seeds() -> Seeds {
-        Seeds {
-            kaslr: 0x0123_4567_89ab_cdef,
-            rng: vec![0x5a; RNG_SEED_LEN],
-        }
+        Seeds { kaslr: 0x0123_4567_89ab_cdef, rng: vec![0x5a; RNG_SEED_LEN] }
     }
 
     fn be64(v: &[u8]) -> u64 {
@@ -329,10 +262,7 @@ pub(crate) mod tests {
         .unwrap();
         let t = Fdt::parse(&l.dtb).unwrap();
         let c = t.node("/chosen").unwrap();
-        assert_eq!(
-            c.prop("bootargs").unwrap(),
-            b"console=ttyAMA0 kct.marker=x\0"
-        );
+        assert_eq!(c.prop("bootargs").unwrap(), b"console=ttyAMA0 kct.marker=x\0");
         let initrd = l.layout.initrd.unwrap();
         assert_eq!(be64(c.prop("linux,initrd-start").unwrap()), initrd.mem);
         assert_eq!(be64(c.prop("linux,initrd-end").unwrap()), initrd.mem + 3000);
@@ -342,10 +272,7 @@ pub(crate) mod tests {
         assert!(c.prop("linux,usable-memory-range").is_none());
         assert_eq!(c.prop("stdout-path").unwrap(), b"/pl011@9000000\0");
         // The rest of the tree is untouched.
-        assert_eq!(
-            t.node("/memory@40000000"),
-            fdt::tests::sample().node("/memory@40000000")
-        );
+        assert_eq!(t.node("/memory@40000000"), fdt::tests::sample().node("/memory@40000000"));
         assert_eq!(t.reservations, vec![(0x4800_0000, 0x1000)]);
     }
 
@@ -353,26 +280,10 @@ pub(crate) mod tests {
     fn purgatory_points_at_the_dtb_and_the_kernel() {
         let running = fdt::tests::sample().to_bytes().unwrap();
         let map = iomem::parse(iomem::tests::VIRT).unwrap();
-        let l = build(
-            image(1 << 20, 2 << 20),
-            None,
-            b"x",
-            &running,
-            "fdt",
-            &map,
-            4096,
-            &seeds(),
-        )
-        .unwrap();
+        let l = build(image(1 << 20, 2 << 20), None, b"x", &running, "fdt", &map, 4096, &seeds()).unwrap();
         let p = &l.purgatory;
-        assert_eq!(
-            u64::from_le_bytes(p[purgatory::DTB_LITERAL..][..8].try_into().unwrap()),
-            l.layout.dtb.mem
-        );
-        assert_eq!(
-            u64::from_le_bytes(p[purgatory::ENTRY_LITERAL..][..8].try_into().unwrap()),
-            l.layout.kernel.mem
-        );
+        assert_eq!(u64::from_le_bytes(p[purgatory::DTB_LITERAL..][..8].try_into().unwrap()), l.layout.dtb.mem);
+        assert_eq!(u64::from_le_bytes(p[purgatory::ENTRY_LITERAL..][..8].try_into().unwrap()), l.layout.kernel.mem);
         assert_eq!(l.entry(), l.layout.purgatory.mem);
         let segs = l.segments();
         assert_eq!(segs.len(), 3);
@@ -380,11 +291,7 @@ pub(crate) mod tests {
         assert_eq!(segs[0].memsz, 2 << 20);
         // No initrd: the properties of the running one are not carried over.
         let t = Fdt::parse(&l.dtb).unwrap();
-        assert!(t
-            .node("/chosen")
-            .unwrap()
-            .prop("linux,initrd-start")
-            .is_none());
+        assert!(t.node("/chosen").unwrap().prop("linux,initrd-start").is_none());
     }
 
     #[test]
@@ -392,35 +299,13 @@ pub(crate) mod tests {
         let mut t = fdt::tests::sample();
         t.root.children.retain(|c| c.name != "chosen");
         let map = iomem::parse(iomem::tests::VIRT).unwrap();
-        let l = build(
-            image(4096, 8192),
-            None,
-            b"a b",
-            &t.to_bytes().unwrap(),
-            "fdt",
-            &map,
-            4096,
-            &seeds(),
-        )
-        .unwrap();
-        assert_eq!(
-            Fdt::parse(&l.dtb)
-                .unwrap()
-                .node("/chosen")
-                .unwrap()
-                .prop("bootargs")
-                .unwrap(),
-            b"a b\0"
-        );
+        let l = build(image(4096, 8192), None, b"a b", &t.to_bytes().unwrap(), "fdt", &map, 4096, &seeds()).unwrap();
+        assert_eq!(Fdt::parse(&l.dtb).unwrap().node("/chosen").unwrap().prop("bootargs").unwrap(), b"a b\0");
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/kernels")
-                .join(name),
-        )
-        .unwrap()
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kernels").join(name))
+            .unwrap()
     }
 
     #[test]
@@ -429,30 +314,14 @@ pub(crate) mod tests {
         // image_size 0x2010000, flags 0xa (LE, 4K pages, anywhere).
         let head = fixture("vmlinuz-6.1.0-56-arm64.head");
         let h = header::parse(&head).unwrap();
-        assert_eq!(
-            (h.text_offset, h.image_size, h.flags),
-            (0, 0x0201_0000, 0xa)
-        );
+        assert_eq!((h.text_offset, h.image_size, h.flags), (0, 0x0201_0000, 0xa));
         assert!(h.place_anywhere() && !h.big_endian() && h.page_size() == Some(4096));
         let running = fdt::tests::sample().to_bytes().unwrap();
         let map = iomem::parse(iomem::tests::VIRT).unwrap();
-        let l = build(
-            head.clone(),
-            Some(vec![1; 10]),
-            b"",
-            &running,
-            "fdt",
-            &map,
-            4096,
-            &seeds(),
-        )
-        .unwrap();
+        let l = build(head.clone(), Some(vec![1; 10]), b"", &running, "fdt", &map, 4096, &seeds()).unwrap();
         assert_eq!(l.layout.kernel.mem % segments::KERNEL_ALIGN, 0);
         assert_eq!(l.layout.kernel.len, head.len() as u64);
-        assert_eq!(
-            l.layout.kernel.memsz, 0x0201_0000,
-            "the BSS past the file is reserved"
-        );
+        assert_eq!(l.layout.kernel.memsz, 0x0201_0000, "the BSS past the file is reserved");
         assert!(l.layout.initrd.unwrap().mem >= l.layout.kernel.mem + 0x0201_0000);
     }
 
@@ -469,21 +338,14 @@ pub(crate) mod tests {
             &seeds(),
         )
         .unwrap_err();
-        assert!(
-            e.to_string().contains("compressed arm64 image (gzip)"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("compressed arm64 image (gzip)"), "{e}");
     }
 
     #[test]
     fn compressed_foreign_and_big_endian_kernels_are_refused() {
         let running = fdt::tests::sample().to_bytes().unwrap();
         let map = iomem::parse(iomem::tests::VIRT).unwrap();
-        let b = |k: Vec<u8>| {
-            build(k, None, b"", &running, "fdt", &map, 4096, &seeds())
-                .unwrap_err()
-                .to_string()
-        };
+        let b = |k: Vec<u8>| build(k, None, b"", &running, "fdt", &map, 4096, &seeds()).unwrap_err().to_string();
         assert!(
             b(vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0]).contains("compressed arm64 image (gzip)"),
             "{}",
@@ -493,17 +355,7 @@ pub(crate) mod tests {
         let mut be = image(4096, 8192);
         be[24] = 0xb;
         assert!(b(be).contains("big-endian"));
-        let e = build(
-            image(4096, 8192),
-            None,
-            b"",
-            b"garbage",
-            "/sys/firmware/fdt",
-            &map,
-            4096,
-            &seeds(),
-        )
-        .unwrap_err();
+        let e = build(image(4096, 8192), None, b"", b"garbage", "/sys/firmware/fdt", &map, 4096, &seeds()).unwrap_err();
         assert!(e.to_string().starts_with("/sys/firmware/fdt: "), "{e}");
     }
 
@@ -511,23 +363,17 @@ pub(crate) mod tests {
         use super::*;
         use crate::image::Arch;
         use crate::kexec::load::{load, prepare, LoadError};
-        use crate::kexec::KexecState;
         use crate::kexec::preflight::tests::{plan, Machine};
         use crate::kexec::syscall::Syscall;
+        use crate::kexec::KexecState;
         use crate::sys::fake::{Call, Fake};
 
         fn arm64_machine() -> Machine {
             let m = Machine::new();
             m.write("/boot/vmlinuz-6.1.0-9-amd64", &image(1 << 20, 2 << 20));
             m.write("/proc/iomem", iomem::tests::VIRT.as_bytes());
-            m.write(
-                "/sys/firmware/fdt",
-                &fdt::tests::sample().to_bytes().unwrap(),
-            );
-            m.write(
-                "/sys/kernel/security/lockdown",
-                b"[none] integrity confidentiality\n",
-            );
+            m.write("/sys/firmware/fdt", &fdt::tests::sample().to_bytes().unwrap());
+            m.write("/sys/kernel/security/lockdown", b"[none] integrity confidentiality\n");
             m
         }
 
@@ -540,18 +386,9 @@ pub(crate) mod tests {
         #[test]
         fn enosys_on_arm64_falls_back_to_kexec_load_with_four_checked_segments() {
             let m = arm64_machine();
-            let mut fake = Fake {
-                load_error: Some(Errno::ENOSYS),
-                ..Fake::default()
-            };
-            assert_eq!(
-                run(&m, &mut fake, Arch::Aarch64).unwrap(),
-                Syscall::KexecLoad
-            );
-            assert!(
-                matches!(fake.calls[0], Call::Load(_)),
-                "kexec_file_load is tried first"
-            );
+            let mut fake = Fake { load_error: Some(Errno::ENOSYS), ..Fake::default() };
+            assert_eq!(run(&m, &mut fake, Arch::Aarch64).unwrap(), Syscall::KexecLoad);
+            assert!(matches!(fake.calls[0], Call::Load(_)), "kexec_file_load is tried first");
             let n = fake.native_loads();
             assert_eq!(n.len(), 1);
             let c = n[0];
@@ -562,33 +399,18 @@ pub(crate) mod tests {
             assert_eq!(c.entry, c.segments[3].1, "entry is the purgatory");
             let t = Fdt::parse(&c.segments[2].0).unwrap();
             let chosen = t.node("/chosen").unwrap();
-            assert_eq!(
-                chosen.prop("bootargs").unwrap(),
-                b"root=/dev/vda ro quiet\0"
-            );
-            assert_eq!(
-                be64(chosen.prop("linux,initrd-start").unwrap()),
-                c.segments[1].1
-            );
+            assert_eq!(chosen.prop("bootargs").unwrap(), b"root=/dev/vda ro quiet\0");
+            assert_eq!(be64(chosen.prop("linux,initrd-start").unwrap()), c.segments[1].1);
             assert!(fake.loaded);
         }
 
         #[test]
         fn lockdown_refuses_kexec_load_and_says_so() {
             let m = arm64_machine();
-            m.write(
-                "/sys/kernel/security/lockdown",
-                b"none [integrity] confidentiality\n",
-            );
-            let mut fake = Fake {
-                load_error: Some(Errno::ENOSYS),
-                ..Fake::default()
-            };
+            m.write("/sys/kernel/security/lockdown", b"none [integrity] confidentiality\n");
+            let mut fake = Fake { load_error: Some(Errno::ENOSYS), ..Fake::default() };
             let e = run(&m, &mut fake, Arch::Aarch64).unwrap_err().to_string();
-            assert!(
-                e.contains("locked down (integrity)") && e.contains("refuses kexec_load"),
-                "{e}"
-            );
+            assert!(e.contains("locked down (integrity)") && e.contains("refuses kexec_load"), "{e}");
             assert!(fake.native_loads().is_empty());
             assert!(!fake.loaded);
         }
@@ -596,14 +418,8 @@ pub(crate) mod tests {
         #[test]
         fn x86_64_never_takes_the_native_path() {
             let m = arm64_machine();
-            let mut fake = Fake {
-                load_error: Some(Errno::ENOSYS),
-                ..Fake::default()
-            };
-            assert!(matches!(
-                run(&m, &mut fake, Arch::X86_64),
-                Err(LoadError::NoKexecFile)
-            ));
+            let mut fake = Fake { load_error: Some(Errno::ENOSYS), ..Fake::default() };
+            assert!(matches!(run(&m, &mut fake, Arch::X86_64), Err(LoadError::NoKexecFile)));
             assert!(fake.native_loads().is_empty());
         }
 
@@ -611,10 +427,7 @@ pub(crate) mod tests {
         fn kexec_file_load_success_never_calls_kexec_load() {
             let m = arm64_machine();
             let mut fake = Fake::default();
-            assert_eq!(
-                run(&m, &mut fake, Arch::Aarch64).unwrap(),
-                Syscall::KexecFileLoad
-            );
+            assert_eq!(run(&m, &mut fake, Arch::Aarch64).unwrap(), Syscall::KexecFileLoad);
             assert!(fake.native_loads().is_empty());
         }
 
@@ -622,24 +435,15 @@ pub(crate) mod tests {
         fn a_refused_kexec_load_is_explained_and_nothing_is_loaded() {
             let m = arm64_machine();
             m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
-            let mut fake = Fake {
-                load_error: Some(Errno::ENOSYS),
-                native_load_error: Some(Errno::EPERM),
-                ..Fake::default()
-            };
-            assert!(matches!(
-                run(&m, &mut fake, Arch::Aarch64),
-                Err(LoadError::Disabled)
-            ));
+            let mut fake =
+                Fake { load_error: Some(Errno::ENOSYS), native_load_error: Some(Errno::EPERM), ..Fake::default() };
+            assert!(matches!(run(&m, &mut fake, Arch::Aarch64), Err(LoadError::Disabled)));
             let mut fake = Fake {
                 load_error: Some(Errno::ENOSYS),
                 native_load_error: Some(Errno::EADDRNOTAVAIL),
                 ..Fake::default()
             };
-            assert!(matches!(
-                run(&m, &mut fake, Arch::Aarch64),
-                Err(LoadError::NativeSegments(_))
-            ));
+            assert!(matches!(run(&m, &mut fake, Arch::Aarch64), Err(LoadError::NativeSegments(_))));
             assert!(!fake.loaded);
         }
 
@@ -647,14 +451,8 @@ pub(crate) mod tests {
         fn a_garbage_kernel_or_hidden_memory_map_stops_before_the_syscall() {
             let m = arm64_machine();
             m.write("/boot/vmlinuz-6.1.0-9-amd64", &[0x42; 8192]);
-            let mut fake = Fake {
-                load_error: Some(Errno::ENOSYS),
-                ..Fake::default()
-            };
-            assert!(run(&m, &mut fake, Arch::Aarch64)
-                .unwrap_err()
-                .to_string()
-                .contains("not an arm64 Image"));
+            let mut fake = Fake { load_error: Some(Errno::ENOSYS), ..Fake::default() };
+            assert!(run(&m, &mut fake, Arch::Aarch64).unwrap_err().to_string().contains("not an arm64 Image"));
             let m = arm64_machine();
             m.write("/proc/iomem", b"00000000-00000000 : System RAM\n");
             let e = run(&m, &mut fake, Arch::Aarch64).unwrap_err().to_string();

@@ -65,11 +65,7 @@ mod tests {
         if w >> 21 == 0b101_0101_0000 && (w >> 10) & 63 == 0 {
             let (rm, rn, rd) = ((w >> 16) & 31, (w >> 5) & 31, w & 31);
             if rn == 31 {
-                let src = if rm == 31 {
-                    "xzr".to_string()
-                } else {
-                    format!("x{rm}")
-                };
+                let src = if rm == 31 { "xzr".to_string() } else { format!("x{rm}") };
                 return format!("mov x{rd}, {src}");
             }
         }
@@ -107,14 +103,8 @@ mod tests {
         assert_eq!(p.len(), LEN);
         assert_eq!(DTB_LITERAL % 8, 0);
         assert_eq!(ENTRY_LITERAL % 8, 0);
-        assert_eq!(
-            u64::from_le_bytes(p[DTB_LITERAL..DTB_LITERAL + 8].try_into().unwrap()),
-            0x4800_0000
-        );
-        assert_eq!(
-            u64::from_le_bytes(p[ENTRY_LITERAL..ENTRY_LITERAL + 8].try_into().unwrap()),
-            0x4020_0000
-        );
+        assert_eq!(u64::from_le_bytes(p[DTB_LITERAL..DTB_LITERAL + 8].try_into().unwrap()), 0x4800_0000);
+        assert_eq!(u64::from_le_bytes(p[ENTRY_LITERAL..ENTRY_LITERAL + 8].try_into().unwrap()), 0x4020_0000);
     }
 
     #[test]

@@ -48,10 +48,7 @@ pub struct Placed {
 
 impl Placed {
     pub fn range(&self) -> Range {
-        Range {
-            start: self.mem,
-            end: self.mem.saturating_add(self.memsz),
-        }
+        Range { start: self.mem, end: self.mem.saturating_add(self.memsz) }
     }
 }
 
@@ -70,42 +67,28 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlacementError {
     #[error("no free System RAM holds the {what} ({size} bytes{align}): the machine has too little free memory")]
-    NoRoom {
-        what: &'static str,
-        size: u64,
-        align: &'static str,
-    },
+    NoRoom { what: &'static str, size: u64, align: &'static str },
     #[error("the page size {0} is not a power of two")]
     BadPage(u64),
     #[error("segment sizes overflow")]
     Overflow,
     #[error("check failed: the {what} segment {range} is not page aligned (page {page})")]
-    Unaligned {
-        what: &'static str,
-        range: Range,
-        page: u64,
-    },
+    Unaligned { what: &'static str, range: Range, page: u64 },
     #[error("check failed: the {what} segment holds {len} bytes but reserves only {memsz}")]
-    DataLargerThanSegment {
-        what: &'static str,
-        len: u64,
-        memsz: u64,
-    },
+    DataLargerThanSegment { what: &'static str, len: u64, memsz: u64 },
     #[error("check failed: the {what} segment is empty")]
     Empty { what: &'static str },
     #[error("check failed: the {what} segment {range} is not inside one System RAM range")]
     OutsideRam { what: &'static str, range: Range },
     #[error("check failed: the {what} segment {range} overlaps the reserved range {reserved}")]
-    OverlapsReserved {
-        what: &'static str,
-        range: Range,
-        reserved: Range,
-    },
+    OverlapsReserved { what: &'static str, range: Range, reserved: Range },
     #[error("check failed: the {a} segment overlaps the {b} segment")]
     OverlapsSegment { a: &'static str, b: &'static str },
     #[error("check failed: {0} segments, the kernel takes at most {SEGMENT_MAX}")]
     TooManySegments(usize),
-    #[error("check failed: the kernel segment at {mem:#x} is not at a 2 MiB-aligned base plus text_offset {text_offset:#x}")]
+    #[error(
+        "check failed: the kernel segment at {mem:#x} is not at a 2 MiB-aligned base plus text_offset {text_offset:#x}"
+    )]
     KernelMisplaced { mem: u64, text_offset: u64 },
     #[error("check failed: the device tree is {0} bytes, more than booting.rst's 2 MiB, or crosses a 2 MiB boundary")]
     DtbTooLarge(u64),
@@ -139,14 +122,7 @@ impl Layout {
 
 /// First fit of `size` bytes aligned to `align` in `free` minus `taken`, at or
 /// above `min`; when `no_cross` is given the range must not cross a multiple of it.
-fn fit(
-    free: &[Range],
-    taken: &[Range],
-    size: u64,
-    align: u64,
-    min: u64,
-    no_cross: Option<u64>,
-) -> Option<u64> {
+fn fit(free: &[Range], taken: &[Range], size: u64, align: u64, min: u64, no_cross: Option<u64>) -> Option<u64> {
     for r in free {
         let mut start = align_up(r.start.max(min), align)?;
         loop {
@@ -177,47 +153,28 @@ pub fn place(map: &MemoryMap, req: &Request) -> Result<Layout, PlacementError> {
         return Err(PlacementError::BadPage(page));
     }
     let free = map.free();
-    let kernel_memsz =
-        align_up(req.kernel_len.max(req.image_size), page).ok_or(PlacementError::Overflow)?;
-    let kernel_need = req
-        .text_offset
-        .checked_add(kernel_memsz)
-        .ok_or(PlacementError::Overflow)?;
-    let base =
-        fit(&free, &[], kernel_need, KERNEL_ALIGN, 0, None).ok_or(PlacementError::NoRoom {
-            what: "kernel",
-            size: kernel_need,
-            align: ", 2 MiB aligned",
-        })?;
+    let kernel_memsz = align_up(req.kernel_len.max(req.image_size), page).ok_or(PlacementError::Overflow)?;
+    let kernel_need = req.text_offset.checked_add(kernel_memsz).ok_or(PlacementError::Overflow)?;
+    let base = fit(&free, &[], kernel_need, KERNEL_ALIGN, 0, None).ok_or(PlacementError::NoRoom {
+        what: "kernel",
+        size: kernel_need,
+        align: ", 2 MiB aligned",
+    })?;
     let kernel = Placed {
         kind: Kind::Kernel,
-        mem: base
-            .checked_add(req.text_offset)
-            .ok_or(PlacementError::Overflow)?,
+        mem: base.checked_add(req.text_offset).ok_or(PlacementError::Overflow)?,
         memsz: kernel_memsz,
         len: req.kernel_len,
     };
-    let mut taken = vec![Range {
-        start: base,
-        end: kernel.range().end,
-    }];
+    let mut taken = vec![Range { start: base, end: kernel.range().end }];
     let above = kernel.range().end;
 
     let mut put = |kind: Kind, len: u64, no_cross: Option<u64>| -> Result<Placed, PlacementError> {
         let memsz = align_up(len.max(1), page).ok_or(PlacementError::Overflow)?;
         let at = fit(&free, &taken, memsz, page, above, no_cross)
             .or_else(|| fit(&free, &taken, memsz, page, 0, no_cross))
-            .ok_or(PlacementError::NoRoom {
-                what: kind.as_str(),
-                size: memsz,
-                align: "",
-            })?;
-        let p = Placed {
-            kind,
-            mem: at,
-            memsz,
-            len,
-        };
+            .ok_or(PlacementError::NoRoom { what: kind.as_str(), size: memsz, align: "" })?;
+        let p = Placed { kind, mem: at, memsz, len };
         taken.push(p.range());
         Ok(p)
     };
@@ -230,24 +187,13 @@ pub fn place(map: &MemoryMap, req: &Request) -> Result<Layout, PlacementError> {
     }
     let dtb = put(Kind::Dtb, req.dtb_len, Some(DTB_MAX))?;
     let purgatory = put(Kind::Purgatory, req.purgatory_len, None)?;
-    let layout = Layout {
-        kernel,
-        initrd,
-        dtb,
-        purgatory,
-    };
+    let layout = Layout { kernel, initrd, dtb, purgatory };
     check(map, &layout, req.text_offset, page, layout.purgatory.mem)?;
     Ok(layout)
 }
 
 /// Every check the segments must pass before the syscall, whoever placed them.
-pub fn check(
-    map: &MemoryMap,
-    layout: &Layout,
-    text_offset: u64,
-    page: u64,
-    entry: u64,
-) -> Result<(), PlacementError> {
+pub fn check(map: &MemoryMap, layout: &Layout, text_offset: u64, page: u64, entry: u64) -> Result<(), PlacementError> {
     let all = layout.all();
     if all.len() > SEGMENT_MAX {
         return Err(PlacementError::TooManySegments(all.len()));
@@ -265,42 +211,25 @@ pub fn check(
             return Err(PlacementError::Unaligned { what, range, page });
         }
         if s.len > s.memsz {
-            return Err(PlacementError::DataLargerThanSegment {
-                what,
-                len: s.len,
-                memsz: s.memsz,
-            });
+            return Err(PlacementError::DataLargerThanSegment { what, len: s.len, memsz: s.memsz });
         }
         if !map.ram.iter().any(|r| r.contains(&range)) {
             return Err(PlacementError::OutsideRam { what, range });
         }
         if let Some(res) = map.reserved.iter().find(|r| r.overlaps(&range)) {
-            return Err(PlacementError::OverlapsReserved {
-                what,
-                range,
-                reserved: *res,
-            });
+            return Err(PlacementError::OverlapsReserved { what, range, reserved: *res });
         }
     }
     for (i, a) in all.iter().enumerate() {
         for b in all.iter().skip(i.saturating_add(1)) {
             if a.range().overlaps(&b.range()) {
-                return Err(PlacementError::OverlapsSegment {
-                    a: a.kind.as_str(),
-                    b: b.kind.as_str(),
-                });
+                return Err(PlacementError::OverlapsSegment { a: a.kind.as_str(), b: b.kind.as_str() });
             }
         }
     }
     let k = &layout.kernel;
-    if k.mem
-        .checked_sub(text_offset)
-        .map_or(true, |base| base.checked_rem(KERNEL_ALIGN) != Some(0))
-    {
-        return Err(PlacementError::KernelMisplaced {
-            mem: k.mem,
-            text_offset,
-        });
+    if k.mem.checked_sub(text_offset).map_or(true, |base| base.checked_rem(KERNEL_ALIGN) != Some(0)) {
+        return Err(PlacementError::KernelMisplaced { mem: k.mem, text_offset });
     }
     let d = &layout.dtb;
     let dtb_last = d.mem.saturating_add(d.len.saturating_sub(1));
@@ -354,14 +283,7 @@ mod tests {
     #[test]
     fn text_offset_is_added_to_the_aligned_base() {
         let m = parse("40000000-7fffffff : System RAM\n").unwrap();
-        let l = place(
-            &m,
-            &Request {
-                text_offset: 0x80000,
-                ..req()
-            },
-        )
-        .unwrap();
+        let l = place(&m, &Request { text_offset: 0x80000, ..req() }).unwrap();
         assert_eq!(l.kernel.mem, 0x4008_0000);
         assert!(l.initrd.unwrap().mem >= 0x4008_0000 + 34 * MIB);
     }
@@ -381,33 +303,16 @@ mod tests {
     fn too_small_ram_is_refused_naming_the_segment() {
         let m = parse("40000000-41ffffff : System RAM\n").unwrap();
         let e = place(&m, &req()).unwrap_err();
-        assert!(
-            e.to_string().contains("kernel") && e.to_string().contains("2 MiB aligned"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("kernel") && e.to_string().contains("2 MiB aligned"), "{e}");
         let m = parse("40000000-425fffff : System RAM\n").unwrap();
         let e = place(&m, &req()).unwrap_err();
-        assert_eq!(
-            e,
-            PlacementError::NoRoom {
-                what: "initrd",
-                size: 5 * MIB + 4096,
-                align: ""
-            }
-        );
+        assert_eq!(e, PlacementError::NoRoom { what: "initrd", size: 5 * MIB + 4096, align: "" });
     }
 
     #[test]
     fn no_initrd_means_three_segments() {
         let m = parse(VIRT).unwrap();
-        let l = place(
-            &m,
-            &Request {
-                initrd_len: None,
-                ..req()
-            },
-        )
-        .unwrap();
+        let l = place(&m, &Request { initrd_len: None, ..req() }).unwrap();
         assert_eq!(l.all().len(), 3);
     }
 
@@ -420,25 +325,13 @@ mod tests {
 
         let mut l = good.clone();
         l.initrd.as_mut().unwrap().mem = l.kernel.mem + 4096;
-        assert!(
-            ck(&l).contains("the kernel segment overlaps the initrd segment"),
-            "{}",
-            ck(&l)
-        );
+        assert!(ck(&l).contains("the kernel segment overlaps the initrd segment"), "{}", ck(&l));
         let mut l = good.clone();
         l.dtb.mem = 0x4800_0000;
-        assert!(
-            ck(&l).contains("overlaps the reserved range 0x48000000-0x48100000"),
-            "{}",
-            ck(&l)
-        );
+        assert!(ck(&l).contains("overlaps the reserved range 0x48000000-0x48100000"), "{}", ck(&l));
         let mut l = good.clone();
         l.dtb.mem = 0x9000_0000;
-        assert!(
-            ck(&l).contains("not inside one System RAM range"),
-            "{}",
-            ck(&l)
-        );
+        assert!(ck(&l).contains("not inside one System RAM range"), "{}", ck(&l));
         let mut l = good.clone();
         l.purgatory.mem += 8;
         assert!(ck(&l).contains("not page aligned"), "{}", ck(&l));
@@ -449,10 +342,7 @@ mod tests {
         l.kernel.mem += 4096;
         l.kernel.memsz -= 4096;
         assert!(ck(&l).contains("2 MiB-aligned base"), "{}", ck(&l));
-        assert!(check(&m, &good, 0, 4096, entry + 4)
-            .unwrap_err()
-            .to_string()
-            .contains("entry point"));
+        assert!(check(&m, &good, 0, 4096, entry + 4).unwrap_err().to_string().contains("entry point"));
         let mut l = good.clone();
         l.dtb.len = 3 * MIB;
         assert!(ck(&l).contains("device tree"), "{}", ck(&l));
@@ -462,17 +352,8 @@ mod tests {
     #[test]
     fn the_dtb_never_crosses_a_2mib_boundary() {
         // Free RAM starts 4 KiB below a 2 MiB boundary: an 8 KiB dtb skips to it.
-        let free = [Range {
-            start: 0x421f_f000,
-            end: 0x4400_0000,
-        }];
-        assert_eq!(
-            fit(&free, &[], 8192, 4096, 0, Some(DTB_MAX)),
-            Some(0x4220_0000)
-        );
-        assert_eq!(
-            fit(&free, &[], 4096, 4096, 0, Some(DTB_MAX)),
-            Some(0x421f_f000)
-        );
+        let free = [Range { start: 0x421f_f000, end: 0x4400_0000 }];
+        assert_eq!(fit(&free, &[], 8192, 4096, 0, Some(DTB_MAX)), Some(0x4220_0000));
+        assert_eq!(fit(&free, &[], 4096, 4096, 0, Some(DTB_MAX)), Some(0x421f_f000));
     }
 }

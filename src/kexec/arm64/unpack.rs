@@ -56,11 +56,9 @@ fn decode(data: &[u8], c: Compression) -> Result<Vec<u8>, UnpackError> {
     let out = match c {
         Compression::Gzip => read_capped(flate2::read::GzDecoder::new(data), "gzip")?,
         Compression::Zstd => {
-            let d = ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| {
-                UnpackError::Corrupt {
-                    what: "zstd",
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
-                }
+            let d = ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| UnpackError::Corrupt {
+                what: "zstd",
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
             })?;
             read_capped(d, "zstd")?
         }
@@ -85,8 +83,7 @@ fn decode(data: &[u8], c: Compression) -> Result<Vec<u8>, UnpackError> {
 pub fn supported(head: &[u8]) -> Result<(), UnpackError> {
     let c = if compressed::is_zboot(head) {
         let z = compressed::parse_zboot(head).map_err(|e| UnpackError::Zboot(e.to_string()))?;
-        z.compression
-            .ok_or(UnpackError::Unsupported(z.compression_type))?
+        z.compression.ok_or(UnpackError::Unsupported(z.compression_type))?
     } else {
         compressed::detect(head).ok_or_else(|| UnpackError::Unsupported("not".into()))?
     };
@@ -100,18 +97,13 @@ pub fn supported(head: &[u8]) -> Result<(), UnpackError> {
 pub fn unpack(data: &[u8]) -> Result<Vec<u8>, UnpackError> {
     let (what, image) = if compressed::is_zboot(data) {
         let z = compressed::parse_zboot(data).map_err(|e| UnpackError::Zboot(e.to_string()))?;
-        let c = z
-            .compression
-            .ok_or_else(|| UnpackError::Unsupported(z.compression_type.clone()))?;
-        let start =
-            usize::try_from(z.payload_offset).map_err(|_| UnpackError::Zboot("offset".into()))?;
+        let c = z.compression.ok_or_else(|| UnpackError::Unsupported(z.compression_type.clone()))?;
+        let start = usize::try_from(z.payload_offset).map_err(|_| UnpackError::Zboot("offset".into()))?;
         let len = usize::try_from(z.payload_size).map_err(|_| UnpackError::Zboot("size".into()))?;
         let payload = start
             .checked_add(len)
             .and_then(|end| data.get(start..end))
-            .ok_or_else(|| {
-                UnpackError::Zboot("the payload lies past the end of the file".into())
-            })?;
+            .ok_or_else(|| UnpackError::Zboot("the payload lies past the end of the file".into()))?;
         ("EFI zboot", decode(payload, c)?)
     } else {
         match compressed::detect(data) {
@@ -148,10 +140,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&img).unwrap();
         assert_eq!(unpack(&gz.finish().unwrap()).unwrap(), img);
-        let zst = ruzstd::encoding::compress_to_vec(
-            &img[..],
-            ruzstd::encoding::CompressionLevel::Fastest,
-        );
+        let zst = ruzstd::encoding::compress_to_vec(&img[..], ruzstd::encoding::CompressionLevel::Fastest);
         assert_eq!(unpack(&zst).unwrap(), img);
         let mut xz = Vec::new();
         lzma_rs::xz_compress(&mut &img[..], &mut xz).unwrap();
@@ -185,27 +174,15 @@ mod tests {
                 .join("tests/fixtures/kernels/Image-6.1.0-56-arm64.gz.head"),
         )
         .unwrap();
-        assert!(matches!(
-            unpack(&head),
-            Err(UnpackError::Corrupt { what: "gzip", .. })
-        ));
+        assert!(matches!(unpack(&head), Err(UnpackError::Corrupt { what: "gzip", .. })));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"not a kernel at all, just text").unwrap();
-        assert!(unpack(&gz.finish().unwrap())
-            .unwrap_err()
-            .to_string()
-            .contains("not an arm64 Image"));
+        assert!(unpack(&gz.finish().unwrap()).unwrap_err().to_string().contains("not an arm64 Image"));
         let bz = b"BZh91AY&SY....";
-        assert!(unpack(bz)
-            .unwrap_err()
-            .to_string()
-            .contains("bzip2-compressed"));
+        assert!(unpack(bz).unwrap_err().to_string().contains("bzip2-compressed"));
         assert!(!is_packed(&image()));
         assert!(supported(&head).is_ok());
         assert!(supported(bz).unwrap_err().to_string().contains("bzip2"));
-        assert!(supported(&[0x02, 0x21, 0x4c, 0x18, 0, 0])
-            .unwrap_err()
-            .to_string()
-            .contains("lz4"));
+        assert!(supported(&[0x02, 0x21, 0x4c, 0x18, 0, 0]).unwrap_err().to_string().contains("lz4"));
     }
 }
