@@ -11,6 +11,19 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::path::Path;
 
+/// What every message for a person begins with, as `ls: ` or `cp: ` do.
+pub const PREFIX: &str = "kexec-chooser: ";
+
+/// Write one message line for a person to `out` (any `Write`): [`PREFIX`],
+/// the `format!` arguments, a newline, as `writeln!` returns it. The caller
+/// escapes what came from files or servers.
+#[macro_export]
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, "{}{}", $crate::text::PREFIX, format_args!($($arg)*))
+    };
+}
+
 /// `s` with every control character (C0, DEL, C1, and the Unicode bidi
 /// overrides that reorder what a terminal shows) written as `\NNN` octal
 /// escapes of its UTF-8 bytes, as `ls -b` and mountinfo write them.

@@ -171,7 +171,7 @@ fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Resul
     // What discovery passed over (a file too large, unreadable) may be why
     // a kernel is missing: say it before choosing.
     for note in &d.notes {
-        let _ = writeln!(term.log(), "kexec-chooser: note: {}", text::escape(note));
+        let _ = crate::say!(term.log(), "note: {}", text::escape(note));
     }
     if let Some(sel) = selector {
         return Ok(boot::select::select(root, &d, sel)?);
@@ -180,7 +180,7 @@ fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Resul
         return Err(Error::NoSelector);
     }
     if let Some(note) = &d.default_note {
-        let _ = writeln!(term.log(), "kexec-chooser: no default marked: {}", text::escape(note));
+        let _ = crate::say!(term.log(), "no default marked: {}", text::escape(note));
     }
     match term.choose(&d.entries) {
         Ok(i) => d.entries.get(i).cloned().ok_or(Error::Menu(MenuError::Cancelled)),
@@ -226,12 +226,8 @@ pub fn reboot(
     let used = load::load(root, sys, &prepared, &plan.state).map_err(Error::Load)?;
     // The kernel holds its own copy now; open files would keep /boot busy.
     drop(prepared);
-    let _ = writeln!(
-        term.log(),
-        "kexec-chooser: loaded {} ({}) with {used}",
-        text::escape(plan.version()),
-        text::path(plan.kernel())
-    );
+    let _ =
+        crate::say!(term.log(), "loaded {} ({}) with {used}", text::escape(plan.version()), text::path(plan.kernel()));
     let target = Target { mark: &plan.mark, id: &plan.entry.id, release: plan.version() };
     let armed = set_net(root, sys, term, &target, &plan.net, mode, &plan.state, started)?;
     hand_over(root, sys, term, mode, handover, &plan.state, armed.as_ref())
@@ -327,9 +323,9 @@ fn set_net(
         Some(w) => format!("{} armed for {} s by {}", w.device.display(), w.timeout, w.armed_by),
         None => net.describe(),
     };
-    let _ = writeln!(
+    let _ = crate::say!(
         term.log(),
-        "kexec-chooser: safety net set in {} ms: {what}; record {}/{}",
+        "safety net set in {} ms: {what}; record {}/{}",
         t0.elapsed().as_millis(),
         boot::paths::STATE_DIR,
         crate::safety::record::PENDING
@@ -367,9 +363,9 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
     refuse_foreign_root(root, sys)?;
     let prepared = load::prepare(root, plan).map_err(Error::Prepare)?;
     let used = load::load(root, sys, &prepared, &plan.state).map_err(Error::Load)?;
-    let _ = writeln!(
+    let _ = crate::say!(
         term.log(),
-        "kexec-chooser: loaded {} with {used}; `kexec-chooser exec` boots it with the safety net \
+        "loaded {} with {used}; `kexec-chooser exec` boots it with the safety net \
          (`systemctl kexec` boots it without)",
         text::escape(plan.version())
     );
@@ -381,7 +377,7 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
         timeout: plan.net.watchdog.as_ref().map(|w| w.timeout),
     };
     if let Err(e) = note.write(root) {
-        let _ = writeln!(term.log(), "kexec-chooser: warning: {e:#}: `exec` will hand over without the safety net");
+        let _ = crate::say!(term.log(), "warning: {e:#}: `exec` will hand over without the safety net");
     }
     Ok(used)
 }
@@ -461,9 +457,9 @@ pub fn exec(
             set_net(root, sys, term, &target, &net, mode, &state, started)?
         }
         None => {
-            let _ = writeln!(
+            let _ = crate::say!(
                 term.log(),
-                "kexec-chooser: the loaded kernel was not loaded by `kexec-chooser load`: no record, {}",
+                "the loaded kernel was not loaded by `kexec-chooser load`: no record, {}",
                 net.describe()
             );
             None

@@ -186,7 +186,7 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     if parsed.skipped > 0 {
         let first = parsed.first_skipped.as_ref().map(|e| format!(" (first: {e})")).unwrap_or_default();
         let mut err = io::stderr().lock();
-        let _ = writeln!(err, "kexec-chooser: {name}: skipped {} bad rows{first}", parsed.skipped);
+        let _ = crate::say!(err, "{name}: skipped {} bad rows{first}", parsed.skipped);
     }
     let ds = parsed.dataset;
 
@@ -305,7 +305,7 @@ fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> any
                 write(&path, &|out| plot::write_svg(out, s, a))?;
                 if several {
                     let mut err = io::stderr().lock();
-                    let _ = writeln!(err, "kexec-chooser: wrote {}", crate::text::path(&path));
+                    let _ = crate::say!(err, "wrote {}", crate::text::path(&path));
                 }
             }
         }

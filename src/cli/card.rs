@@ -257,7 +257,7 @@ impl<W: Write> Output<W> {
 
 /// A diagnostic on stderr; a failure to write it is not worth failing for.
 fn warn(message: &str) {
-    let _ = writeln!(io::stderr().lock(), "kexec-chooser: card: {message}");
+    let _ = crate::say!(io::stderr().lock(), "card: {message}");
 }
 
 /// Append the number as printed: masked, or whole with `--reveal`.

@@ -43,15 +43,15 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
         Confirmation::NothingPending => Ok(exit::OK),
         Confirmation::SameBoot(r) => {
             // Only seen when run by hand between a load and its hand-over.
-            writeln!(err, "kexec-chooser: the warm reboot into {} is still to happen in this boot", t(&r.target))?;
+            crate::say!(err, "the warm reboot into {} is still to happen in this boot", t(&r.target))?;
             Ok(exit::OK)
         }
         Confirmation::Confirmed { record, watchdog } => {
             let seconds = record.seconds.map(|s| format!(" in {s:.1} s")).unwrap_or_default();
             let watchdog = watchdog.as_ref().map(|w| format!("; {w}")).unwrap_or_default();
-            writeln!(
+            crate::say!(
                 out,
-                "kexec-chooser: confirmed: warm reboot from {} into {}{seconds}{watchdog}",
+                "confirmed: warm reboot from {} into {}{seconds}{watchdog}",
                 t(&record.from),
                 t(&record.target)
             )?;
@@ -59,33 +59,27 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
         }
         Confirmation::FellBack { record, running, watchdog } => {
             let why = record.reason.as_deref().map(|r| format!(": {}", t(r))).unwrap_or_default();
-            writeln!(
+            crate::say!(
                 err,
-                "kexec-chooser: FELL BACK: the warm reboot into {} did not come up; {} runs{why}",
+                "FELL BACK: the warm reboot into {} did not come up; {} runs{why}",
                 t(&record.target),
                 running.as_deref().map_or_else(|| "another kernel".to_string(), t),
             )?;
             match watchdog {
-                Some(Ok(w)) => writeln!(err, "kexec-chooser: {w}")?,
-                Some(Err(e)) => writeln!(err, "kexec-chooser: the watchdog is still armed: {}", t(e))?,
+                Some(Ok(w)) => crate::say!(err, "{w}")?,
+                Some(Err(e)) => crate::say!(err, "the watchdog is still armed: {}", t(e))?,
                 None => {}
             }
             Ok(exit::FAILURE)
         }
         Confirmation::CheckFailed { record, reboot } => {
             let why = record.reason.as_deref().map(t).unwrap_or_default();
-            writeln!(
-                err,
-                "kexec-chooser: CHECK FAILED: the warm boot into {} is not confirmed: {why}",
-                t(&record.target)
-            )?;
+            crate::say!(err, "CHECK FAILED: the warm boot into {} is not confirmed: {why}", t(&record.target))?;
             match reboot {
-                Ok(()) => writeln!(err, "kexec-chooser: rebooting through the firmware to the boot loader's default")?,
-                Err(e) => writeln!(
-                    err,
-                    "kexec-chooser: the reboot through the firmware failed: {}; reboot this machine",
-                    t(&chain(e))
-                )?,
+                Ok(()) => crate::say!(err, "rebooting through the firmware to the boot loader's default")?,
+                Err(e) => {
+                    crate::say!(err, "the reboot through the firmware failed: {}; reboot this machine", t(&chain(e)))?
+                }
             }
             Ok(exit::FAILURE)
         }

@@ -88,7 +88,7 @@ pub fn acted<T>(result: Result<T, warm::Error>) -> anyhow::Result<T> {
 pub fn unload(ctx: &Ctx) -> anyhow::Result<u8> {
     acted(warm::unload(&ctx.root, &mut Real))?;
     let mut err = std::io::stderr().lock();
-    writeln!(err, "kexec-chooser: nothing is loaded for kexec now")?;
+    crate::say!(err, "nothing is loaded for kexec now")?;
     Ok(exit::OK)
 }
 

@@ -102,16 +102,16 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
         serde_json::to_writer_pretty(&mut out, &d.entries).context("writing JSON")?;
         writeln!(out)?;
     } else if d.entries.is_empty() {
-        eprintln!("kexec-chooser: no kernels found in {}", text::path(&ctx.root.path(boot::paths::BOOT)));
+        let _ = crate::say!(std::io::stderr(), "no kernels found in {}", text::path(&ctx.root.path(boot::paths::BOOT)));
     } else {
         write_table(&mut out, &d.entries)?;
     }
     out.flush()?;
     for note in &d.notes {
-        eprintln!("kexec-chooser: note: {}", text::escape(note));
+        let _ = crate::say!(std::io::stderr(), "note: {}", text::escape(note));
     }
     if let Some(note) = &d.default_note {
-        eprintln!("kexec-chooser: no default marked: {}", text::escape(note));
+        let _ = crate::say!(std::io::stderr(), "no default marked: {}", text::escape(note));
     }
     Ok(super::exit::OK)
 }

@@ -113,7 +113,7 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
         let versions = store::versions(&dir, &base)?;
         if versions.is_empty() {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "kexec-chooser: no saved version of {}", dir.join(&base).display());
+            let _ = crate::say!(err, "no saved version of {}", dir.join(&base).display());
         }
         for v in versions {
             writeln!(out, "{}", v.path.display())?;

@@ -250,7 +250,7 @@ fn report(err: &anyhow::Error) -> u8 {
     }
     let code = err.chain().find_map(|c| c.downcast_ref::<ExitError>().map(|e| e.code)).unwrap_or(exit::FAILURE);
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "kexec-chooser: {}", crate::text::escape(&format!("{err:#}")));
+    let _ = crate::say!(stderr, "{}", crate::text::escape(&format!("{err:#}")));
     code
 }
 

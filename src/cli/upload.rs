@@ -133,7 +133,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         }));
     }
     if args.insecure {
-        writeln!(io::stderr(), "kexec-chooser: warning: --insecure: the server's certificate is not verified")?;
+        crate::say!(io::stderr(), "warning: --insecure: the server's certificate is not verified")?;
     }
 
     let parts = multipart::open_parts(specs, &mut io::stdin().lock(), &std::env::temp_dir())?;
@@ -161,11 +161,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         &env,
         &mut |hop| {
             if hop != &request.url {
-                let _ = writeln!(
-                    io::stderr(),
-                    "kexec-chooser: redirected, sending again to {}",
-                    text::escape(hop.as_str())
-                );
+                let _ = crate::say!(io::stderr(), "redirected, sending again to {}", text::escape(hop.as_str()));
             }
             progress.borrow_mut().restart();
         },
@@ -197,13 +193,9 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
     // The status line, the Location and the body are the server's text:
     // shown escaped, so that it cannot drive the person's terminal.
     let mut stderr = io::stderr().lock();
-    writeln!(stderr, "kexec-chooser: the server answered {}", text::escape(&answer.status_line))?;
+    crate::say!(stderr, "the server answered {}", text::escape(&answer.status_line))?;
     if let (300..=399, Some(loc)) = (answer.status, &answer.location) {
-        writeln!(
-            stderr,
-            "kexec-chooser: not following the redirect to {}: only 307 and 308 keep the upload",
-            text::escape(loc)
-        )?;
+        crate::say!(stderr, "not following the redirect to {}: only 307 and 308 keep the upload", text::escape(loc))?;
     }
     let mut short = Vec::new();
     let read = (&mut answer.body).take(SHORT_BODY as u64 + 1).read_to_end(&mut short);

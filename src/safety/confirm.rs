@@ -90,7 +90,7 @@ pub enum ConfirmError {
 
 fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {
     // The console may be gone; the outcome is in the record either way.
-    let _ = writeln!(log, "kexec-chooser: {msg}");
+    let _ = crate::say!(log, "{msg}");
 }
 
 /// Judge the pending warm reboot and end it. `log` gets the steps as they

@@ -61,7 +61,7 @@ fn say(log: &mut dyn Write, msg: std::fmt::Arguments<'_>) {
     // The terminal may be gone (its shell was just stopped): never fail on it.
     // The time since the process started shows which step a slow hand-over waits on.
     let t = START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64();
-    let _ = writeln!(log, "kexec-chooser: [{t:.2}] {msg}");
+    let _ = crate::say!(log, "[{t:.2}] {msg}");
 }
 
 /// Start the clock of the step reports (before loading, so they show it).

@@ -13,7 +13,7 @@ use super::ShutdownError;
 /// Ask systemd to kexec into the loaded kernel. It returns once the job is
 /// queued; the shutdown then goes on without this process.
 pub fn handover(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
-    let _ = writeln!(log, "kexec-chooser: handing over to systemd: systemctl kexec");
+    let _ = crate::say!(log, "handing over to systemd: systemctl kexec");
     let status = sys.run("systemctl", &["kexec"]).map_err(ShutdownError::SystemctlSpawn)?;
     if !status.success() {
         return Err(ShutdownError::SystemctlFailed(status));
@@ -24,7 +24,7 @@ pub fn handover(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdow
 /// Ask systemd for a clean reboot through the firmware. It returns once the
 /// job is queued.
 pub fn reboot(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
-    let _ = writeln!(log, "kexec-chooser: rebooting through the firmware: systemctl reboot");
+    let _ = crate::say!(log, "rebooting through the firmware: systemctl reboot");
     let status = sys.run("systemctl", &["reboot"]).map_err(ShutdownError::SystemctlSpawn)?;
     if !status.success() {
         return Err(ShutdownError::SystemctlRebootFailed(status));
