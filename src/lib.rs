@@ -14,7 +14,9 @@ pub mod fnv;
 pub mod image;
 pub mod kexec;
 pub mod patch;
+pub mod paths;
 pub mod perf;
+pub mod root;
 pub mod safety;
 pub mod shutdown;
 #[allow(unsafe_code)]

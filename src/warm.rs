@@ -16,13 +16,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::boot::{self, BootEntry, Root};
+use crate::boot::{self, BootEntry};
 use crate::kexec::load::{self, LoadError};
 use crate::kexec::plan::{CmdlineError, Mode, ModeChoice, Net, Plan, PlanOptions};
 use crate::kexec::preflight::{self, PreflightError};
 use crate::kexec::state::Config;
 use crate::kexec::syscall::{self, Syscall};
 use crate::kexec::KexecState;
+use crate::paths;
+use crate::root::Root;
 use crate::safety::record::{LastWarmReboot, Outcome, Record, RecordError, Store, WatchdogUsed};
 use crate::shutdown::{direct, systemd, ShutdownError};
 use crate::sys::watchdog::ArmError;
@@ -327,7 +329,7 @@ fn set_net(
         term.log(),
         "safety net set in {} ms: {what}; record {}/{}",
         t0.elapsed().as_millis(),
-        boot::paths::STATE_DIR,
+        paths::STATE_DIR,
         crate::safety::record::PENDING
     );
     Ok(armed)
@@ -397,12 +399,12 @@ impl Loaded {
     const FILE: &'static str = "loaded.json";
 
     fn system_path() -> PathBuf {
-        Path::new(boot::paths::RUN_DIR).join(Self::FILE)
+        Path::new(paths::RUN_DIR).join(Self::FILE)
     }
 
     fn write(&self, root: &Root) -> anyhow::Result<()> {
         use anyhow::Context;
-        let dir = root.path(boot::paths::RUN_DIR);
+        let dir = root.path(paths::RUN_DIR);
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let text = serde_json::to_vec(self)?;
         crate::atomic_file::write(&dir.join(Self::FILE), 0o644, &text)?;

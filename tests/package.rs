@@ -307,7 +307,7 @@ fn confirm_unit_passes_check_as_one_argument_and_the_cli_accepts_it() {
     assert_eq!(unit_values(unit, "StandardError"), ["journal+console"]);
     assert_eq!(
         unit_values(unit, "ConditionPathExists"),
-        [format!("{}/{}", kexec_chooser::boot::paths::STATE_DIR, kexec_chooser::safety::record::PENDING)]
+        [format!("{}/{}", kexec_chooser::paths::STATE_DIR, kexec_chooser::safety::record::PENDING)]
     );
 }
 

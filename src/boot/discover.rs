@@ -13,8 +13,10 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{bls, grub, paths, version, BootEntry, Root, RootError, Source};
+use super::{bls, grub, version, BootEntry, Source};
 use crate::image::{self, Format, Section};
+use crate::paths;
+use crate::root::{Root, RootError};
 
 /// The most read of `/proc/sys/kernel/osrelease` (a release is at most 64
 /// bytes, `__NEW_UTS_LEN`; procfs files are one page).

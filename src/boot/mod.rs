@@ -7,11 +7,6 @@ use serde::Serialize;
 
 use crate::image::{Arch, Format, Section};
 
-pub mod paths;
-mod root;
-
-pub use root::{Root, RootError};
-
 /// Where an entry was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use super::discover::{entry_for_path, Discovery};
-use super::{BootEntry, Error, Root};
+use super::{BootEntry, Error};
+use crate::root::Root;
 
 fn candidates(entries: &[&BootEntry]) -> String {
     if entries.is_empty() {

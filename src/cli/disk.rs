@@ -131,7 +131,7 @@ fn check(ctx: &Ctx, args: &DiskArgs, thresholds: Thresholds) -> anyhow::Result<u
     let unknown = |e: &dyn std::fmt::Display| ExitError::new(State::Unknown.code(), e.to_string());
     let (mounts, ignored) = disk::mount_table().map_err(|e| unknown(&e))?;
     for b in &ignored {
-        let _ = crate::say!(std::io::stderr(), "disk: ignoring {} {b}", disk::check::MOUNTINFO);
+        let _ = crate::say!(std::io::stderr(), "disk: ignoring {} {b}", crate::paths::SELF_MOUNTINFO);
     }
     let job = Job {
         root: ctx.root.clone(),

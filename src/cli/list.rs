@@ -12,6 +12,7 @@ use clap::Args;
 
 use super::Ctx;
 use crate::boot::{self, BootEntry};
+use crate::paths;
 use crate::text;
 
 #[derive(Debug, Args)]
@@ -102,7 +103,7 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<u8> {
         serde_json::to_writer_pretty(&mut out, &d.entries).context("writing JSON")?;
         writeln!(out)?;
     } else if d.entries.is_empty() {
-        let _ = crate::say!(std::io::stderr(), "no kernels found in {}", text::path(&ctx.root.path(boot::paths::BOOT)));
+        let _ = crate::say!(std::io::stderr(), "no kernels found in {}", text::path(&ctx.root.path(paths::BOOT)));
     } else {
         write_table(&mut out, &d.entries)?;
     }

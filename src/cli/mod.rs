@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::boot::Root;
+use crate::root::Root;
 
 pub mod analyze;
 pub mod card;

@@ -215,7 +215,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
 /// umask, as curl's `-o` does, so a careful umask keeps an answer private.
 /// 0600 when the umask cannot be read (`/proc` not mounted).
 fn created_mode() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = std::fs::read_to_string(crate::paths::SELF_STATUS).unwrap_or_default();
     let umask =
         status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
     umask.map_or(0o600, |u| 0o666 & !u)

@@ -17,11 +17,10 @@ use super::report::{self, Row};
 use super::select::{self, Filters};
 use super::threshold::{judge, State, Thresholds};
 use super::usage::{self, Counters, Usage, UsageError};
-use crate::boot::Root;
+use crate::root::Root;
 
 /// The mount table. Always the running system's (even with `--root`): the
 /// kernel, not a file under the root, knows what is mounted.
-pub const MOUNTINFO: &str = "/proc/self/mountinfo";
 
 /// What to check and how.
 #[derive(Debug, Clone)]
@@ -87,8 +86,8 @@ impl Probe for Kernel {
 /// Read and parse the running system's mount table. Lines that do not parse
 /// come back beside the mounts, for the caller to mention.
 pub fn mount_table() -> Result<(Vec<MountEntry>, Vec<BadLine>), DiskError> {
-    let text = mountinfo::read(Path::new(MOUNTINFO))
-        .map_err(|error| DiskError::MountTable { path: PathBuf::from(MOUNTINFO), error })?;
+    let text = mountinfo::read(Path::new(crate::paths::SELF_MOUNTINFO))
+        .map_err(|error| DiskError::MountTable { path: PathBuf::from(crate::paths::SELF_MOUNTINFO), error })?;
     Ok(mountinfo::parse(&text))
 }
 

@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use crate::boot::{Root, RootError, Source};
+use crate::boot::Source;
 use crate::image::{Arch, Format};
+use crate::root::Root;
+use crate::root::RootError;
 use crate::sys::{self, System, KEXEC_FILE_NO_INITRAMFS};
 
 use super::state::KexecState;

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use serde::{Serialize, Serializer};
 
-use crate::boot::{cmdline, paths, BootEntry, Root, Source};
+use crate::boot::{cmdline, BootEntry, Source};
+use crate::paths;
+use crate::root::Root;
 use crate::safety;
 use crate::watchdog::{self, Arming, Choice as WatchdogChoice};
 

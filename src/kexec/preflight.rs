@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::boot::{paths, Root, RootError, Source};
+use crate::boot::Source;
 use crate::image::{Arch, Format};
+use crate::paths;
+use crate::root::Root;
+use crate::root::RootError;
 use crate::sys::System;
 
 use super::Plan;

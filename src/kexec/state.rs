@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::boot::{paths, Root};
 use crate::image::Arch;
+use crate::paths;
+use crate::root::Root;
 
 /// The EFI global-variable GUID under which `SecureBoot` lives (UEFI spec 3.3).
 const SECURE_BOOT_VAR: &str = "SecureBoot-8be4df61-93ca-11d2-aa0d-e398b5dc9a63";

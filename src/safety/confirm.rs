@@ -9,7 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::boot::{paths, Root};
+use crate::paths;
+use crate::root::Root;
 use crate::shutdown::{self, direct, ShutdownError};
 use crate::sys::System;
 use crate::text;

@@ -8,7 +8,8 @@ pub mod record;
 
 use std::time::SystemTime;
 
-use crate::boot::{paths, Root};
+use crate::paths;
+use crate::root::Root;
 use record::{Outcome, Record};
 
 /// The word on the new kernel's command line that names its record, so that

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic_file::{self, AtomicFileError};
-use crate::boot::{paths, Root, RootError};
+use crate::paths;
+use crate::root::Root;
+use crate::root::RootError;
 
 /// The pending record.
 pub const PENDING: &str = "pending.json";

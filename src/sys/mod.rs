@@ -173,12 +173,12 @@ impl System for Real {
     }
 
     fn kexec_loaded(&self) -> io::Result<bool> {
-        let s = std::fs::read_to_string(crate::boot::paths::KEXEC_LOADED)?;
+        let s = std::fs::read_to_string(crate::paths::KEXEC_LOADED)?;
         Ok(s.trim() == "1")
     }
 
     fn has_cap_sys_boot(&self) -> bool {
-        std::fs::read_to_string("/proc/self/status")
+        std::fs::read_to_string(crate::paths::SELF_STATUS)
             .ok()
             .and_then(|s| proc::effective_capability(&s, CAP_SYS_BOOT))
             .unwrap_or(false)
@@ -203,7 +203,7 @@ impl System for Real {
     }
 
     fn processes(&self) -> io::Result<Vec<Process>> {
-        proc::read_processes(Path::new("/proc"))
+        proc::read_processes(Path::new(crate::paths::PROC))
     }
 
     fn kill(&mut self, pid: i32, signal: Signal) -> Result<(), Errno> {
@@ -215,7 +215,7 @@ impl System for Real {
     }
 
     fn swaps(&self) -> io::Result<Vec<PathBuf>> {
-        Ok(proc::parse_swaps(&std::fs::read_to_string("/proc/swaps")?))
+        Ok(proc::parse_swaps(&std::fs::read_to_string(crate::paths::SWAPS)?))
     }
 
     fn swapoff(&mut self, path: &Path) -> Result<(), Errno> {
@@ -227,7 +227,7 @@ impl System for Real {
     }
 
     fn mounts(&self) -> io::Result<Vec<Mount>> {
-        Ok(proc::parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?))
+        Ok(proc::parse_mountinfo(&std::fs::read_to_string(crate::paths::SELF_MOUNTINFO)?))
     }
 
     fn umount(&mut self, target: &Path) -> Result<(), Errno> {

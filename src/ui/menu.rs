@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn labels_are_one_line_without_control_characters() {
-        let d = crate::boot::discover(&crate::boot::Root::new(
+        let d = crate::boot::discover(&crate::root::Root::new(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fedora"),
         ));
         let mut e = d.entries.first().cloned().expect("an entry");

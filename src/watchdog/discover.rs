@@ -7,9 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::boot::Root;
+use crate::paths;
+use crate::root::Root;
 
-use super::{known_driver, paths, Core, Holder, Inventory, Module, ModuleSource, TargetModules, Watchdog};
+use super::{known_driver, Core, Holder, Inventory, Module, ModuleSource, TargetModules, Watchdog};
 
 /// Sysfs attributes are one short line; anything longer is not sysfs.
 const ATTR_LIMIT: u64 = 4096;
@@ -63,12 +64,12 @@ fn module_loadable(root: &Root, name: &str) -> bool {
 /// The watchdog core: module or built-in, its parameters, and the modules
 /// that use it (`holders/`, each a driver registered with the core).
 pub fn read_core(root: &Root) -> Core {
-    let dir = Path::new(paths::SYS_MODULE).join(paths::CORE_MODULE);
+    let dir = Path::new(paths::SYS_MODULE).join(super::CORE_MODULE);
     let params = dir.join("parameters");
     let users = names(root, &dir.join("holders"));
     Core {
         present: root.is_dir(&dir),
-        loadable: module_loadable(root, paths::CORE_MODULE),
+        loadable: module_loadable(root, super::CORE_MODULE),
         stop_on_reboot: attr(root, &params.join("stop_on_reboot")).and_then(|s| s.parse().ok()),
         handle_boot_enabled: attr(root, &params.join("handle_boot_enabled")).and_then(|s| match s.as_str() {
             "Y" | "1" => Some(true),
@@ -221,7 +222,7 @@ fn read_index(root: &Root, path: &Path) -> Option<String> {
 /// kernel has the driver `confirm` will load to stop it.
 pub fn read_target_modules(root: &Root, release: &str) -> TargetModules {
     let mut target = TargetModules::default();
-    for dir in crate::boot::paths::MODULE_DIRS {
+    for dir in crate::paths::MODULE_DIRS {
         let base = Path::new(dir).join(release);
         let Some(dep) = read_index(root, &base.join("modules.dep")) else { continue };
         target.known = true;

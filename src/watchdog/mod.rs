@@ -20,16 +20,9 @@ use std::path::PathBuf;
 
 pub use discover::{discover, find_holders, read_core, read_target_modules, DiscoverError};
 
-/// The paths this module reads, as the running system sees them.
-pub mod paths {
-    pub const SYS_CLASS_WATCHDOG: &str = "/sys/class/watchdog";
-    pub const SYS_MODULE: &str = "/sys/module";
-    pub const PROC: &str = "/proc";
-    pub const DEV: &str = "/dev";
-    /// The module name of the watchdog core (drivers/watchdog/Makefile:
-    /// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
-    pub const CORE_MODULE: &str = "watchdog";
-}
+/// The module name of the watchdog core (drivers/watchdog/Makefile:
+/// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
+pub const CORE_MODULE: &str = "watchdog";
 
 /// The default timeout, when the device allows it: ten minutes, systemd's
 /// own default for `RebootWatchdogSec=`. It has to cover, without a false
@@ -446,7 +439,7 @@ pub fn choose(
 /// that reprograms a running timer is told the armed timeout.
 pub fn new_kernel_words(choice: &Choice) -> Vec<String> {
     let mut words =
-        vec![format!("{}.handle_boot_enabled=0", paths::CORE_MODULE), format!("modprobe.blacklist={}", choice.module)];
+        vec![format!("{}.handle_boot_enabled=0", CORE_MODULE), format!("modprobe.blacklist={}", choice.module)];
     if let Some(param) = choice.heartbeat_param {
         words.push(format!("{}.{param}={}", choice.module, choice.timeout));
     }
@@ -462,11 +455,9 @@ pub fn reload_commands(users: &[String]) -> Vec<Vec<String>> {
         head.iter().map(|s| s.to_string()).chain(tail.iter().cloned()).collect()
     };
     let mut unload = users.to_vec();
-    unload.push(paths::CORE_MODULE.to_string());
-    let mut commands = vec![
-        argv(&["modprobe", "-r", "--"], &unload),
-        argv(&["modprobe", "--", paths::CORE_MODULE, "stop_on_reboot=0"], &[]),
-    ];
+    unload.push(CORE_MODULE.to_string());
+    let mut commands =
+        vec![argv(&["modprobe", "-r", "--"], &unload), argv(&["modprobe", "--", CORE_MODULE, "stop_on_reboot=0"], &[])];
     if !users.is_empty() {
         commands.push(argv(&["modprobe", "-a", "--"], users));
     }

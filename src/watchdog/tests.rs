@@ -6,7 +6,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::boot::Root;
+use crate::root::Root;
 
 struct Tree {
     _dir: tempfile::TempDir,

@@ -19,8 +19,9 @@ use std::os::fd::AsFd;
 
 use nix::errno::Errno;
 
-use crate::boot::{paths, Root};
 use crate::image::{arm64 as header, compressed};
+use crate::paths;
+use crate::root::Root;
 use crate::sys::kexec_load::{Segment, KEXEC_ARCH_AARCH64};
 use crate::sys::System;
 

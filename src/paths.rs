@@ -33,4 +33,18 @@ pub const STATE_DIR: &str = "/var/lib/kexec-chooser";
 /// kexec-chooser's state of this boot only: what `load` loaded.
 pub const RUN_DIR: &str = "/run/kexec-chooser";
 /// The hardware watchdogs the kernel knows.
-pub const WATCHDOG_CLASS: &str = "/sys/class/watchdog";
+pub const SYS_CLASS_WATCHDOG: &str = "/sys/class/watchdog";
+/// The kernel's modules, loaded and built in, with their parameters.
+pub const SYS_MODULE: &str = "/sys/module";
+/// Processes, each with its descriptors under `PID/fd`.
+pub const PROC: &str = "/proc";
+/// Device nodes (`/dev/watchdogN`).
+pub const DEV: &str = "/dev";
+/// This process's mount table.
+pub const SELF_MOUNTINFO: &str = "/proc/self/mountinfo";
+/// This process's status, for its capabilities.
+pub const SELF_STATUS: &str = "/proc/self/status";
+/// The active swap areas.
+pub const SWAPS: &str = "/proc/swaps";
+/// The certificate authorities Debian's ca-certificates trusts.
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
