@@ -13,6 +13,7 @@ pub mod disk;
 pub mod fnv;
 pub mod image;
 pub mod kexec;
+pub mod mountinfo;
 pub mod patch;
 pub mod paths;
 pub mod perf;

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 
 use std::path::{Path, PathBuf};
 
-use kexec_chooser::disk::mountinfo;
+use kexec_chooser::mountinfo;
 use kexec_chooser::disk::select::{self, Filters};
 
 fuzz_target!(|data: &[u8]| {

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::guard::{self, Outcome, Skipped};
-use super::mountinfo::{self, BadLine, MountEntry};
 use super::report::{self, Row};
 use super::select::{self, Filters};
 use super::threshold::{judge, State, Thresholds};
 use super::usage::{self, Counters, Usage, UsageError};
+use crate::mountinfo::{self, BadLine, MountEntry};
 use crate::root::Root;
 
 /// The mount table. Always the running system's (even with `--root`): the

@@ -1,14 +1,13 @@
 //! The `disk` utility: statvfs-based disk-space checks for people, cron,
 //! Nagios/Icinga and Prometheus.
 //!
-//! [`run`] is the whole check: [`mountinfo`] reads the mount table, [`select`]
+//! [`run`] is the whole check: [`crate::mountinfo`] reads the mount table, [`select`]
 //! picks the filesystems, [`guard`] runs each lookup and statvfs under a
 //! deadline, [`usage`] turns the answers into df's figures, [`threshold`]
 //! judges them. [`report`] renders the rows in each output format.
 
 pub mod check;
 pub mod guard;
-pub mod mountinfo;
 pub mod report;
 pub mod select;
 pub mod threshold;

@@ -5,8 +5,8 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::mountinfo::MountEntry;
 use crate::fnv::FnvMap;
+use crate::mountinfo::MountEntry;
 
 /// Types that never hold user data: kernel interfaces, read-only images and
 /// stacked views whose space belongs to another filesystem. Hidden from the
@@ -162,7 +162,7 @@ pub fn holder<'a>(visible: &[&'a MountEntry], path: &Path) -> Option<&'a MountEn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::mountinfo::parse;
+    use crate::mountinfo::parse;
 
     fn table(text: &str) -> Vec<MountEntry> {
         let (entries, bad) = parse(text.as_bytes());

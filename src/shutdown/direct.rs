@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::sys::{Mount, Process, System};
+use crate::sys::{MountEntry, Process, System};
 
 use super::ShutdownError;
 
@@ -127,33 +127,35 @@ fn signal_all(sys: &mut dyn System, ps: &[Process], sig: Signal) {
 
 /// The filesystems to unmount, deepest first; later mounts before earlier
 /// ones at the same depth, so stacked mounts come off top first.
-pub fn unmount_order(mounts: &[Mount]) -> Vec<Mount> {
-    let mut ms: Vec<(usize, Mount)> = mounts
+pub fn unmount_order(mounts: &[MountEntry]) -> Vec<MountEntry> {
+    let mut ms: Vec<(usize, MountEntry)> = mounts
         .iter()
         .enumerate()
-        .filter(|(_, m)| m.target != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str()))
+        .filter(|(_, m)| m.mount_point != Path::new("/") && !API_FILESYSTEMS.contains(&m.fstype.as_str()))
         .map(|(i, m)| (i, m.clone()))
         .collect();
-    ms.sort_by(|(ia, a), (ib, b)| b.target.components().count().cmp(&a.target.components().count()).then(ib.cmp(ia)));
+    ms.sort_by(|(ia, a), (ib, b)| {
+        b.mount_point.components().count().cmp(&a.mount_point.components().count()).then(ib.cmp(ia))
+    });
     ms.into_iter().map(|(_, m)| m).collect()
 }
 
 /// Whether losing writes on this filesystem would lose data: it is backed by
 /// a device or an image file rather than memory or the network.
-fn holds_data(m: &Mount) -> bool {
+fn holds_data(m: &MountEntry) -> bool {
     m.source.starts_with('/')
 }
 
 fn unmount_all(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
     let mounts = sys.mounts().map_err(ShutdownError::Mounts)?;
     for m in unmount_order(&mounts) {
-        let t = m.target.display();
-        match sys.umount(&m.target) {
+        let t = m.mount_point.display();
+        match sys.umount(&m.mount_point) {
             Ok(()) => say(log, format_args!("unmounted {t}")),
-            Err(e) => match sys.remount_read_only(&m.target) {
+            Err(e) => match sys.remount_read_only(&m.mount_point) {
                 Ok(()) => say(log, format_args!("{t} is busy ({e}): remounted read-only")),
                 Err(e2) if holds_data(&m) && !m.read_only => {
-                    return Err(ShutdownError::StillWritable { target: m.target.clone(), errno: e2 });
+                    return Err(ShutdownError::StillWritable { target: m.mount_point.clone(), errno: e2 });
                 }
                 Err(e2) => say(log, format_args!("{t} ({}) left mounted: {e}, read-only remount: {e2}", m.fstype)),
             },
@@ -165,7 +167,7 @@ fn unmount_all(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), Shutdown
 fn remount_root(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
     let root = PathBuf::from("/");
     let mounts = sys.mounts().map_err(ShutdownError::Mounts)?;
-    let entry = mounts.iter().rev().find(|m| m.target == root);
+    let entry = mounts.iter().rev().find(|m| m.mount_point == root);
     match sys.remount_read_only(&root) {
         Ok(()) => say(log, format_args!("remounted / read-only")),
         Err(e) => match entry {

@@ -14,7 +14,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
 use super::watchdog::ArmError;
-use super::{Mount, Process, System};
+use super::{MountEntry, Process, System};
 
 /// What `kexec_file_load` was given, read back from the descriptors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub struct Fake {
     /// Processes that exit on SIGTERM; the others only on SIGKILL.
     pub exits_on_term: BTreeSet<i32>,
     pub swaps: Vec<PathBuf>,
-    pub mounts: Vec<Mount>,
+    pub mounts: Vec<MountEntry>,
     pub load_error: Option<Errno>,
     /// What `kexec_load` fails with.
     pub native_load_error: Option<Errno>,
@@ -115,8 +115,18 @@ impl Fake {
         Process { pid, comm: comm.into(), kernel_thread: false, zombie: false }
     }
 
-    pub fn mount(target: &str, fstype: &str, source: &str) -> Mount {
-        Mount { target: target.into(), fstype: fstype.into(), source: source.into(), read_only: false }
+    pub fn mount(target: &str, fstype: &str, source: &str) -> MountEntry {
+        MountEntry {
+            id: 0,
+            parent_id: 0,
+            major: 0,
+            minor: 0,
+            root: "/".into(),
+            mount_point: target.into(),
+            fstype: fstype.into(),
+            source: source.into(),
+            read_only: false,
+        }
     }
 
     /// The kexec_load calls only.
@@ -233,7 +243,7 @@ impl System for Fake {
         Ok(())
     }
 
-    fn mounts(&self) -> io::Result<Vec<Mount>> {
+    fn mounts(&self) -> io::Result<Vec<MountEntry>> {
         Ok(self.mounts.clone())
     }
 
@@ -242,7 +252,7 @@ impl System for Fake {
         if let Some(e) = self.umount_errors.get(target) {
             return Err(*e);
         }
-        self.mounts.retain(|m| m.target != target);
+        self.mounts.retain(|m| m.mount_point != target);
         Ok(())
     }
 

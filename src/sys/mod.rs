@@ -27,7 +27,8 @@ pub mod watchdog;
 #[cfg(test)]
 pub mod fake;
 
-pub use proc::{Mount, Process};
+pub use crate::mountinfo::MountEntry;
+pub use proc::Process;
 
 /// `kexec_file_load(2)` flags, from include/uapi/linux/kexec.h.
 pub const KEXEC_FILE_UNLOAD: u32 = 0x0000_0001;
@@ -84,7 +85,7 @@ pub trait System {
     fn swaps(&self) -> io::Result<Vec<PathBuf>>;
     fn swapoff(&mut self, path: &Path) -> Result<(), Errno>;
     /// The mount table of this process, from /proc/self/mountinfo, in its order.
-    fn mounts(&self) -> io::Result<Vec<Mount>>;
+    fn mounts(&self) -> io::Result<Vec<MountEntry>>;
     fn umount(&mut self, target: &Path) -> Result<(), Errno>;
     fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno>;
     /// `reboot(LINUX_REBOOT_CMD_KEXEC)`: returns only when it failed.
@@ -226,8 +227,9 @@ impl System for Real {
         Errno::result(ret).map(drop)
     }
 
-    fn mounts(&self) -> io::Result<Vec<Mount>> {
-        Ok(proc::parse_mountinfo(&std::fs::read_to_string(crate::paths::SELF_MOUNTINFO)?))
+    fn mounts(&self) -> io::Result<Vec<MountEntry>> {
+        // A line that does not parse is left out, as the kernel never writes one.
+        Ok(crate::mountinfo::parse(&crate::mountinfo::read(Path::new(crate::paths::SELF_MOUNTINFO))?).0)
     }
 
     fn umount(&mut self, target: &Path) -> Result<(), Errno> {

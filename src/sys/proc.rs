@@ -1,5 +1,5 @@
-//! Readers of the /proc files the hand-over needs (processes, mount table,
-//! swaps, capabilities): pure parsers over text that never panic, so that the
+//! Readers of the /proc files the hand-over needs (processes, swaps,
+//! capabilities; the mount table is [`crate::mountinfo`]'s): pure parsers over text that never panic, so that the
 //! shutdown can be tested on made-up tables.
 
 use std::io;
@@ -55,62 +55,11 @@ pub fn read_processes(proc_dir: &Path) -> io::Result<Vec<Process>> {
     Ok(out)
 }
 
-/// One line of /proc/self/mountinfo (proc(5)).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    pub target: PathBuf,
-    pub fstype: String,
-    pub source: String,
-    pub read_only: bool,
-}
-
-/// Undo the octal escapes (`\040` for a space) the kernel puts in mount paths.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'\\' {
-            if let Some(oct) = bytes.get(i + 1..i + 4) {
-                if oct.iter().all(|c| (b'0'..=b'7').contains(c)) {
-                    let v = oct.iter().fold(0u32, |acc, c| acc * 8 + u32::from(c - b'0'));
-                    if let Ok(v) = u8::try_from(v) {
-                        out.push(v);
-                        i += 4;
-                        continue;
-                    }
-                }
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parse /proc/self/mountinfo, keeping the kernel's order (mount order).
-/// Malformed lines are skipped.
-pub fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let l: Vec<&str> = left.split(' ').collect();
-            let r: Vec<&str> = right.split(' ').collect();
-            let target = unescape(l.get(4)?);
-            let options = l.get(5)?;
-            Some(Mount {
-                target: PathBuf::from(target),
-                fstype: r.first()?.to_string(),
-                source: unescape(r.get(1).copied().unwrap_or("none")),
-                read_only: options.split(',').any(|o| o == "ro"),
-            })
-        })
-        .collect()
-}
-
 /// The swap areas in /proc/swaps (its first line is a header).
 pub fn parse_swaps(text: &str) -> Vec<PathBuf> {
-    text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(|f| PathBuf::from(unescape(f))).collect()
+    use std::os::unix::ffi::OsStringExt;
+    let unescape = |f: &str| PathBuf::from(std::ffi::OsString::from_vec(crate::mountinfo::unescape(f.as_bytes())));
+    text.lines().skip(1).filter_map(|l| l.split_whitespace().next()).map(unescape).collect()
 }
 
 /// Whether capability `cap` is in `CapEff` of a /proc/PID/status text.
@@ -149,21 +98,6 @@ mod tests {
         for t in ["", "1", "1 (x", "1 (x) S 1", "x (y) S 1 1 1 1 1 z"] {
             assert_eq!(parse_stat(t), None, "{t:?}");
         }
-    }
-
-    #[test]
-    fn mountinfo_is_parsed_with_escapes() {
-        let t = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
-                 30 22 0:5 / /mnt/my\\040disk ro,nosuid - vfat /dev/sdb1 ro\n\
-                 garbage\n";
-        let m = parse_mountinfo(t);
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].target, PathBuf::from("/"));
-        assert_eq!(m[0].fstype, "ext4");
-        assert!(!m[0].read_only);
-        assert_eq!(m[1].target, PathBuf::from("/mnt/my disk"));
-        assert_eq!(m[1].source, "/dev/sdb1");
-        assert!(m[1].read_only);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! A parser for `/proc/<pid>/mountinfo`, the kernel's list of mounts: which
-//! filesystems exist, where, of what type, and which ones hide which.
+//! filesystems exist, where, of what type, and which ones hide which. The
+//! one reader of the mount table: `disk` checks what it lists, the direct
+//! shutdown unmounts it.
 //!
 //! The format is in the kernel's Documentation/filesystems/proc.rst (section
 //! 3.5, "/proc/<pid>/mountinfo"):
@@ -38,6 +40,8 @@ pub struct MountEntry {
     pub fstype: String,
     /// Field 10: the source, usually a device (`/dev/sda1`, `server:/export`).
     pub source: String,
+    /// Field 6 holds `ro`: mounted read-only (the shutdown need not worry about it).
+    pub read_only: bool,
 }
 
 /// Why one line of mountinfo could not be read.
@@ -104,7 +108,7 @@ pub fn parse_line(line: &[u8]) -> Result<MountEntry, LineError> {
     let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
     let mut field = || fields.next().ok_or(LineError::TooFewFields);
     let (id, parent, dev, root, mount_point) = (field()?, field()?, field()?, field()?, field()?);
-    let _options = field()?;
+    let options = field()?;
     // Optional fields (shared:N, master:N, ...) up to the lone `-`.
     loop {
         match fields.next() {
@@ -121,7 +125,18 @@ pub fn parse_line(line: &[u8]) -> Result<MountEntry, LineError> {
     let (major, minor) = parse_dev(dev).ok_or_else(|| LineError::BadDevice(lossy(dev)))?;
     let root = absolute(root)?;
     let mount_point = absolute(mount_point)?;
-    Ok(MountEntry { id, parent_id, major, minor, root, mount_point, fstype: text(fstype), source: text(source) })
+    let read_only = options.split(|&b| b == b',').any(|o| o == b"ro");
+    Ok(MountEntry {
+        id,
+        parent_id,
+        major,
+        minor,
+        root,
+        mount_point,
+        fstype: text(fstype),
+        source: text(source),
+        read_only,
+    })
 }
 
 /// A field as text: unescaped, invalid UTF-8 replaced.
@@ -286,5 +301,20 @@ mod tests {
             }
             v[i] = old;
         }
+    }
+    #[test]
+    fn read_only_mounts_are_told_from_writable_ones() {
+        let t = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
+                 30 22 0:5 / /mnt/my\\040disk ro,nosuid - vfat /dev/sdb1 ro\n\
+                 garbage\n";
+        let (m, bad) = parse(t.as_bytes());
+        assert_eq!(bad.len(), 1);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].mount_point, PathBuf::from("/"));
+        assert_eq!(m[0].fstype, "ext4");
+        assert!(!m[0].read_only);
+        assert_eq!(m[1].mount_point, PathBuf::from("/mnt/my disk"));
+        assert_eq!(m[1].source, "/dev/sdb1");
+        assert!(m[1].read_only);
     }
 }
