@@ -94,6 +94,13 @@ pub enum CmdlineError {
     TooLong { kernel: PathBuf, len: usize, max: u32 },
     #[error("the command line contains a NUL byte")]
     Nul,
+    #[error(
+        "{from}: the double quote in {text:?} is never closed, so the kernel would read the rest of the command \
+         line, the safety net's words included, as one value; close it, or drop the word with --remove KEY"
+    )]
+    UnbalancedQuote { from: String, text: String },
+    #[error("the kernel would not take the safety net's word {word:?} from the command line {line:?}")]
+    NetHidden { word: String, line: String },
 }
 
 /// A command line the kernel will take: without NUL, and no longer than the
@@ -207,7 +214,7 @@ pub struct Plan {
 /// armed watchdog the words that keep the new kernel from stopping or
 /// feeding it before `confirm`. A `modprobe.blacklist=` already there keeps
 /// its modules; the watchdog's is added to its list.
-fn with_net_words(line: &str, mark: &str, net: &Net) -> String {
+fn with_net_words(line: &str, mark: &str, net: &Net) -> Result<String, CmdlineError> {
     let mut words = vec![safety::boot_mark_word(mark)];
     if let Some(w) = &net.watchdog {
         words.extend(watchdog::new_kernel_words(w));
@@ -224,7 +231,22 @@ fn with_net_words(line: &str, mark: &str, net: &Net) -> String {
             *w = format!("{BLACKLIST}{}", all.join(","));
         }
     }
-    cmdline::edit(line, None, &[], &words)
+    let line = cmdline::edit(line, None, &[], &words);
+    // The kernel and kmod must read every word as written: a word after `--`
+    // goes to init, one after an open quote is part of another's value.
+    match cmdline::hidden(&line, &words) {
+        Some(word) => Err(CmdlineError::NetHidden { word: word.to_string(), line }),
+        None => Ok(line),
+    }
+}
+
+/// Refuse a part of the command line with an open quote, naming where it
+/// came from: in the kernel's reading it would swallow every later word.
+fn refuse_open_quote(source: impl FnOnce() -> String, text: &str) -> Result<(), CmdlineError> {
+    if cmdline::unbalanced_quote(text) {
+        return Err(CmdlineError::UnbalancedQuote { from: source(), text: text.to_string() });
+    }
+    Ok(())
 }
 
 /// The base command line for `entry`: its own, else `/etc/kernel/cmdline`,
@@ -254,8 +276,16 @@ impl Plan {
     ) -> Result<Plan, CmdlineError> {
         let (base, source) = base_cmdline(root, &entry, &state);
         let mark = safety::new_id();
+        match &opts.cmdline {
+            Some(given) => refuse_open_quote(|| "--cmdline".into(), given)?,
+            // What --remove takes away cannot hide anything.
+            None => refuse_open_quote(|| source.to_string(), &cmdline::edit(&base, None, &opts.remove, &[]))?,
+        }
+        for a in &opts.append {
+            refuse_open_quote(|| format!("--append {a:?}"), a)?;
+        }
         let line = cmdline::edit(&base, opts.cmdline.as_deref(), &opts.remove, &opts.append);
-        let line = with_net_words(&line, &mark, &net);
+        let line = with_net_words(&line, &mark, &net)?;
         let cmdline_source = if opts.cmdline.is_some() { CmdlineSource::Given } else { source };
         let cmdline = KernelCmdline::new(&line, &entry.kernel, entry.cmdline_size)?;
         let initrds = if opts.allow.no_initrd {
@@ -343,6 +373,7 @@ impl Serialize for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kexec::preflight::tests::{entry, Machine};
 
     #[test]
     fn cmdline_is_checked_for_length_and_nul_once() {
@@ -380,13 +411,13 @@ mod tests {
             heartbeat_param: Some("heartbeat"),
         };
         let net = Net { watchdog: Some(w), ..Net::default() };
-        let line = with_net_words("root=/dev/vda modprobe.blacklist=nouveau quiet", "ab12", &net);
+        let line = with_net_words("root=/dev/vda modprobe.blacklist=nouveau quiet", "ab12", &net).unwrap();
         assert_eq!(
             line,
             "root=/dev/vda quiet kexec_chooser.boot=ab12 watchdog.handle_boot_enabled=0 \
              modprobe.blacklist=nouveau,i6300esb i6300esb.heartbeat=600"
         );
-        let line = with_net_words("root=/dev/vda", "ab12", &Net::default());
+        let line = with_net_words("root=/dev/vda", "ab12", &Net::default()).unwrap();
         assert_eq!(line, "root=/dev/vda kexec_chooser.boot=ab12");
         assert!(Net::default().describe().starts_with(NO_WATCHDOG));
     }
@@ -397,5 +428,72 @@ mod tests {
         assert_eq!(CmdlineSource::Entry(Source::Vmlinuz).to_string(), "the boot entry");
         assert_eq!(CmdlineSource::ProcCmdline.to_string(), "/proc/cmdline");
         assert_eq!(CmdlineSource::Given.to_string(), "--cmdline");
+    }
+
+    fn net_with_esb() -> Net {
+        let w = WatchdogChoice {
+            name: "watchdog0".into(),
+            device: "/dev/watchdog0".into(),
+            identity: "i6300ESB timer".into(),
+            module: "i6300esb".into(),
+            timeout: 600,
+            reset_after: 600,
+            survival: watchdog::Survival::Kept,
+            arming: Arming::Device,
+            known: true,
+            heartbeat_param: None,
+        };
+        Net { watchdog: Some(w), ..Net::default() }
+    }
+
+    fn build(m: &Machine, opts: &PlanOptions) -> Result<Plan, CmdlineError> {
+        Plan::build(&m.root(), entry("6.1.0-9-amd64"), opts, KexecState::read(&m.root()), net_with_esb())
+    }
+
+    #[test]
+    fn an_open_quote_is_refused_naming_where_it_came_from() {
+        let m = Machine::new();
+        m.write("/proc/cmdline", b"root=/dev/vda ro\n");
+        let append = PlanOptions { append: vec!["foo=\"bar".into()], ..PlanOptions::default() };
+        let e = build(&m, &append).unwrap_err();
+        assert!(matches!(e, CmdlineError::UnbalancedQuote { .. }), "{e}");
+        assert!(e.to_string().starts_with("--append \"foo=\\\"bar\": the double quote"), "{e}");
+        let given = PlanOptions { cmdline: Some("root=/dev/vda x=\"".into()), ..PlanOptions::default() };
+        assert!(build(&m, &given).unwrap_err().to_string().starts_with("--cmdline: "));
+        m.write("/proc/cmdline", b"root=/dev/vda foo=\"bar ro\n");
+        let e = build(&m, &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("/proc/cmdline: the double quote"), "{e}");
+        // Dropping the word with --remove is the way out (` ro` was part of
+        // its value, as the kernel read it too).
+        let removed = PlanOptions { remove: vec!["foo".into()], ..PlanOptions::default() };
+        let p = build(&m, &removed).unwrap();
+        assert!(p.cmdline.as_str().starts_with("root=/dev/vda kexec_chooser.boot="), "{}", p.cmdline);
+        m.write("/etc/kernel/cmdline", b"root=/dev/vda \"quiet\n");
+        let e = build(&m, &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("/etc/kernel/cmdline: "), "{e}");
+    }
+
+    #[test]
+    fn the_net_words_go_before_the_words_for_init() {
+        let m = Machine::new();
+        m.write("/proc/cmdline", b"root=/dev/vda ro -- splash\n");
+        let opts = PlanOptions { append: vec!["-- single".into(), "quiet".into()], ..PlanOptions::default() };
+        let p = build(&m, &opts).unwrap();
+        let line = p.cmdline.as_str();
+        let view = cmdline::kernel_view(line);
+        assert_eq!(view.init, ["splash", "single"], "{line}");
+        for w in ["kexec_chooser.boot", "watchdog.handle_boot_enabled", "modprobe.blacklist", "quiet"] {
+            assert!(view.params.iter().any(|x| x.name == w), "{w} in {line}");
+        }
+        assert_eq!(crate::safety::boot_mark(line), Some(p.mark.clone()));
+    }
+
+    #[test]
+    fn a_conflicting_word_spelled_with_dashes_is_replaced_by_the_nets() {
+        let m = Machine::new();
+        m.write("/proc/cmdline", b"root=/dev/vda watchdog.handle-boot-enabled=1\n");
+        let p = build(&m, &PlanOptions::default()).unwrap();
+        let view = cmdline::kernel_view(p.cmdline.as_str());
+        assert_eq!(view.last("watchdog.handle_boot_enabled").unwrap().value.as_deref(), Some("0"), "{}", p.cmdline);
     }
 }

@@ -117,7 +117,7 @@ pub fn confirm(
             // The warm boot happened but into another release: its watchdog
             // is still counting, and a machine that stays up must not be
             // reset minutes later.
-            let warm = boot.cmdline.as_deref().and_then(super::boot_mark) == Some(pending.id.as_str());
+            let warm = boot.cmdline.as_deref().and_then(super::boot_mark).as_deref() == Some(pending.id.as_str());
             let watchdog = match (&pending.watchdog, warm, acts) {
                 (Some(w), true, true) => Some(release(root, sys, log, w)),
                 (Some(_), true, false) => Some(Err(ConfirmError::ForeignRoot(root.dir().into()).to_string())),

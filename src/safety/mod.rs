@@ -23,9 +23,10 @@ pub fn boot_mark_word(id: &str) -> String {
     format!("{BOOT_MARK}={id}")
 }
 
-/// The record id a command line carries, if it is a warm boot of ours.
-pub fn boot_mark(cmdline: &str) -> Option<&str> {
-    cmdline.split_ascii_whitespace().rev().find_map(|w| w.strip_prefix(BOOT_MARK).and_then(|r| r.strip_prefix('=')))
+/// The record id a command line carries, if it is a warm boot of ours: the
+/// value the kernel took for [`BOOT_MARK`] (its last, before any `--`).
+pub fn boot_mark(cmdline: &str) -> Option<String> {
+    crate::boot::cmdline::kernel_view(cmdline).last(BOOT_MARK)?.value.clone()
 }
 
 /// A new record id: 16 hex digits, unique per run (never waiting for the
@@ -124,10 +125,15 @@ mod tests {
 
     #[test]
     fn the_mark_is_the_last_word_of_its_name() {
-        assert_eq!(boot_mark("root=/dev/vda kexec_chooser.boot=ab12 quiet"), Some("ab12"));
-        assert_eq!(boot_mark("kexec_chooser.boot=1 kexec_chooser.boot=2"), Some("2"));
+        assert_eq!(boot_mark("root=/dev/vda kexec_chooser.boot=ab12 quiet").as_deref(), Some("ab12"));
+        assert_eq!(boot_mark("kexec_chooser.boot=1 kexec_chooser.boot=2").as_deref(), Some("2"));
         assert_eq!(boot_mark("root=/dev/vda xkexec_chooser.boot=1"), None);
-        assert_eq!(boot_mark(&boot_mark_word("f00d")), Some("f00d"));
+        assert_eq!(
+            boot_mark("kexec_chooser.boot=1 -- kexec_chooser.boot=2").as_deref(),
+            Some("1"),
+            "init's, not the kernel's"
+        );
+        assert_eq!(boot_mark(&boot_mark_word("f00d")).as_deref(), Some("f00d"));
         let id = new_id();
         assert_eq!(id.len(), 16);
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
