@@ -11,10 +11,14 @@
 //! target's name is replaced, never followed; a reader sees the old file or
 //! the new one, never half of one.
 
-use std::fs::{File, OpenOptions, Permissions};
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+use crate::sys::in_root;
 
 /// Why a file could not be written; each names the path it was about.
 #[derive(Debug, thiserror::Error)]
@@ -40,11 +44,18 @@ impl AtomicFileError {
 
 /// A file being written; it replaces its target only on [`commit`](Self::commit).
 /// Dropped without a commit, the temporary is removed and the target is untouched.
+///
+/// Everything after the creation goes through the descriptor of the
+/// directory it was created in (`renameat`, `unlinkat`, `fsync`): a
+/// directory renamed or replaced by a link meanwhile cannot redirect it.
 #[derive(Debug)]
 pub struct AtomicFile {
+    /// The target as the caller names it, for messages.
     target: PathBuf,
+    dir: OwnedFd,
+    name: OsString,
     /// Empty once renamed: nothing is left to clean up.
-    tmp: PathBuf,
+    tmp: OsString,
     file: File,
 }
 
@@ -56,37 +67,42 @@ impl AtomicFile {
     /// Start writing `target` with permission bits `mode` (exactly these,
     /// whatever the umask).
     pub fn create(target: &Path, mode: u32) -> Result<AtomicFile, AtomicFileError> {
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
+        let create_error = |source| AtomicFileError::Create { path: target.to_path_buf(), source };
+        let dir_path = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
         };
+        let name = target.file_name().ok_or_else(|| create_error(io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let dir = File::open(dir_path).map_err(create_error)?;
+        Self::create_in(dir.into(), name, target, mode)
+    }
+
+    /// Start writing `name` in the directory `dir` (a descriptor opened for
+    /// reading); `target` is how messages name it.
+    pub fn create_in(dir: OwnedFd, name: &OsStr, target: &Path, mode: u32) -> Result<AtomicFile, AtomicFileError> {
+        let create_error = |source| AtomicFileError::Create { path: target.to_path_buf(), source };
         // A hidden name that does not end like the target (`.prom`, `.svg`):
         // collectors and globbing readers skip it.
-        let name = target.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        let shown = name.to_string_lossy();
         let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
         for _ in 0..ATTEMPTS {
-            let tmp = dir.join(format!(".{name}.{:016x}.tmp", random_u64()));
-            let opened = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&tmp);
-            match opened {
-                Ok(file) => {
-                    let me = AtomicFile { target: target.to_path_buf(), tmp, file };
+            let tmp = OsString::from(format!(".{shown}.{:016x}.tmp", crate::sys::unique::unique_u64()));
+            match in_root::create_at(dir.as_fd(), &tmp, mode) {
+                Ok(fd) => {
+                    let me =
+                        AtomicFile { target: target.to_path_buf(), dir, name: name.to_owned(), tmp, file: fd.into() };
                     // The umask may have taken bits away: put them back through
                     // the descriptor, which cannot be redirected.
                     me.file
                         .set_permissions(Permissions::from_mode(mode))
-                        .map_err(|source| AtomicFileError::Write { path: me.tmp.clone(), source })?;
+                        .map_err(|source| AtomicFileError::Write { path: me.tmp_path(), source })?;
                     return Ok(me);
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-                Err(source) => return Err(AtomicFileError::Create { path: target.to_path_buf(), source }),
+                Err(nix::errno::Errno::EEXIST) => last = io::Error::from(io::ErrorKind::AlreadyExists),
+                Err(e) => return Err(create_error(e.into())),
             }
         }
-        Err(AtomicFileError::Create { path: target.to_path_buf(), source: last })
+        Err(create_error(last))
     }
 
     /// The path this file will have once committed.
@@ -94,23 +110,22 @@ impl AtomicFile {
         &self.target
     }
 
+    fn tmp_path(&self) -> PathBuf {
+        self.target.with_file_name(&self.tmp)
+    }
+
     /// Flush to disk, rename over the target, and make the rename durable.
     pub fn commit(mut self) -> Result<(), AtomicFileError> {
-        let tmp = self.tmp.clone();
-        self.file.sync_all().map_err(|source| AtomicFileError::Write { path: tmp.clone(), source })?;
-        std::fs::rename(&tmp, &self.target).map_err(|source| AtomicFileError::Rename {
-            from: tmp.clone(),
+        self.file.sync_all().map_err(|source| AtomicFileError::Write { path: self.tmp_path(), source })?;
+        in_root::rename_at(self.dir.as_fd(), &self.tmp, &self.name).map_err(|e| AtomicFileError::Rename {
+            from: self.tmp_path(),
             to: self.target.clone(),
-            source,
+            source: e.into(),
         })?;
-        self.tmp = PathBuf::new();
+        self.tmp = OsString::new();
         // The directory entry must reach the disk too, or a crash could bring
         // back the old file after the caller was told the new one is there.
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
+        let _ = nix::unistd::fsync(&self.dir);
         Ok(())
     }
 }
@@ -127,23 +142,22 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.tmp);
+        if !self.tmp.is_empty() {
+            let _ = in_root::unlink_at(self.dir.as_fd(), &self.tmp);
         }
     }
 }
 
 /// Write `bytes` to `target` in one go through an [`AtomicFile`].
 pub fn write(target: &Path, mode: u32, bytes: &[u8]) -> Result<(), AtomicFileError> {
-    let mut f = AtomicFile::create(target, mode)?;
-    f.write_all(bytes).map_err(|source| AtomicFileError::Write { path: target.to_path_buf(), source })?;
-    f.commit()
+    write_to(AtomicFile::create(target, mode)?, bytes)
 }
 
-/// Never waits for the kernel's entropy (see [`crate::sys::unique`]); O_EXCL
-/// keeps the name safe whatever it is.
-fn random_u64() -> u64 {
-    crate::sys::unique::unique_u64()
+/// Write `bytes` whole into `file` and commit it.
+pub fn write_to(mut file: AtomicFile, bytes: &[u8]) -> Result<(), AtomicFileError> {
+    let target = file.target.clone();
+    file.write_all(bytes).map_err(|source| AtomicFileError::Write { path: target, source })?;
+    file.commit()
 }
 
 #[cfg(test)]

@@ -26,4 +26,3 @@ pub mod text;
 pub mod ui;
 pub mod upload;
 pub mod warm;
-pub mod watchdog;

@@ -26,6 +26,7 @@ use std::sync::{Arc, OnceLock};
 
 use nix::fcntl::OFlag;
 
+use crate::atomic_file::{AtomicFile, AtomicFileError};
 use crate::sys::in_root::{self, Resolver};
 
 /// The root of the machine being looked at (`--root DIR`, default `/`).
@@ -69,6 +70,9 @@ pub enum RootError {
     Read { path: PathBuf, err: io::Error },
     #[error("{} is not UTF-8 text", path.display())]
     NotUtf8 { path: PathBuf },
+    /// Removing or writing failed.
+    #[error("cannot change {}: {err}", path.display())]
+    Write { path: PathBuf, err: io::Error },
 }
 
 impl RootError {
@@ -79,7 +83,8 @@ impl RootError {
             | RootError::NotRegular { path, .. }
             | RootError::TooLarge { path, .. }
             | RootError::Read { path, .. }
-            | RootError::NotUtf8 { path } => path,
+            | RootError::NotUtf8 { path }
+            | RootError::Write { path, .. } => path,
         }
     }
 
@@ -112,6 +117,15 @@ fn kind_name(m: &Metadata) -> &'static str {
         "a symlink"
     } else {
         "a special file"
+    }
+}
+
+/// A path's directory and its last component, which must be a plain name
+/// (`/a/b/..` names no file to write or remove).
+fn split_name(path: &Path) -> Result<(&Path, &std::ffi::OsStr), nix::errno::Errno> {
+    match (path.parent(), path.components().next_back()) {
+        (Some(parent), Some(std::path::Component::Normal(name))) => Ok((parent, name)),
+        _ => Err(nix::errno::Errno::EINVAL),
     }
 }
 
@@ -268,6 +282,58 @@ impl Root {
             in_root::read_dir(fd).map_err(|e| RootError::Read { path: path.to_path_buf(), err: e.into() })?;
         names.sort();
         Ok(names)
+    }
+
+    /// Write `bytes` to the file `system_path` inside the root, whole or not
+    /// at all (an [`AtomicFile`] in its directory), creating missing
+    /// directories with mode 0755. Like every read, every component and link
+    /// resolves inside the root: a directory that is a link to elsewhere is
+    /// followed only as far as the root allows, and the file itself is
+    /// replaced, never written through a link.
+    pub fn write_file(&self, system_path: impl AsRef<Path>, mode: u32, bytes: &[u8]) -> Result<(), AtomicFileError> {
+        let path = system_path.as_ref();
+        let (dir, name) = self.dir_for_writing(path)?;
+        crate::atomic_file::write_to(AtomicFile::create_in(dir, name, path, mode)?, bytes)
+    }
+
+    /// Remove the file `system_path` inside the root (a link is removed, not
+    /// followed); `Ok(false)` when there was none.
+    pub fn remove_file(&self, system_path: impl AsRef<Path>) -> Result<bool, RootError> {
+        let path = system_path.as_ref();
+        let (parent, name) = split_name(path).map_err(|e| Self::open_error(path, e))?;
+        let dir = match self.open_fd(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NONBLOCK) {
+            Ok(d) => d,
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match in_root::unlink_at(dir.as_fd(), name) {
+            Ok(()) => {
+                let _ = nix::unistd::fsync(&dir);
+                Ok(true)
+            }
+            Err(nix::errno::Errno::ENOENT) => Ok(false),
+            Err(e) => Err(RootError::Write { path: path.to_path_buf(), err: e.into() }),
+        }
+    }
+
+    /// The text of the symbolic link `system_path` inside the root, never
+    /// followed (a descriptor's link in `/proc/PID/fd`, for instance).
+    pub fn read_link(&self, system_path: impl AsRef<Path>) -> Result<PathBuf, RootError> {
+        let path = system_path.as_ref();
+        let (parent, name) = split_name(path).map_err(|e| Self::open_error(path, e))?;
+        let dir = self.open_fd(parent, OFlag::O_PATH | OFlag::O_DIRECTORY)?;
+        in_root::read_link_at(dir.as_fd(), name)
+            .map_err(|e| RootError::Read { path: path.to_path_buf(), err: e.into() })
+    }
+
+    /// The directory of `path`, created inside the root if missing, and the
+    /// file's name in it.
+    fn dir_for_writing<'p>(&self, path: &'p Path) -> Result<(OwnedFd, &'p std::ffi::OsStr), AtomicFileError> {
+        let create = |source: io::Error| AtomicFileError::Create { path: path.to_path_buf(), source };
+        let (parent, name) = split_name(path).map_err(|e| create(e.into()))?;
+        let root = self.root_fd().map_err(|e| create(io::Error::other(e.to_string())))?;
+        let dir = in_root::create_dir_all(root, parent, 0o755, self.resolver).map_err(|e| create(e.into()))?;
+        Ok((dir, name))
     }
 
     /// Follow symlinks in `system_path` the way the system would see them

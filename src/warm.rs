@@ -2,37 +2,33 @@
 //! act on it in the one order that keeps a machine safe —
 //!
 //! consent (a terminal or `--yes`) → preflight → confirmation → load →
-//! safety net (the hardware watchdog armed, the pending record written) →
-//! hand-over (systemd or direct) → `reboot(LINUX_REBOOT_CMD_KEXEC)`,
-//! and when the hand-over fails, disarm, forget the record and unload so
-//! that the machine keeps running.
+//! safety net set ([`net::arm`]) → hand-over (systemd or direct) →
+//! `reboot(LINUX_REBOOT_CMD_KEXEC)`, and when the hand-over fails, the net
+//! undone and the kernel unloaded, so that the machine keeps running.
 //!
 //! The side effects go through [`System`] and the person is reached through
 //! [`Terminal`], both passed in: the command line passes the real ones, the
-//! tests a recording fake and a scripted terminal. `load`, `exec`, `unload`
-//! and `status` are the same steps taken apart.
+//! tests a recording fake and a scripted terminal. `load`, `exec` and
+//! `unload` are the same steps taken apart.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use crate::boot::{self, BootEntry};
 use crate::kexec::load::{self, LoadError};
-use crate::kexec::plan::{CmdlineError, Mode, ModeChoice, Net, Plan, PlanOptions};
+use crate::kexec::note::LoadNote;
+use crate::kexec::plan::{CmdlineError, Mode, ModeChoice, Plan, PlanOptions};
 use crate::kexec::preflight::{self, PreflightError};
-use crate::kexec::state::Config;
-use crate::kexec::syscall::{self, Syscall};
+use crate::kexec::syscall::Syscall;
 use crate::kexec::KexecState;
-use crate::paths;
 use crate::root::Root;
-use crate::safety::record::{LastWarmReboot, Outcome, Record, RecordError, Store, WatchdogUsed};
+use crate::safety::net::{self, Armed, ChooseError, Net, SetError, Target};
 use crate::shutdown::{direct, systemd, ShutdownError};
-use crate::sys::watchdog::ArmError;
 use crate::sys::System;
 use crate::text;
 use crate::ui::confirm::{self, Answer, Consent};
 use crate::ui::menu::MenuError;
-use crate::watchdog::{self, Arming, Refusal, Survival};
 
 /// Where the person is: asked for consent and confirmation, shown the menu,
 /// told what happens.
@@ -90,27 +86,9 @@ pub enum Error {
     #[error("cannot unload")]
     Unload(#[source] LoadError),
     #[error(transparent)]
-    Watchdog(#[from] Refusal),
-    #[error(
-        "--watchdog: the loaded kernel's command line does not hold a watchdog's driver back; \
-         load it again with `kexec-chooser load --watchdog SECONDS`"
-    )]
-    NotPlannedForWatchdog,
-    #[error("--watchdog: the watchdogs cannot be read")]
-    WatchdogUnreadable(#[source] watchdog::DiscoverError),
+    Net(#[from] ChooseError),
     #[error("the safety net could not be set; the loaded kernel was unloaded and the machine keeps running")]
-    Net(#[source] NetError),
-}
-
-/// Why the watchdog could not be armed or the record not written.
-#[derive(Debug, thiserror::Error)]
-pub enum NetError {
-    #[error("cannot arm the watchdog")]
-    Arm(#[source] ArmError),
-    #[error("`{command}` failed: {why}")]
-    Command { command: String, why: String },
-    #[error("cannot write the record of the warm reboot")]
-    Record(#[source] RecordError),
+    NetNotSet(#[source] SetError),
 }
 
 /// What the person asked for: the kernel (a selector, or the menu when
@@ -135,37 +113,8 @@ pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan,
     let state = KexecState::read(root);
     // A load alone is handed over later, by `exec` in its default mode.
     let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
-    let net = net(root, &entry.version, req.options.watchdog, mode)?;
+    let net = net::choose(root, &entry.version, req.options.watchdog, mode)?;
     Ok(Plan::build(root, entry, &req.options, state, net)?)
-}
-
-/// The watchdog for a warm reboot into `release`: the first usable device
-/// for the request; an explicit `--watchdog` that none can take is refused.
-fn net(root: &Root, release: &str, request: watchdog::Request, mode: Mode) -> Result<Net, Error> {
-    if request == watchdog::Request::Off {
-        return Ok(Net { declined: true, ..Net::default() });
-    }
-    let mut inventory = match watchdog::discover(root) {
-        Ok(i) => i,
-        Err(e) => {
-            return match request {
-                watchdog::Request::Seconds(_) => Err(Error::WatchdogUnreadable(e)),
-                _ => Ok(Net { passed_over: vec![e.to_string()], ..Net::default() }),
-            };
-        }
-    };
-    watchdog::find_holders(root, &mut inventory);
-    let target = watchdog::read_target_modules(root, release);
-    let hand_over = match mode {
-        Mode::Systemd => watchdog::HandOver::Systemd,
-        Mode::Direct => watchdog::HandOver::Direct,
-    };
-    let selection = watchdog::choose(&inventory, &target, request, hand_over)?;
-    Ok(Net {
-        watchdog: selection.choice,
-        passed_over: selection.skipped.iter().map(|(name, why)| format!("{}: {why}", text::escape(name))).collect(),
-        declined: false,
-    })
 }
 
 fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Result<BootEntry, Error> {
@@ -213,7 +162,7 @@ pub fn reboot(
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
-    let started = std::time::SystemTime::now();
+    let started = SystemTime::now();
     direct::start_clock();
     preflight::check(root, sys, plan).map_err(Error::Preflight)?;
     refuse_foreign_root(root, sys)?;
@@ -230,132 +179,24 @@ pub fn reboot(
     drop(prepared);
     let _ =
         crate::say!(term.log(), "loaded {} ({}) with {used}", text::escape(plan.version()), text::path(plan.kernel()));
-    let target = Target { mark: &plan.mark, id: &plan.entry.id, release: plan.version() };
-    let armed = set_net(root, sys, term, &target, &plan.net, mode, &plan.state, started)?;
-    hand_over(root, sys, term, mode, handover, &plan.state, armed.as_ref())
+    let target = Target { mark: &plan.mark, id: &plan.entry.id, release: plan.version(), mode, started };
+    let armed = set_net(root, sys, term, &plan.net, &target, &plan.state)?;
+    hand_over(root, sys, term, mode, handover, &plan.state, Some(armed))
 }
 
-/// The warm reboot the safety net is set for.
-struct Target<'a> {
-    mark: &'a str,
-    id: &'a str,
-    release: &'a str,
-}
-
-/// Set the safety net just before the hand-over: reload the watchdog core
-/// if the kexec would stop the device, arm it, and write the pending record
-/// (fsynced: the hand-over may end this boot at any moment). On failure
-/// nothing stays armed and the loaded kernel is unloaded.
-#[allow(clippy::too_many_arguments)]
+/// Set the net; when it cannot be set, unload: the machine keeps running.
 fn set_net(
     root: &Root,
     sys: &mut dyn System,
     term: &mut dyn Terminal,
-    target: &Target<'_>,
     net: &Net,
-    mode: Mode,
+    target: &Target<'_>,
     state: &KexecState,
-    started: std::time::SystemTime,
-) -> Result<Option<WatchdogUsed>, Error> {
-    let t0 = Instant::now();
-    let fail = |sys: &mut dyn System, armed: Option<&WatchdogUsed>, e: NetError| {
-        if let Some(w) = armed {
-            disarm(sys, w);
-        }
+) -> Result<Armed, Error> {
+    net::arm(root, sys, term.log(), net, target, state).map_err(|e| {
         let _ = load::unload(sys, state);
-        Error::Net(e)
-    };
-    let (started_unix, started_text) = crate::safety::instant(started);
-    let mut armed = None;
-    if let Some(w) = &net.watchdog {
-        if let Survival::ReloadCore { users } = &w.survival {
-            for argv in watchdog::reload_commands(users) {
-                if let Err(e) = run(sys, &argv) {
-                    // A driver left unloaded would leave the machine without
-                    // its watchdog: load the users again whatever happened.
-                    if !users.is_empty() {
-                        let mut again = vec!["modprobe".to_string(), "-a".into(), "--".into()];
-                        again.extend(users.iter().cloned());
-                        let _ = run(sys, &again);
-                    }
-                    return Err(fail(sys, None, e));
-                }
-            }
-        }
-        let (timeout, armed_by) = match w.arming {
-            Arming::Device => match sys.watchdog_arm(&w.device, w.timeout, &w.identity) {
-                Ok(took) => (took, "kexec-chooser"),
-                Err(e) => return Err(fail(sys, None, NetError::Arm(e))),
-            },
-            Arming::SystemdKexecWatchdog => {
-                let usec = u64::from(w.timeout) * 1_000_000;
-                if let Err(e) = run(sys, &watchdog::systemd_set_watchdog_command("KExecWatchdogUSec", usec)) {
-                    return Err(fail(sys, None, e));
-                }
-                (w.timeout, "systemd")
-            }
-        };
-        armed = Some(WatchdogUsed {
-            device: w.device.clone(),
-            timeout,
-            module: Some(w.module.clone()),
-            identity: w.identity.clone(),
-            armed_by: armed_by.to_string(),
-        });
-    }
-    let record = Record {
-        id: target.mark.to_string(),
-        result: Outcome::Pending,
-        target_id: target.id.to_string(),
-        target: target.release.to_string(),
-        from: state.release.clone().unwrap_or_default(),
-        from_boot_id: crate::safety::this_boot(root).boot_id.unwrap_or_default(),
-        started: started_text,
-        started_unix,
-        seconds: None,
-        ended: None,
-        reason: None,
-        mode: mode.to_string(),
-        watchdog: armed.clone(),
-    };
-    if let Err(e) = Store::new(root).set_pending(&record) {
-        return Err(fail(sys, armed.as_ref(), NetError::Record(e)));
-    }
-    let what = match &armed {
-        Some(w) => format!("{} armed for {} s by {}", w.device.display(), w.timeout, w.armed_by),
-        None => net.describe(),
-    };
-    let _ = crate::say!(
-        term.log(),
-        "safety net set in {} ms: {what}; record {}/{}",
-        t0.elapsed().as_millis(),
-        paths::STATE_DIR,
-        crate::safety::record::PENDING
-    );
-    Ok(armed)
-}
-
-/// Run `argv` (a program and its arguments) through the System.
-fn run(sys: &mut dyn System, argv: &[String]) -> Result<(), NetError> {
-    let command = argv.join(" ");
-    let (program, args) =
-        argv.split_first().ok_or_else(|| NetError::Command { command: command.clone(), why: "empty".into() })?;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match sys.run(program, &args) {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(NetError::Command { command, why: status.to_string() }),
-        Err(e) => Err(NetError::Command { command, why: e.to_string() }),
-    }
-}
-
-/// Take back what [`set_net`] armed: a machine that keeps running must not
-/// be reset minutes later.
-fn disarm(sys: &mut dyn System, w: &WatchdogUsed) {
-    if w.armed_by == "systemd" {
-        let _ = run(sys, &watchdog::systemd_set_watchdog_command("KExecWatchdogUSec", 0));
-    } else {
-        let _ = sys.watchdog_disarm(&w.device);
-    }
+        Error::NetNotSet(e)
+    })
 }
 
 /// Load `plan` only: a later `systemctl kexec` or `kexec-chooser exec` boots it.
@@ -367,11 +208,11 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
     let used = load::load(root, sys, &prepared, &plan.state).map_err(Error::Load)?;
     let _ = crate::say!(
         term.log(),
-        "loaded {} with {used}; `kexec-chooser exec` boots it with the safety net \
-         (`systemctl kexec` boots it without)",
+        "loaded {} with {used}; `kexec-chooser exec` boots it with the safety net (`systemctl kexec` boots it \
+         without)",
         text::escape(plan.version())
     );
-    let note = Loaded {
+    let note = LoadNote {
         mark: plan.mark.clone(),
         id: plan.entry.id.clone(),
         release: plan.entry.version.clone(),
@@ -384,44 +225,6 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
     Ok(used)
 }
 
-/// What `load` leaves for `exec` in /run (gone at the next boot): the mark
-/// on the loaded command line, and the watchdog whose driver it holds back.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct Loaded {
-    mark: String,
-    id: String,
-    release: String,
-    module: Option<String>,
-    timeout: Option<u32>,
-}
-
-impl Loaded {
-    const FILE: &'static str = "loaded.json";
-
-    fn system_path() -> PathBuf {
-        Path::new(paths::RUN_DIR).join(Self::FILE)
-    }
-
-    fn write(&self, root: &Root) -> anyhow::Result<()> {
-        use anyhow::Context;
-        let dir = root.path(paths::RUN_DIR);
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let text = serde_json::to_vec(self)?;
-        crate::atomic_file::write(&dir.join(Self::FILE), 0o644, &text)?;
-        Ok(())
-    }
-
-    /// The note, if `load` left one; an unreadable one is none.
-    fn read(root: &Root) -> Option<Loaded> {
-        let bytes = root.read(Self::system_path(), 64 * 1024).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    fn remove(root: &Root) {
-        let _ = std::fs::remove_file(root.path(Self::system_path()));
-    }
-}
-
 /// Hand over to the kernel loaded already, with the safety net `load`
 /// planned for it (`request` may change its timeout or decline it).
 pub fn exec(
@@ -430,23 +233,26 @@ pub fn exec(
     term: &mut dyn Terminal,
     mode: ModeChoice,
     handover: &Handover,
-    request: watchdog::Request,
+    request: net::Request,
 ) -> Result<(), Error> {
     let consent = term.consent();
     if consent == Consent::Refused {
         return Err(Error::NoConsent("reboot"));
     }
-    let started = std::time::SystemTime::now();
+    let started = SystemTime::now();
     refuse_foreign_root(root, sys)?;
     if !sys.kexec_loaded().map_err(Error::LoadedUnknown)? {
         return Err(Error::NothingLoaded);
     }
     let state = KexecState::read(root);
     let mode = mode.resolve(&state);
-    let note = Loaded::read(root);
+    let note = LoadNote::read(root);
     let net = match &note {
-        Some(n) => exec_net(root, n, request, mode)?,
-        None if matches!(request, watchdog::Request::Seconds(_)) => return Err(Error::NotPlannedForWatchdog),
+        Some(n) => {
+            let planned = net::Planned { module: n.module.as_deref(), timeout: n.timeout };
+            net::choose_for_loaded(root, &n.release, planned, request, mode)?
+        }
+        None if matches!(request, net::Request::Seconds(_)) => return Err(ChooseError::NotPlanned.into()),
         None => Net::default(),
     };
     if consent == Consent::Ask {
@@ -455,8 +261,8 @@ pub fn exec(
     }
     let armed = match &note {
         Some(n) => {
-            let target = Target { mark: &n.mark, id: &n.id, release: &n.release };
-            set_net(root, sys, term, &target, &net, mode, &state, started)?
+            let target = Target { mark: &n.mark, id: &n.id, release: &n.release, mode, started };
+            Some(set_net(root, sys, term, &net, &target, &state)?)
         }
         None => {
             let _ = crate::say!(
@@ -467,49 +273,14 @@ pub fn exec(
             None
         }
     };
-    hand_over(root, sys, term, mode, handover, &state, armed.as_ref())
-}
-
-/// The net for `exec`: only the watchdog whose driver the loaded command
-/// line holds back can be armed.
-fn exec_net(root: &Root, note: &Loaded, request: watchdog::Request, mode: Mode) -> Result<Net, Error> {
-    let Some(module) = &note.module else {
-        return match request {
-            watchdog::Request::Seconds(_) => Err(Error::NotPlannedForWatchdog),
-            _ => Ok(Net { declined: request == watchdog::Request::Off, ..Net::default() }),
-        };
-    };
-    let explicit = matches!(request, watchdog::Request::Seconds(_));
-    let request = match (request, note.timeout) {
-        (watchdog::Request::Default, Some(t)) => watchdog::Request::Seconds(t),
-        (r, _) => r,
-    };
-    let mut net = match net(root, &note.release, request, mode) {
-        Ok(net) => net,
-        // Without --watchdog, a device no longer usable means no net, as
-        // for a reboot; an explicit --watchdog is refused.
-        Err(Error::Watchdog(refusal)) if !explicit => Net {
-            passed_over: refusal.skipped.iter().map(|(n, why)| format!("{}: {why}", text::escape(n))).collect(),
-            ..Net::default()
-        },
-        Err(e) => return Err(e),
-    };
-    if net.watchdog.as_ref().is_some_and(|w| &w.module != module) {
-        if explicit {
-            return Err(Error::NotPlannedForWatchdog);
-        }
-        net.watchdog = None;
-        net.passed_over
-            .push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
-    }
-    Ok(net)
+    hand_over(root, sys, term, mode, handover, &state, armed)
 }
 
 /// Unload whatever kernel is loaded for kexec.
 pub fn unload(root: &Root, sys: &mut dyn System) -> Result<(), Error> {
     refuse_foreign_root(root, sys)?;
     load::unload(sys, &KexecState::read(root)).map_err(Error::Unload)?;
-    Loaded::remove(root);
+    LoadNote::remove(root);
     Ok(())
 }
 
@@ -546,8 +317,8 @@ fn summary(plan: &Plan, mode: Mode) -> String {
     })
 }
 
-/// Hand over in `mode`; on failure disarm the watchdog, forget the pending
-/// record, unload and report, leaving the machine up.
+/// Hand over in `mode`; on failure undo the net and unload, leaving the
+/// machine up, and report.
 fn hand_over(
     root: &Root,
     sys: &mut dyn System,
@@ -555,17 +326,16 @@ fn hand_over(
     mode: Mode,
     handover: &Handover,
     state: &KexecState,
-    armed: Option<&WatchdogUsed>,
+    armed: Option<Armed>,
 ) -> Result<(), Error> {
     let result = match mode {
         Mode::Systemd => systemd::handover(sys, term.log()),
         Mode::Direct => direct::handover(sys, &direct::Options { timeout: handover.timeout }, term.log()),
     };
     result.map_err(|source| {
-        if let Some(w) = armed {
-            disarm(sys, w);
+        if let Some(armed) = armed {
+            armed.undo(root, sys);
         }
-        let _ = Store::new(root).drop_pending();
         let unloaded = match load::unload(sys, state) {
             Ok(()) => "the loaded kernel was unloaded".to_string(),
             Err(u) => format!("unloading failed too ({u})"),
@@ -574,79 +344,13 @@ fn hand_over(
     })
 }
 
-/// What `status` tells: whether kexec is possible here and why not, the
-/// running kernel's state, and how a warm reboot would go.
-#[derive(Debug, serde::Serialize)]
-pub struct Status {
-    pub possible: bool,
-    pub reasons: Vec<String>,
-    pub cap_sys_boot: bool,
-    #[serde(flatten)]
-    pub state: KexecState,
-    pub auto_mode: Mode,
-    /// The load syscall (`kexec_file_load` or `kexec_load`) and why.
-    pub syscall: Syscall,
-    pub syscall_reason: String,
-    /// The newest warm reboot and how it ended; `None` when there never was one.
-    pub last_warm_reboot: Option<LastWarmReboot>,
-    /// Why the record of the last warm reboot could not be read.
-    #[serde(skip)]
-    pub record_error: Option<String>,
-}
-
-/// Read the running kernel's state once and judge it.
-pub fn status(root: &Root, sys: &dyn System) -> Status {
-    let state = KexecState::read(root);
-    let cap = sys.has_cap_sys_boot();
-    let mut reasons = Vec::new();
-    if !cap {
-        reasons.push("no CAP_SYS_BOOT: run as root".to_string());
-    }
-    if state.load_disabled == Some(true) {
-        reasons.push("kexec_load_disabled is 1 until the next boot".to_string());
-    }
-    if state.limit_used_up() {
-        reasons.push("kexec_load_limit_reboot is used up".to_string());
-    }
-    if state.config_kexec_file == Config::No {
-        // arm64 has the native kexec_load path, refused only under lockdown.
-        if let Some(why) = syscall::native_refused(&state, state.arch) {
-            reasons.push(format!("the running kernel has no CONFIG_KEXEC_FILE and {why}"));
-        }
-    }
-    let possible = reasons.is_empty();
-    if state.locked_down() {
-        reasons.push(format!(
-            "lockdown is {}: only kernels signed with a trusted key load",
-            state.lockdown.as_deref().unwrap_or("on")
-        ));
-    }
-    if state.config_kexec_sig_force == Config::Yes {
-        reasons.push("CONFIG_KEXEC_SIG_FORCE: only signed kernels load".to_string());
-    }
-    let choice = syscall::predict(&state);
-    let (last_warm_reboot, record_error) = match Store::new(root).last() {
-        Ok(r) => (r.as_ref().map(LastWarmReboot::from), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    Status {
-        last_warm_reboot,
-        record_error,
-        possible,
-        reasons,
-        cap_sys_boot: cap,
-        auto_mode: ModeChoice::Auto.resolve(&state),
-        syscall: choice.syscall,
-        syscall_reason: choice.reason,
-        state,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::kexec::preflight::tests::{on, plan, Machine};
     use crate::kexec::preflight::Allow;
+    use crate::safety::record::{Outcome, Record, Store};
+    use crate::safety::watchdog::{self, ArmedBy, Survival};
     use crate::sys::fake::{Call, Fake};
     use nix::errno::Errno;
 
@@ -801,24 +505,13 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Given, Answer::No);
-        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default)
-            .unwrap_err();
+        let e =
+            exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap_err();
         assert!(matches!(e, Error::NothingLoaded), "{e}");
         fake.loaded = true;
-        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert_eq!(fake.calls, vec![Call::Run("systemctl".into(), vec!["kexec".into()])]);
         assert!(term.asked.is_empty());
-    }
-
-    #[test]
-    fn status_says_why_kexec_is_impossible() {
-        let m = Machine::new();
-        m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
-        let s = status(&m.root(), &Fake { cap_sys_boot: false, ..Fake::default() });
-        assert!(!s.possible);
-        assert_eq!(s.reasons.len(), 2, "{:?}", s.reasons);
-        let s = status(&Machine::new().root(), &Fake::default());
-        assert!(s.possible, "{:?}", s.reasons);
     }
 
     #[test]
@@ -841,7 +534,7 @@ mod tests {
             timeout,
             reset_after: timeout,
             survival: Survival::Kept,
-            arming: Arming::Device,
+            armed_by: ArmedBy::KexecChooser,
             known: true,
             heartbeat_param: Some("heartbeat"),
         }
@@ -877,7 +570,7 @@ mod tests {
         assert_eq!(r.from_boot_id, "b0");
         assert_eq!(r.result, Outcome::Pending);
         let w = r.watchdog.expect("the watchdog in the record");
-        assert_eq!((w.timeout, w.module.as_deref(), w.armed_by.as_str()), (120, Some("i6300esb"), "kexec-chooser"));
+        assert_eq!((w.timeout, w.module.as_deref(), w.armed_by), (120, Some("i6300esb"), ArmedBy::KexecChooser));
     }
 
     #[test]
@@ -929,7 +622,7 @@ mod tests {
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         let e =
             reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover()).unwrap_err();
-        assert!(matches!(e, Error::Net(NetError::Arm(_))), "{e}");
+        assert!(matches!(e, Error::NetNotSet(SetError::Arm(_))), "{e}");
         assert_eq!(fake.calls.last(), Some(&Call::Unload));
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::Run(..) | Call::RebootKexec)));
         assert!(pending(&m).is_none());
@@ -943,7 +636,7 @@ mod tests {
         reboot(&m.root(), &mut fake, &mut term, &reboot_plan(&m, Mode::Systemd), &handover()).unwrap();
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
         let shown = String::from_utf8_lossy(&term.out);
-        assert!(shown.contains(crate::kexec::plan::NO_WATCHDOG), "{shown}");
+        assert!(shown.contains(net::NO_WATCHDOG), "{shown}");
         assert_eq!(pending(&m).expect("record").watchdog, None);
     }
 
@@ -951,13 +644,13 @@ mod tests {
     fn a_device_held_by_systemd_is_armed_through_kexec_watchdog_sec_and_given_back_on_failure() {
         let m = Machine::new();
         let mut w = esb(600);
-        w.arming = Arming::SystemdKexecWatchdog;
+        w.armed_by = ArmedBy::Systemd;
         let mut fake = Fake { run_code: 1, ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         // busctl "fails" too in this fake: arming through systemd is an error before any hand-over.
         let e = reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, w.clone()), &handover())
             .unwrap_err();
-        assert!(matches!(e, Error::Net(NetError::Command { .. })), "{e}");
+        assert!(matches!(e, Error::NetNotSet(SetError::Command(_))), "{e}");
         assert_eq!(fake.calls.last(), Some(&Call::Unload));
         let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
         reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, w), &handover()).unwrap_err();
@@ -979,12 +672,12 @@ mod tests {
     #[test]
     fn an_explicit_watchdog_without_a_device_is_refused_before_the_plan() {
         let m = Machine::new();
-        let e = net(&m.root(), "6.1.0-9-amd64", watchdog::Request::Seconds(120), Mode::Direct).unwrap_err();
-        assert!(matches!(e, Error::Watchdog(_)), "{e}");
+        let e = net::choose(&m.root(), "6.1.0-9-amd64", net::Request::Seconds(120), Mode::Direct).unwrap_err();
+        assert!(matches!(e, ChooseError::Refused(_)), "{e}");
         assert!(e.to_string().starts_with("--watchdog 120: no usable hardware watchdog"), "{e}");
-        let n = net(&m.root(), "6.1.0-9-amd64", watchdog::Request::Default, Mode::Direct).unwrap();
+        let n = net::choose(&m.root(), "6.1.0-9-amd64", net::Request::Default, Mode::Direct).unwrap();
         assert!(n.watchdog.is_none());
-        assert!(net(&m.root(), "x", watchdog::Request::Off, Mode::Direct).unwrap().declined);
+        assert!(net::choose(&m.root(), "x", net::Request::Off, Mode::Direct).unwrap().declined);
     }
 
     #[test]
@@ -992,12 +685,12 @@ mod tests {
         let m = Machine::new();
         let mut fake = Fake { loaded: true, ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
-        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Seconds(60))
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))
             .unwrap_err();
-        assert!(matches!(e, Error::NotPlannedForWatchdog), "{e}");
+        assert!(matches!(e, Error::Net(ChooseError::NotPlanned)), "{e}");
         assert!(fake.calls.is_empty());
         // A load with no watchdog: exec writes the record and hands over.
-        let note = Loaded {
+        let note = LoadNote {
             mark: "cd34".into(),
             id: "x".into(),
             release: "6.1.0-9-amd64".into(),
@@ -1005,27 +698,27 @@ mod tests {
             timeout: None,
         };
         note.write(&m.root()).unwrap();
-        assert_eq!(Loaded::read(&m.root()), Some(note));
-        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
+        assert_eq!(LoadNote::read(&m.root()), Some(note));
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
         // A load planned with a watchdog that is gone since: exec without
         // --watchdog goes on without the net; with --watchdog it is refused.
-        let planned = Loaded {
+        let planned = LoadNote {
             module: Some("i6300esb".into()),
             timeout: Some(600),
             mark: "ef56".into(),
-            ..Loaded::read(&m.root()).unwrap()
+            ..LoadNote::read(&m.root()).unwrap()
         };
         planned.write(&m.root()).unwrap();
         let before = fake.calls.len();
-        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Seconds(60))
+        let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))
             .unwrap_err();
-        assert!(matches!(e, Error::Watchdog(_)), "{e}");
+        assert!(matches!(e, Error::Net(ChooseError::Refused(_))), "{e}");
         assert_eq!(fake.calls.len(), before);
-        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), watchdog::Request::Default).unwrap();
+        exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
         assert_eq!(pending(&m).expect("record").id, "ef56");
         unload(&m.root(), &mut fake).unwrap();
-        assert_eq!(Loaded::read(&m.root()), None);
+        assert_eq!(LoadNote::read(&m.root()), None);
     }
 }

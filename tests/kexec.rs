@@ -87,6 +87,22 @@ fn bad_mode_is_a_usage_error() {
 }
 
 #[test]
+fn status_says_a_damaged_record_is_damaged_not_absent() {
+    let d = root_with(&[("/sys/kernel/kexec_loaded", "0\n"), ("/var/lib/kexec-chooser/history.json", "[{\"id\":")]);
+    let o = run(&["status", "--json", "--root", arg(d.path())]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["last_warm_reboot"]["result"], "damaged", "{v}");
+    assert!(v["last_warm_reboot"]["error"].as_str().unwrap().contains("/var/lib/kexec-chooser/history.json"), "{v}");
+    let o = run(&["status", "--root", arg(d.path())]);
+    assert!(
+        stdout(&o).contains("last warm reboot:        damaged record (/var/lib/kexec-chooser/history.json"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn status_tells_the_last_warm_reboot_or_null() {
     let d = root_with(&[("/sys/kernel/kexec_loaded", "0\n")]);
     let o = run(&["status", "--json", "--root", arg(d.path())]);

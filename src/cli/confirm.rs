@@ -101,7 +101,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::safety::confirm::Released;
+    use crate::safety::net::Released;
     use crate::safety::record::{Outcome, Record};
 
     fn record(result: Outcome, seconds: Option<f64>, reason: Option<&str>) -> Record {
@@ -117,7 +117,7 @@ mod tests {
             seconds,
             ended: None,
             reason: reason.map(Into::into),
-            mode: "systemd".into(),
+            mode: crate::kexec::plan::Mode::Systemd,
             watchdog: None,
         }
     }

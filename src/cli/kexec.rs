@@ -10,10 +10,11 @@ use clap::Args;
 use super::{exit, Ctx, ExitError};
 use crate::kexec::plan::ModeChoice;
 use crate::kexec::state::Config;
+use crate::safety::record::LastWarmReboot;
+use crate::safety::watchdog;
 use crate::sys::Real;
 use crate::ui::Console;
 use crate::warm;
-use crate::watchdog;
 
 /// Seconds processes get between SIGTERM and SIGKILL in direct mode.
 pub const DEFAULT_TIMEOUT: u64 = 10;
@@ -116,7 +117,7 @@ fn config_str(c: Config) -> &'static str {
 }
 
 pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
-    let s = warm::status(&ctx.root, &Real);
+    let s = crate::kexec::status::status(&ctx.root, &Real);
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &s)?;
@@ -153,10 +154,12 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
     writeln!(out, "CONFIG_KEXEC_SIG:        {}", config_str(st.config_kexec_sig))?;
     writeln!(out, "load syscall:            {} ({})", s.syscall, s.syscall_reason)?;
     writeln!(out, "hand-over of auto:       {}", s.auto_mode)?;
-    match (&s.last_warm_reboot, &s.record_error) {
-        (_, Some(e)) => writeln!(out, "last warm reboot:        unknown ({})", crate::text::escape(e))?,
-        (None, None) => writeln!(out, "last warm reboot:        none")?,
-        (Some(w), None) => {
+    match &s.last_warm_reboot {
+        Some(LastWarmReboot::Damaged { error, .. }) => {
+            writeln!(out, "last warm reboot:        damaged record ({})", crate::text::escape(error))?
+        }
+        None => writeln!(out, "last warm reboot:        none")?,
+        Some(LastWarmReboot::Recorded(w)) => {
             let t = crate::text::escape;
             let seconds = w.seconds.map(|s| format!(", {s:.1} s to confirmation")).unwrap_or_default();
             writeln!(

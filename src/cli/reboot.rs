@@ -116,7 +116,7 @@ pub fn write_plan(out: &mut impl Write, plan: &Plan, problems: &[String], json: 
     }
     writeln!(out, "safety:    {}", plan.net.describe())?;
     for why in &plan.net.passed_over {
-        writeln!(out, "           (passed over {why})")?;
+        writeln!(out, "           (passed over {})", text::escape(why))?;
     }
     for p in problems {
         writeln!(out, "problem:   {}", text::escape(p))?;

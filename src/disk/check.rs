@@ -19,9 +19,6 @@ use super::usage::{self, Counters, Usage, UsageError};
 use crate::mountinfo::{self, BadLine, MountEntry};
 use crate::root::Root;
 
-/// The mount table. Always the running system's (even with `--root`): the
-/// kernel, not a file under the root, knows what is mounted.
-
 /// What to check and how.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -86,6 +83,8 @@ impl Probe for Kernel {
 /// Read and parse the running system's mount table. Lines that do not parse
 /// come back beside the mounts, for the caller to mention.
 pub fn mount_table() -> Result<(Vec<MountEntry>, Vec<BadLine>), DiskError> {
+    // Always the running system's mount table (even with `--root`): the
+    // kernel, not a file under the root, knows what is mounted.
     let text = mountinfo::read(Path::new(crate::paths::SELF_MOUNTINFO))
         .map_err(|error| DiskError::MountTable { path: PathBuf::from(crate::paths::SELF_MOUNTINFO), error })?;
     Ok(mountinfo::parse(&text))

@@ -3,9 +3,11 @@
 
 pub mod arm64;
 pub mod load;
+pub mod note;
 pub mod plan;
 pub mod preflight;
 pub mod state;
+pub mod status;
 pub mod syscall;
 
 pub use load::{LoadError, Prepared};

@@ -12,15 +12,15 @@ use serde::{Serialize, Serializer};
 use crate::boot::{cmdline, BootEntry, Source};
 use crate::paths;
 use crate::root::Root;
-use crate::safety;
-use crate::watchdog::{self, Arming, Choice as WatchdogChoice};
+use crate::safety::net::{self, Net};
+use crate::safety::watchdog::ArmedBy;
 
 use super::preflight::Allow;
 use super::state::KexecState;
 use super::syscall::{self, Choice};
 
 /// How the loaded kernel is entered, resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// `systemctl kexec`: systemd stops every unit and unmounts.
@@ -146,44 +146,7 @@ pub struct PlanOptions {
     /// The hand-over, for `reboot`; `None` for `load`.
     pub mode: Option<ModeChoice>,
     /// `--watchdog SECONDS`, `--no-watchdog`, or neither.
-    pub watchdog: watchdog::Request,
-}
-
-/// The safety net under the hand-over: the hardware watchdog to arm, or
-/// why there is none.
-#[derive(Debug, Clone, Default)]
-pub struct Net {
-    pub watchdog: Option<WatchdogChoice>,
-    /// Why no device (or why each other device) was passed over, for people.
-    pub passed_over: Vec<String>,
-    /// `--no-watchdog` was given.
-    pub declined: bool,
-}
-
-/// What the plan says when there is no watchdog (docs/reboot.md).
-pub const NO_WATCHDOG: &str = "no watchdog: if the new kernel hangs, the machine stays down until someone resets it";
-
-impl Net {
-    /// One line for people: the device and its timeout, or [`NO_WATCHDOG`].
-    pub fn describe(&self) -> String {
-        match &self.watchdog {
-            Some(w) => {
-                let by = match w.arming {
-                    Arming::Device => "armed by kexec-chooser",
-                    Arming::SystemdKexecWatchdog => "armed by systemd (KExecWatchdogSec)",
-                };
-                format!(
-                    "{} ({}), {} s, {by}: a new kernel that does not confirm its boot is reset after {} s to the boot loader's default",
-                    w.device.display(),
-                    crate::text::escape(&w.identity),
-                    w.timeout,
-                    w.reset_after
-                )
-            }
-            None if self.declined => format!("{NO_WATCHDOG} (--no-watchdog)"),
-            None => NO_WATCHDOG.to_string(),
-        }
-    }
+    pub watchdog: net::Request,
 }
 
 #[derive(Debug, Clone)]
@@ -215,10 +178,7 @@ pub struct Plan {
 /// feeding it before `confirm`. A `modprobe.blacklist=` already there keeps
 /// its modules; the watchdog's is added to its list.
 fn with_net_words(line: &str, mark: &str, net: &Net) -> Result<String, CmdlineError> {
-    let mut words = vec![safety::boot_mark_word(mark)];
-    if let Some(w) = &net.watchdog {
-        words.extend(watchdog::new_kernel_words(w));
-    }
+    let mut words = net.words(mark);
     const BLACKLIST: &str = "modprobe.blacklist=";
     let existing: Vec<String> =
         cmdline::split(line).into_iter().filter_map(|w| w.strip_prefix(BLACKLIST).map(str::to_owned)).collect();
@@ -275,7 +235,7 @@ impl Plan {
         net: Net,
     ) -> Result<Plan, CmdlineError> {
         let (base, source) = base_cmdline(root, &entry, &state);
-        let mark = safety::new_id();
+        let mark = crate::safety::new_id();
         match &opts.cmdline {
             Some(given) => refuse_open_quote(|| "--cmdline".into(), given)?,
             // What --remove takes away cannot hide anything.
@@ -342,7 +302,7 @@ impl Serialize for Plan {
             timeout: u32,
             reset_after: u32,
             module: &'a str,
-            armed_by: &'static str,
+            armed_by: ArmedBy,
         }
         Json {
             watchdog: self.net.watchdog.as_ref().map(|w| WatchdogJson {
@@ -350,10 +310,7 @@ impl Serialize for Plan {
                 timeout: w.timeout,
                 reset_after: w.reset_after,
                 module: &w.module,
-                armed_by: match w.arming {
-                    Arming::Device => "kexec-chooser",
-                    Arming::SystemdKexecWatchdog => "systemd",
-                },
+                armed_by: w.armed_by,
             }),
             watchdog_note: self.net.describe(),
             id: &self.entry.id,
@@ -398,15 +355,15 @@ mod tests {
 
     #[test]
     fn the_net_words_keep_a_blacklist_already_there() {
-        let w = WatchdogChoice {
+        let w = crate::safety::watchdog::Choice {
             name: "watchdog0".into(),
             device: "/dev/watchdog0".into(),
             identity: "i6300ESB timer".into(),
             module: "i6300esb".into(),
             timeout: 600,
             reset_after: 600,
-            survival: watchdog::Survival::Kept,
-            arming: Arming::Device,
+            survival: crate::safety::watchdog::Survival::Kept,
+            armed_by: ArmedBy::KexecChooser,
             known: true,
             heartbeat_param: Some("heartbeat"),
         };
@@ -419,7 +376,7 @@ mod tests {
         );
         let line = with_net_words("root=/dev/vda", "ab12", &Net::default()).unwrap();
         assert_eq!(line, "root=/dev/vda kexec_chooser.boot=ab12");
-        assert!(Net::default().describe().starts_with(NO_WATCHDOG));
+        assert!(Net::default().describe().starts_with(net::NO_WATCHDOG));
     }
 
     #[test]
@@ -431,15 +388,15 @@ mod tests {
     }
 
     fn net_with_esb() -> Net {
-        let w = WatchdogChoice {
+        let w = crate::safety::watchdog::Choice {
             name: "watchdog0".into(),
             device: "/dev/watchdog0".into(),
             identity: "i6300ESB timer".into(),
             module: "i6300esb".into(),
             timeout: 600,
             reset_after: 600,
-            survival: watchdog::Survival::Kept,
-            arming: Arming::Device,
+            survival: crate::safety::watchdog::Survival::Kept,
+            armed_by: ArmedBy::KexecChooser,
             known: true,
             heartbeat_param: None,
         };

@@ -288,7 +288,7 @@ pub(crate) mod tests {
             state: KexecState::default(),
             entry: e,
             mark: "ab12".into(),
-            net: crate::kexec::plan::Net::default(),
+            net: crate::safety::net::Net::default(),
         }
     }
 

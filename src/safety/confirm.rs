@@ -6,30 +6,18 @@
 //! the person and to the fleet.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::paths;
 use crate::root::Root;
 use crate::shutdown::{self, direct, ShutdownError};
-use crate::sys::System;
+use crate::sys::{run_checked, System};
 use crate::text;
-use crate::watchdog;
 
-use super::record::{Outcome, Record, RecordError, Store, WatchdogUsed};
+use super::net::{release, Released};
+use super::record::{Outcome, Record, RecordError, Store};
 use super::{ended, instant, judge, this_boot, Verdict};
-
-/// The most read of a /proc file describing this boot.
-/// How long the watchdog device may take to appear after `modprobe`, and
-/// how often it is looked for. Probing is synchronous in the drivers looked
-/// at; the wait is for a slow one.
-const APPEAR_WAIT: Duration = Duration::from_secs(5);
-const APPEAR_POLL: Duration = Duration::from_millis(100);
-/// How long PID 1 gets to take over a device it held before the warm
-/// reboot (`RuntimeWatchdogSec=`). It retries its open on every turn of its
-/// main loop (docs/watchdog.md, "Confirming"); measured: within a second.
-const SYSTEMD_WAIT: Duration = Duration::from_secs(10);
-const SYSTEMD_POLL: Duration = Duration::from_millis(500);
 
 /// What `confirm` is told besides the machine.
 #[derive(Debug, Clone, Default)]
@@ -38,24 +26,6 @@ pub struct Options {
     pub check: Option<String>,
     /// Between SIGTERM and SIGKILL, should the direct shutdown be needed.
     pub timeout: Duration,
-}
-
-/// What became of the watchdog that guarded the warm reboot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Released {
-    /// Disarmed by `confirm`.
-    Stopped(PathBuf),
-    /// PID 1 holds it for its own runtime watchdog and feeds it.
-    HandedToSystemd(PathBuf),
-}
-
-impl std::fmt::Display for Released {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Released::Stopped(d) => write!(f, "watchdog {} stopped", text::path(d)),
-            Released::HandedToSystemd(d) => write!(f, "watchdog {} handed to systemd", text::path(d)),
-        }
-    }
 }
 
 /// How `confirm` ended.
@@ -167,86 +137,8 @@ fn check(sys: &mut dyn System, log: &mut dyn Write, command: Option<&str>) -> Re
     let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
         return Ok(());
     };
-    let shown = text::escape(command);
-    say(log, format_args!("health check: sh -c '{shown}'"));
-    match sys.run("sh", &["-c", command]) {
-        Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("the health check `{command}` failed ({status})")),
-        Err(e) => Err(format!("the health check `{command}` could not be run: {e}")),
-    }
-}
-
-/// Load the watchdog's driver, find the device again and stop it or leave
-/// it to systemd. `Err` says why it is still armed.
-fn release(root: &Root, sys: &mut dyn System, log: &mut dyn Write, w: &WatchdogUsed) -> Result<Released, String> {
-    let module = w.module.as_deref();
-    if let Some(m) = module {
-        // An explicit name is loaded despite `modprobe.blacklist=` (kmod).
-        say(log, format_args!("loading the watchdog driver: modprobe {}", text::escape(m)));
-        match sys.run("modprobe", &["--", m]) {
-            Ok(s) if s.success() => {}
-            Ok(s) => return Err(format!("`modprobe {m}` failed ({s})")),
-            Err(e) => return Err(format!("`modprobe {m}` could not be run: {e}")),
-        }
-    }
-    let what = || format!("the watchdog \"{}\"", w.identity);
-    let device = find(root, sys, module.unwrap_or(""), &w.identity)
-        .map_err(|e| format!("cannot look for {}: {e}", what()))?
-        .ok_or_else(|| format!("{} did not appear after its driver was loaded", what()))?;
-    // The number may differ from the one armed: say which one it is now.
-    if device != w.device {
-        say(log, format_args!("{} is {} in this boot", text::escape(&what()), text::path(&device)));
-    }
-    let systemd = root.is_dir(paths::RUN_SYSTEMD);
-    if held_by_pid1(root, &device) {
-        return Ok(Released::HandedToSystemd(device));
-    }
-    if systemd && w.armed_by == "systemd" {
-        // PID 1 held it before the warm reboot: it opens it again by itself.
-        let mut waited = Duration::ZERO;
-        while waited < SYSTEMD_WAIT {
-            sys.sleep(SYSTEMD_POLL);
-            waited += SYSTEMD_POLL;
-            if held_by_pid1(root, &device) {
-                return Ok(Released::HandedToSystemd(device));
-            }
-        }
-        say(log, format_args!("systemd did not take {} over: stopping it", text::path(&device)));
-    }
-    match sys.watchdog_disarm(&device) {
-        Ok(()) => Ok(Released::Stopped(device)),
-        // PID 1 opened it in between: one process at a time (EBUSY).
-        Err(_) if held_by_pid1(root, &device) => Ok(Released::HandedToSystemd(device)),
-        Err(e) => Err(format!("cannot stop {}: {e}", what())),
-    }
-}
-
-/// The armed device, looked for until it appears or [`APPEAR_WAIT`] passed.
-fn find(
-    root: &Root,
-    sys: &mut dyn System,
-    module: &str,
-    identity: &str,
-) -> Result<Option<PathBuf>, watchdog::DiscoverError> {
-    let mut waited = Duration::ZERO;
-    loop {
-        let inventory = watchdog::discover(root)?;
-        if let Some(d) = watchdog::find_armed(&inventory, module, identity) {
-            return Ok(Some(d.device.clone()));
-        }
-        if waited >= APPEAR_WAIT {
-            return Ok(None);
-        }
-        sys.sleep(APPEAR_POLL);
-        waited += APPEAR_POLL;
-    }
-}
-
-/// Whether PID 1 has `device` open.
-fn held_by_pid1(root: &Root, device: &Path) -> bool {
-    let Ok(mut inventory) = watchdog::discover(root) else { return false };
-    watchdog::find_holders(root, &mut inventory);
-    inventory.devices.iter().any(|d| d.device == device && d.holders.iter().any(|h| h.pid == 1))
+    say(log, format_args!("health check: sh -c '{}'", text::escape(command)));
+    run_checked(sys, &["sh", "-c", command]).map_err(|e| format!("the health check failed: {e}"))
 }
 
 /// Reboot through the firmware, cleanly: through systemd where it runs,
@@ -483,7 +375,7 @@ mod tests {
         m.systemd();
         m.esb(0);
         let mut r = record("a1");
-        r.watchdog.as_mut().unwrap().armed_by = "systemd".into();
+        r.watchdog.as_mut().unwrap().armed_by = crate::safety::watchdog::ArmedBy::Systemd;
         m.pending(&r);
         let mut fake = Fake::default();
         let (res, log) = run(&m, &mut fake, None);
@@ -491,7 +383,7 @@ mod tests {
         assert_eq!(w, Released::Stopped("/dev/watchdog0".into()));
         let waited: Duration =
             fake.calls.iter().filter_map(|c| if let Call::Sleep(d) = c { Some(*d) } else { None }).sum();
-        assert_eq!(waited, SYSTEMD_WAIT);
+        assert_eq!(waited, crate::safety::net::SYSTEMD_WAIT);
         assert!(log.contains("systemd did not take"), "{log}");
     }
 
@@ -507,7 +399,7 @@ mod tests {
         assert!(reason.contains("did not appear") && reason.contains("reset the machine"), "{reason}");
         let waited: Duration =
             fake.calls.iter().filter_map(|c| if let Call::Sleep(d) = c { Some(*d) } else { None }).sum();
-        assert_eq!(waited, APPEAR_WAIT);
+        assert_eq!(waited, crate::safety::net::APPEAR_WAIT);
         assert_eq!(fake.calls.last(), Some(&Call::Run("systemctl".into(), vec!["reboot".into()])));
     }
 
@@ -529,7 +421,7 @@ mod tests {
         fake.run_codes.insert("modprobe".into(), 1);
         let (r, _) = run(&m, &mut fake, None);
         let Ok(Confirmation::CheckFailed { record, .. }) = r else { panic!("{r:?}") };
-        assert!(record.reason.unwrap().contains("modprobe i6300esb"));
+        assert!(record.reason.unwrap().contains("`modprobe -- i6300esb` failed"));
     }
 
     #[test]

@@ -1,10 +1,19 @@
-//! The safety net of a warm reboot: a record written before the hand-over,
-//! and the judgement `kexec-chooser confirm` makes of it in the next boot —
-//! the warm boot came up (confirmed), the machine came back through the
-//! firmware instead (fell back), or the new kernel failed its health check.
+//! What makes a warm reboot safe to try: a guard set just before the
+//! hand-over that brings back a machine whose new kernel does not come up,
+//! a record of the attempt written before it, and the judgement `confirm`
+//! makes in the next boot — the warm boot came up (confirmed), the machine
+//! came back through the firmware instead (fell back), or the new kernel
+//! failed its health check.
+//!
+//! [`net`] is the protocol (choose, arm, undo, release); [`watchdog`] the
+//! hardware watchdogs it arms; [`record`] the record; [`confirm`] the
+//! judgement. This file holds what they share: the boot mark on the new
+//! kernel's command line and what a boot says of itself.
 
 pub mod confirm;
+pub mod net;
 pub mod record;
+pub mod watchdog;
 
 use std::time::SystemTime;
 

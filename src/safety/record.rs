@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::{self, AtomicFileError};
+use super::watchdog::ArmedBy;
+use crate::atomic_file::AtomicFileError;
+use crate::kexec::plan::Mode;
 use crate::paths;
 use crate::root::Root;
 use crate::root::RootError;
@@ -62,7 +64,7 @@ pub struct WatchdogUsed {
     /// The device's identity (`WDIOC_GETSUPPORT`), to find it again after boot.
     pub identity: String,
     /// Who armed it: `kexec-chooser`, or `systemd` (through KExecWatchdogSec).
-    pub armed_by: String,
+    pub armed_by: ArmedBy,
 }
 
 /// One warm reboot.
@@ -88,7 +90,8 @@ pub struct Record {
     pub ended: Option<String>,
     /// Why it fell back or failed its check, for people.
     pub reason: Option<String>,
-    pub mode: String,
+    /// The hand-over: `systemd` or `direct`.
+    pub mode: Mode,
     pub watchdog: Option<WatchdogUsed>,
 }
 
@@ -98,8 +101,6 @@ pub enum RecordError {
     Read(#[from] RootError),
     #[error("{}: not a record kexec-chooser wrote: {source}", path.display())]
     Parse { path: PathBuf, source: serde_json::Error },
-    #[error("cannot create {}: {source}", path.display())]
-    Dir { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Write(#[from] AtomicFileError),
 }
@@ -147,13 +148,13 @@ impl Store {
     }
 
     fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RecordError> {
-        let dir = self.root.path(paths::STATE_DIR);
-        std::fs::create_dir_all(&dir).map_err(|source| RecordError::Dir { path: dir.clone(), source })?;
-        let mut text = serde_json::to_vec_pretty(value)
-            .map_err(|source| RecordError::Parse { path: Self::system_path(name), source })?;
+        let path = Self::system_path(name);
+        let mut text =
+            serde_json::to_vec_pretty(value).map_err(|source| RecordError::Parse { path: path.clone(), source })?;
         text.push(b'\n');
-        // Readable by all (status is for everyone), written by root only.
-        atomic_file::write(&dir.join(name), 0o644, &text)?;
+        // Readable by all (status is for everyone), written by root only;
+        // inside the root like every read, whatever links it holds.
+        self.root.write_file(&path, 0o644, &text)?;
         Ok(())
     }
 
@@ -166,12 +167,8 @@ impl Store {
     /// Forget the pending record: the hand-over failed, or the kernel was
     /// unloaded, and the machine keeps running.
     pub fn drop_pending(&self) -> Result<(), RecordError> {
-        let path = self.root.path(paths::STATE_DIR).join(PENDING);
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(RecordError::Dir { path, source }),
-        }
+        self.root.remove_file(Self::system_path(PENDING))?;
+        Ok(())
     }
 
     /// End the pending record as `record` says: append it to the history
@@ -189,9 +186,29 @@ impl Store {
     }
 }
 
-/// What `status --json` says of the last warm reboot (docs/fleet.md).
+/// What `status --json` says of the last warm reboot (docs/fleet.md): the
+/// record, or that the record cannot be read (which is not "never": that
+/// is `null`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LastWarmReboot {
+#[serde(untagged)]
+pub enum LastWarmReboot {
+    Recorded(Summary),
+    Damaged {
+        /// Always `damaged`.
+        result: &'static str,
+        /// Which file, and why it cannot be read.
+        error: String,
+    },
+}
+
+impl LastWarmReboot {
+    pub fn damaged(e: &RecordError) -> LastWarmReboot {
+        LastWarmReboot::Damaged { result: "damaged", error: e.to_string() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
     pub result: Outcome,
     pub target: String,
     pub from: String,
@@ -208,14 +225,14 @@ pub struct WatchdogSummary {
 
 impl From<&Record> for LastWarmReboot {
     fn from(r: &Record) -> Self {
-        LastWarmReboot {
+        LastWarmReboot::Recorded(Summary {
             result: r.result,
             target: r.target.clone(),
             from: r.from.clone(),
             started: r.started.clone(),
             seconds: r.seconds,
             watchdog: r.watchdog.as_ref().map(|w| WatchdogSummary { device: w.device.clone(), timeout: w.timeout }),
-        }
+        })
     }
 }
 
@@ -236,13 +253,13 @@ pub(crate) mod tests {
             seconds: None,
             ended: None,
             reason: None,
-            mode: "direct".into(),
+            mode: Mode::Direct,
             watchdog: Some(WatchdogUsed {
                 device: "/dev/watchdog0".into(),
                 timeout: 120,
                 module: Some("i6300esb".into()),
                 identity: "i6300ESB timer".into(),
-                armed_by: "kexec-chooser".into(),
+                armed_by: ArmedBy::KexecChooser,
             }),
         }
     }
@@ -302,5 +319,34 @@ pub(crate) mod tests {
         assert_eq!(v["started"], "2026-12-02T10:00:00Z");
         assert!(v["seconds"].is_null());
         assert_eq!(v["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
+    }
+
+    #[test]
+    fn a_state_directory_linked_outside_the_root_is_never_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let (root, outside) = (d.path().join("root"), d.path().join("outside"));
+        std::fs::create_dir_all(root.join("var/lib")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join(PENDING), "precious pending").unwrap();
+        std::fs::write(outside.join(HISTORY), "precious history").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("var/lib/kexec-chooser")).unwrap();
+        let store = Store::new(&Root::new(&root));
+        // Read inside the root, where the link leads nowhere: nothing pending.
+        assert_eq!(store.pending().unwrap(), None);
+        assert!(store.set_pending(&record("a1")).is_err());
+        assert!(store.end(&record("a1")).is_err());
+        store.drop_pending().unwrap();
+        assert_eq!(std::fs::read_to_string(outside.join(PENDING)).unwrap(), "precious pending");
+        assert_eq!(std::fs::read_to_string(outside.join(HISTORY)).unwrap(), "precious history");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 2, "nothing new outside");
+        // A relative link that climbs out stays inside too, and is written there.
+        std::fs::remove_file(root.join("var/lib/kexec-chooser")).unwrap();
+        std::fs::create_dir_all(root.join("srv/state")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../srv/state", root.join("var/lib/kexec-chooser")).unwrap();
+        store.set_pending(&record("a2")).unwrap();
+        assert!(root.join("srv/state").join(PENDING).is_file());
+        store.drop_pending().unwrap();
+        assert!(!root.join("srv/state").join(PENDING).exists());
+        assert_eq!(std::fs::read_to_string(outside.join(PENDING)).unwrap(), "precious pending");
     }
 }

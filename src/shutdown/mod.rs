@@ -13,12 +13,8 @@ pub mod systemd;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShutdownError {
-    #[error("cannot run systemctl")]
-    SystemctlSpawn(#[source] std::io::Error),
-    #[error("`systemctl kexec` failed ({0})")]
-    SystemctlFailed(std::process::ExitStatus),
-    #[error("`systemctl reboot` failed ({0})")]
-    SystemctlRebootFailed(std::process::ExitStatus),
+    #[error(transparent)]
+    Systemctl(#[from] crate::sys::CommandError),
     #[error("cannot ignore hang-up signals")]
     Signals(#[source] Errno),
     #[error("cannot list processes")]

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::sys::System;
+use crate::sys::{run_checked, System};
 
 use super::ShutdownError;
 
@@ -14,22 +14,14 @@ use super::ShutdownError;
 /// queued; the shutdown then goes on without this process.
 pub fn handover(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
     let _ = crate::say!(log, "handing over to systemd: systemctl kexec");
-    let status = sys.run("systemctl", &["kexec"]).map_err(ShutdownError::SystemctlSpawn)?;
-    if !status.success() {
-        return Err(ShutdownError::SystemctlFailed(status));
-    }
-    Ok(())
+    Ok(run_checked(sys, &["systemctl", "kexec"])?)
 }
 
 /// Ask systemd for a clean reboot through the firmware. It returns once the
 /// job is queued.
 pub fn reboot(sys: &mut dyn System, log: &mut dyn Write) -> Result<(), ShutdownError> {
     let _ = crate::say!(log, "rebooting through the firmware: systemctl reboot");
-    let status = sys.run("systemctl", &["reboot"]).map_err(ShutdownError::SystemctlSpawn)?;
-    if !status.success() {
-        return Err(ShutdownError::SystemctlRebootFailed(status));
-    }
-    Ok(())
+    Ok(run_checked(sys, &["systemctl", "reboot"])?)
 }
 
 #[cfg(test)]
@@ -57,6 +49,9 @@ mod tests {
     #[test]
     fn failing_systemctl_is_an_error() {
         let mut fake = Fake { run_code: 1, ..Fake::default() };
-        assert!(matches!(handover(&mut fake, &mut Vec::new()), Err(ShutdownError::SystemctlFailed(_))));
+        assert!(matches!(
+            handover(&mut fake, &mut Vec::new()),
+            Err(ShutdownError::Systemctl(crate::sys::CommandError::Failed { .. }))
+        ));
     }
 }

@@ -208,6 +208,57 @@ pub fn resolve(root: BorrowedFd<'_>, path: &Path) -> Result<PathBuf, Errno> {
     Ok(out)
 }
 
+/// The directory `path` inside `root`, opened for reading (so that it can
+/// be fsynced and listed), each missing component created with `mode` by
+/// `mkdirat` in the directory reached so far: a link among the components
+/// resolves inside the root, and no directory is ever made outside it.
+pub fn create_dir_all(root: BorrowedFd<'_>, path: &Path, mode: u32, resolver: Resolver) -> Result<OwnedFd, Errno> {
+    let dir_flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NONBLOCK;
+    match open(root, path, dir_flags, resolver) {
+        Err(Errno::ENOENT) => {}
+        r => return r,
+    }
+    let mut reached = PathBuf::from("/");
+    for c in path.components() {
+        let name = match c {
+            Component::Normal(n) => n,
+            Component::RootDir | Component::CurDir => continue,
+            // `..` in a path to create is refused rather than interpreted.
+            Component::ParentDir | Component::Prefix(_) => return Err(Errno::EINVAL),
+        };
+        let parent = open(root, &reached, OFlag::O_PATH | OFlag::O_DIRECTORY, resolver)?;
+        match nix::sys::stat::mkdirat(&parent, name, Mode::from_bits_truncate(mode)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+        reached.push(name);
+    }
+    open(root, path, dir_flags, resolver)
+}
+
+/// The text of the symbolic link `name` in the directory `dir`, never followed.
+pub fn read_link_at(dir: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Result<PathBuf, Errno> {
+    Ok(PathBuf::from(nix::fcntl::readlinkat(dir, name)?))
+}
+
+/// Remove `name` from the directory `dir` (a link is removed, not followed).
+pub fn unlink_at(dir: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Result<(), Errno> {
+    nix::unistd::unlinkat(dir, name, nix::unistd::UnlinkatFlags::NoRemoveDir)
+}
+
+/// Rename `from` to `to`, both names in the directory `dir`; a link at
+/// `to` is replaced, not followed.
+pub fn rename_at(dir: BorrowedFd<'_>, from: &std::ffi::OsStr, to: &std::ffi::OsStr) -> Result<(), Errno> {
+    nix::fcntl::renameat(dir, from, dir, to)
+}
+
+/// Create `name` in the directory `dir`, exclusively, for writing, with
+/// `mode`, never through a link planted at the name.
+pub fn create_at(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, mode: u32) -> Result<OwnedFd, Errno> {
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    nix::fcntl::openat(dir, name, flags, Mode::from_bits_truncate(mode))
+}
+
 /// The names in the directory `dir` (opened for reading), without `.` and
 /// `..`, in no particular order.
 pub fn read_dir(dir: OwnedFd) -> Result<Vec<OsString>, Errno> {

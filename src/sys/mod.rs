@@ -103,6 +103,29 @@ pub trait System {
     fn watchdog_disarm(&mut self, device: &Path) -> Result<(), watchdog::ArmError>;
 }
 
+/// Why a program run through [`System::run`] did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("`{command}` could not be run: {source}")]
+    Spawn { command: String, source: io::Error },
+    #[error("`{command}` failed ({status})")]
+    Failed { command: String, status: ExitStatus },
+}
+
+/// Run `argv` (a program and its arguments, never through a shell) and
+/// judge its exit: the one way commands are run and judged.
+pub fn run_checked(sys: &mut dyn System, argv: &[&str]) -> Result<(), CommandError> {
+    let command = crate::text::escape(&argv.join(" ")).into_owned();
+    let Some((program, args)) = argv.split_first() else {
+        return Err(CommandError::Spawn { command, source: io::Error::from(io::ErrorKind::InvalidInput) });
+    };
+    match sys.run(program, args) {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(CommandError::Failed { command, status }),
+        Err(source) => Err(CommandError::Spawn { command, source }),
+    }
+}
+
 /// The implementation that acts on the running kernel.
 #[derive(Debug, Default)]
 pub struct Real;

@@ -1,8 +1,8 @@
-//! The safety net under a warm reboot: which hardware watchdog can be armed
-//! before the hand-over so that a new kernel that never comes up is reset
-//! back to the boot loader's default, with which timeout, and what the new
+//! The hardware watchdogs, one kind of guard of the safety net
+//! ([`super::net`]): which device can be armed before the hand-over and
+//! keep counting through the kexec, with which timeout, and what the new
 //! kernel's command line must say so that it neither stops nor feeds the
-//! watchdog before the boot is confirmed.
+//! timer before the boot is confirmed.
 //!
 //! The facts this rests on, per driver and per kernel, are in
 //! docs/watchdog.md. In short: an armed watchdog survives a kexec only when
@@ -18,7 +18,9 @@ pub mod discover;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-pub use discover::{discover, find_holders, read_core, read_target_modules, DiscoverError};
+use crate::kexec::plan::Mode;
+
+pub use discover::{discover, find_holders, read_core, read_target_modules, valid_module_name, DiscoverError};
 
 /// The module name of the watchdog core (drivers/watchdog/Makefile:
 /// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
@@ -45,7 +47,7 @@ pub const MIN_DEFAULT_TIMEOUT: u32 = 120;
 
 /// The text of the modprobe.d file the package ships (see
 /// debian/kexec-chooser.modprobe.conf, which must say the same).
-pub const MODPROBE_CONF: &str = include_str!("../../debian/kexec-chooser.modprobe.conf");
+pub const MODPROBE_CONF: &str = include_str!("../../../debian/kexec-chooser.modprobe.conf");
 
 /// What is known about a driver from its source (docs/watchdog.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,21 +218,26 @@ pub enum Request {
     Seconds(u32),
 }
 
-/// How the hand-over is made, as far as the watchdog cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandOver {
-    Direct,
+/// Who arms the device just before the hand-over (and so who held it
+/// before: the one it is handed back to after the confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ArmedBy {
+    /// kexec-chooser opens it, sets the timeout and closes it without `V`.
+    #[serde(rename = "kexec-chooser")]
+    KexecChooser,
+    /// systemd holds it (`RuntimeWatchdogSec=`): kexec-chooser sets the
+    /// manager's `KExecWatchdogUSec` and systemd arms it on its way down.
+    #[serde(rename = "systemd")]
     Systemd,
 }
 
-/// Who arms the device just before the hand-over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arming {
-    /// kexec-chooser opens it, sets the timeout and closes it without `V`.
-    Device,
-    /// systemd holds it (`RuntimeWatchdogSec=`): kexec-chooser sets the
-    /// manager's `KExecWatchdogUSec` and systemd arms it on its way down.
-    SystemdKexecWatchdog,
+impl std::fmt::Display for ArmedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArmedBy::KexecChooser => "kexec-chooser",
+            ArmedBy::Systemd => "systemd",
+        })
+    }
 }
 
 /// Whether the armed timer will get through the kexec.
@@ -254,7 +261,7 @@ pub struct Choice {
     /// The seconds from the arming to the reset (timeout × expiries).
     pub reset_after: u32,
     pub survival: Survival,
-    pub arming: Arming,
+    pub armed_by: ArmedBy,
     /// The driver is one of [`KNOWN_DRIVERS`]; an unknown one may stop or
     /// feed the timer in ways not looked at.
     pub known: bool,
@@ -270,7 +277,7 @@ pub enum Unusable {
     NoWayOut,
     #[error("its driver module is not known, so the new kernel cannot be kept from loading it")]
     NoModule,
-    #[error("its driver {0} is built into the kernel: the new kernel would take the watchdog over at boot")]
+    #[error("its driver {} is built into the kernel: the new kernel would take the watchdog over at boot", crate::text::escape(.0))]
     BuiltIn(String),
     #[error("{wanted} s is outside its range {min}..{max} s")]
     OutOfRange { wanted: u32, min: u32, max: u32 },
@@ -278,9 +285,9 @@ pub enum Unusable {
     TooShort { max: u32 },
     #[error("it is held open by {}", holders_text(.0))]
     Held(Vec<Holder>),
-    #[error("the new kernel has no {0} module, so confirm could not stop the watchdog")]
+    #[error("the new kernel has no {} module, so confirm could not stop the watchdog", crate::text::escape(.0))]
     MissingInTarget(String),
-    #[error("{0} is built into the new kernel: it would take the watchdog over at boot")]
+    #[error("{} is built into the new kernel: it would take the watchdog over at boot", crate::text::escape(.0))]
     BuiltInTarget(String),
     #[error("the watchdog core is built in with stop_on_reboot={0}: the kexec would stop it")]
     StoppedByKexec(i32),
@@ -315,15 +322,14 @@ fn skipped_text(skipped: &[(String, Unusable)]) -> String {
     skipped.iter().map(|(name, why)| format!("; {}: {why}", crate::text::escape(name))).collect()
 }
 
-/// The default timeout for a device whose largest timeout is `max`
-/// (`None`: not known, the default is tried and the driver has the last word).
-pub fn default_timeout(max: Option<u32>) -> Option<u32> {
-    match max {
-        None => Some(DEFAULT_TIMEOUT),
-        Some(m) if m >= DEFAULT_TIMEOUT => Some(DEFAULT_TIMEOUT),
-        Some(m) if m >= MIN_DEFAULT_TIMEOUT => Some(m),
-        Some(_) => None,
-    }
+/// The default timeout for a device that takes `min..=max` seconds (`max`
+/// `None`: not known, the default is tried and the driver has the last
+/// word): [`DEFAULT_TIMEOUT`] brought into the range, and none when the
+/// range allows nothing long enough to cover a boot.
+pub fn default_timeout(min: u32, max: Option<u32>) -> Option<u32> {
+    let t = DEFAULT_TIMEOUT.max(min);
+    let t = max.map_or(t, |m| t.min(m));
+    (t >= MIN_DEFAULT_TIMEOUT && t >= min).then_some(t)
 }
 
 /// Whether a kexec now would stop an armed timer, and what keeps it.
@@ -350,7 +356,7 @@ fn judge(
     core: &Core,
     target: &TargetModules,
     wanted: Option<u32>,
-    hand_over: HandOver,
+    mode: Mode,
 ) -> Result<Choice, Unusable> {
     let known = d.known();
     if known.is_some_and(|k| !k.survives_kexec) {
@@ -381,12 +387,15 @@ fn judge(
             }
             w
         }
-        None => default_timeout(max).ok_or(Unusable::TooShort { max: max.unwrap_or(0) })?,
+        None => default_timeout(min, max).ok_or(match max {
+            Some(max) if max < min => Unusable::OutOfRange { wanted: DEFAULT_TIMEOUT, min, max },
+            _ => Unusable::TooShort { max: max.unwrap_or(0) },
+        })?,
     };
     let by_systemd = d.holders.iter().all(|h| h.pid == 1) && !d.holders.is_empty();
-    let arming = match (d.holders.is_empty(), by_systemd, hand_over) {
-        (true, _, _) => Arming::Device,
-        (false, true, HandOver::Systemd) => Arming::SystemdKexecWatchdog,
+    let armed_by = match (d.holders.is_empty(), by_systemd, mode) {
+        (true, _, _) => ArmedBy::KexecChooser,
+        (false, true, Mode::Systemd) => ArmedBy::Systemd,
         _ => return Err(Unusable::Held(d.holders.clone())),
     };
     let survival = survival(core, !d.holders.is_empty() || d.active == Some(true))?;
@@ -399,7 +408,7 @@ fn judge(
         timeout,
         reset_after: timeout.saturating_mul(expiries),
         survival,
-        arming,
+        armed_by,
         known: known.is_some(),
         heartbeat_param: known.and_then(|k| k.heartbeat_param),
     })
@@ -413,7 +422,7 @@ pub fn choose(
     inventory: &Inventory,
     target: &TargetModules,
     request: Request,
-    hand_over: HandOver,
+    mode: Mode,
 ) -> Result<Selection, Refusal> {
     let wanted = match request {
         Request::Off => return Ok(Selection { choice: None, skipped: Vec::new() }),
@@ -422,7 +431,7 @@ pub fn choose(
     };
     let mut skipped = Vec::new();
     for d in &inventory.devices {
-        match judge(d, &inventory.core, target, wanted, hand_over) {
+        match judge(d, &inventory.core, target, wanted, mode) {
             Ok(choice) => return Ok(Selection { choice: Some(choice), skipped }),
             Err(why) => skipped.push((d.name.clone(), why)),
         }
@@ -476,16 +485,6 @@ pub fn systemd_set_watchdog_command(property: &str, usec: u64) -> Vec<String> {
     argv.extend(SYSTEMD_BUS.iter().map(|s| s.to_string()));
     argv.extend([property.to_string(), "t".to_string(), usec.to_string()]);
     argv
-}
-
-/// The value of `busctl get-property … PROPERTY` for a `t` property
-/// ("t 600000000"); `u64::MAX` is systemd's infinity.
-pub fn parse_busctl_u64(output: &str) -> Option<u64> {
-    let mut words = output.split_ascii_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some("t"), Some(v), None) => v.parse().ok(),
-        _ => None,
-    }
 }
 
 /// The device armed before the hand-over, found again after the boot: by

@@ -39,6 +39,15 @@ fn link_name(root: &Root, path: &Path) -> Option<String> {
     Some(target.file_name()?.to_string_lossy().into_owned())
 }
 
+/// Whether `name` can be a kernel module's name: it goes onto the new
+/// kernel's command line (`modprobe.blacklist=NAME`) and to `modprobe`, so a
+/// space, a quote, a comma or a control character read from a hostile tree
+/// must never get there. Kernel module names are C identifiers with `-`
+/// read as `_` (scripts/Makefile.lib), shorter than `MODULE_NAME_LEN` (56).
+pub fn valid_module_name(name: &str) -> bool {
+    (1..56).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// The names in a directory under the root; none when it cannot be read.
 fn names(root: &Root, path: &Path) -> Vec<String> {
     root.read_dir(path)
@@ -66,7 +75,7 @@ fn module_loadable(root: &Root, name: &str) -> bool {
 pub fn read_core(root: &Root) -> Core {
     let dir = Path::new(paths::SYS_MODULE).join(super::CORE_MODULE);
     let params = dir.join("parameters");
-    let users = names(root, &dir.join("holders"));
+    let users = names(root, &dir.join("holders")).into_iter().filter(|n| valid_module_name(n)).collect();
     Core {
         present: root.is_dir(&dir),
         loadable: module_loadable(root, super::CORE_MODULE),
@@ -86,7 +95,7 @@ pub fn read_core(root: &Root) -> Core {
 /// here, and last the sole user of the watchdog core is taken.
 fn module_of(root: &Root, dir: &Path, identity: &str, core: &Core) -> (Option<String>, Option<Module>) {
     let driver = link_name(root, &dir.join("device/driver"));
-    if let Some(name) = link_name(root, &dir.join("device/driver/module")) {
+    if let Some(name) = link_name(root, &dir.join("device/driver/module")).filter(|n| valid_module_name(n)) {
         let loadable = module_loadable(root, &name);
         return (driver, Some(Module { name, loadable, source: ModuleSource::DriverLink }));
     }
@@ -184,9 +193,8 @@ pub fn find_holders(root: &Root, inventory: &mut Inventory) {
         };
         for fd in fds {
             // The text of the link (a descriptor's link names the file it
-            // holds open); only compared, never followed. Its directory was
-            // just read inside the root.
-            let Ok(target) = std::fs::read_link(root.path(fd_dir.join(fd))) else { continue };
+            // holds open), read inside the root; only compared, never followed.
+            let Ok(target) = root.read_link(fd_dir.join(fd)) else { continue };
             if let Some(device) = device_named(&mut inventory.devices, &target) {
                 if !device.holders.iter().any(|h| h.pid == pid) {
                     let comm = attr(root, &proc_dir.join("comm")).unwrap_or_default();

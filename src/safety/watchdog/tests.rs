@@ -107,9 +107,9 @@ fn no_class_directory_is_no_watchdog() {
     let inv = discover(&t.root()).unwrap();
     assert!(inv.devices.is_empty());
     assert!(!inv.core.present);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.choice, None);
-    let refused = choose(&inv, &any(), Request::Seconds(120), HandOver::Direct).unwrap_err();
+    let refused = choose(&inv, &any(), Request::Seconds(120), Mode::Direct).unwrap_err();
     assert_eq!(refused.wanted, 120);
     assert!(refused.to_string().contains("no usable hardware watchdog"), "{refused}");
 }
@@ -144,7 +144,7 @@ fn module_comes_from_the_driver_link() {
     assert_eq!(d.module.as_ref().unwrap().source, ModuleSource::DriverLink);
     assert_eq!(d.max_timeout, None);
     assert_eq!(d.max(), Some(614));
-    let c = choose(&inv, &any(), Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, Mode::Systemd).unwrap().choice.unwrap();
     assert_eq!((c.timeout, c.reset_after), (600, 1200));
     assert_eq!(c.survival, Survival::Kept);
     assert_eq!(
@@ -161,7 +161,7 @@ fn unknown_parentless_driver_falls_back_to_the_sole_core_user() {
     let inv = inventory(&t);
     let m = inv.devices[0].module.as_ref().unwrap();
     assert_eq!((m.name.as_str(), m.source), ("wdat_wdt", ModuleSource::CoreUser));
-    let c = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap().choice.unwrap();
     assert!(!c.known);
     assert_eq!(c.heartbeat_param, None);
 }
@@ -173,7 +173,7 @@ fn unknown_driver_among_several_core_users_is_unusable() {
     t.device(0, "WDAT Watchdog", "inactive", 30, 600, None);
     let inv = inventory(&t);
     assert_eq!(inv.devices[0].module, None);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.choice, None);
     assert_eq!(sel.skipped, [("watchdog0".to_string(), Unusable::NoModule)]);
 }
@@ -198,19 +198,23 @@ fn softdog_is_passed_over_for_the_hardware_one() {
     t.device(0, "Software Watchdog", "inactive", 60, 65535, None);
     t.device(1, "i6300ESB timer", "inactive", 30, 2046, None);
     let inv = inventory(&t);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.choice.unwrap().name, "watchdog1");
     assert_eq!(sel.skipped, [("watchdog0".to_string(), Unusable::Software)]);
 }
 
 #[test]
 fn default_is_ten_minutes_capped_by_the_device() {
-    assert_eq!(default_timeout(None), Some(600));
-    assert_eq!(default_timeout(Some(2046)), Some(600));
-    assert_eq!(default_timeout(Some(600)), Some(600));
-    assert_eq!(default_timeout(Some(300)), Some(300));
-    assert_eq!(default_timeout(Some(120)), Some(120));
-    assert_eq!(default_timeout(Some(76)), None);
+    assert_eq!(default_timeout(1, None), Some(600));
+    assert_eq!(default_timeout(1, Some(2046)), Some(600));
+    assert_eq!(default_timeout(1, Some(600)), Some(600));
+    assert_eq!(default_timeout(1, Some(300)), Some(300));
+    assert_eq!(default_timeout(1, Some(120)), Some(120));
+    assert_eq!(default_timeout(1, Some(76)), None);
+    // The device's own minimum counts: a longer wait, never a refused arming.
+    assert_eq!(default_timeout(900, Some(2046)), Some(900));
+    assert_eq!(default_timeout(900, None), Some(900));
+    assert_eq!(default_timeout(700, Some(650)), None);
 }
 
 #[test]
@@ -219,38 +223,35 @@ fn short_maximum_is_no_default_but_an_explicit_timeout_fits() {
     t.core("0", &["iTCO_wdt"]);
     t.device(0, "TCO v1", "inactive", 30, 76, Some(("iTCO_wdt", "iTCO_wdt")));
     let inv = inventory(&t);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.choice, None);
     assert_eq!(sel.skipped[0].1, Unusable::TooShort { max: 76 });
-    let c = choose(&inv, &any(), Request::Seconds(70), HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Seconds(70), Mode::Direct).unwrap().choice.unwrap();
     assert_eq!(c.timeout, 70);
 }
 
 #[test]
 fn explicit_timeout_outside_the_range_is_refused_with_the_reason() {
     let inv = inventory(&esb_guest());
-    let refused = choose(&inv, &any(), Request::Seconds(3000), HandOver::Direct).unwrap_err();
+    let refused = choose(&inv, &any(), Request::Seconds(3000), Mode::Direct).unwrap_err();
     assert_eq!(refused.skipped[0].1, Unusable::OutOfRange { wanted: 3000, min: 1, max: 2046 });
     assert!(refused.to_string().contains("3000 s is outside its range 1..2046 s"), "{refused}");
-    assert!(choose(&inv, &any(), Request::Seconds(0), HandOver::Direct).is_err());
-    assert_eq!(choose(&inv, &any(), Request::Seconds(2046), HandOver::Direct).unwrap().choice.unwrap().timeout, 2046);
+    assert!(choose(&inv, &any(), Request::Seconds(0), Mode::Direct).is_err());
+    assert_eq!(choose(&inv, &any(), Request::Seconds(2046), Mode::Direct).unwrap().choice.unwrap().timeout, 2046);
 }
 
 #[test]
 fn off_chooses_nothing_even_with_a_device() {
     let inv = inventory(&esb_guest());
-    assert_eq!(
-        choose(&inv, &any(), Request::Off, HandOver::Direct).unwrap(),
-        Selection { choice: None, skipped: vec![] }
-    );
+    assert_eq!(choose(&inv, &any(), Request::Off, Mode::Direct).unwrap(), Selection { choice: None, skipped: vec![] });
 }
 
 #[test]
 fn default_core_parameter_needs_a_reload_when_nothing_holds_it() {
     let inv = inventory(&esb_guest());
-    let c = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap().choice.unwrap();
     assert_eq!(c.survival, Survival::ReloadCore { users: vec!["i6300esb".into()] });
-    assert_eq!(c.arming, Arming::Device);
+    assert_eq!(c.armed_by, ArmedBy::KexecChooser);
     assert_eq!((c.timeout, c.reset_after), (600, 600));
     assert_eq!(new_kernel_words(&c), ["watchdog.handle_boot_enabled=0", "modprobe.blacklist=i6300esb"]);
 }
@@ -261,7 +262,7 @@ fn built_in_core_with_stop_on_reboot_cannot_keep_it() {
     std::fs::remove_file(t.root.join("sys/module/watchdog/initstate")).unwrap();
     let inv = inventory(&t);
     assert!(inv.core.present && !inv.core.loadable);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::StoppedByKexec(-1));
 }
 
@@ -272,7 +273,7 @@ fn built_in_driver_cannot_be_kept_from_loading() {
     std::fs::create_dir_all(t.root.join("sys/module/iTCO_wdt/parameters")).unwrap();
     t.device(0, "iTCO_wdt", "inactive", 30, 0, Some(("iTCO_wdt", "iTCO_wdt")));
     let inv = inventory(&t);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::BuiltIn("iTCO_wdt".into()));
 }
 
@@ -280,7 +281,7 @@ fn built_in_driver_cannot_be_kept_from_loading() {
 fn nowayout_is_unusable() {
     let t = esb_guest();
     t.write("sys/class/watchdog/watchdog0/nowayout", "1\n");
-    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::NoWayOut);
 }
 
@@ -306,9 +307,9 @@ fn device_held_by_systemd_is_armed_through_systemd_in_systemd_mode_only() {
     t.device(0, "i6300ESB timer", "active", 30, 2046, None);
     t.process(1, "systemd", &["/dev/watchdog0"]);
     let inv = inventory(&t);
-    let c = choose(&inv, &any(), Request::Default, HandOver::Systemd).unwrap().choice.unwrap();
-    assert_eq!(c.arming, Arming::SystemdKexecWatchdog);
-    let sel = choose(&inv, &any(), Request::Default, HandOver::Direct).unwrap();
+    let c = choose(&inv, &any(), Request::Default, Mode::Systemd).unwrap().choice.unwrap();
+    assert_eq!(c.armed_by, ArmedBy::Systemd);
+    let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
     assert!(matches!(&sel.skipped[0].1, Unusable::Held(h) if h[0].pid == 1));
 }
 
@@ -316,7 +317,7 @@ fn device_held_by_systemd_is_armed_through_systemd_in_systemd_mode_only() {
 fn held_device_cannot_wait_for_a_core_reload() {
     let t = esb_guest();
     t.process(1, "systemd", &["/dev/watchdog0"]);
-    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Systemd).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, Mode::Systemd).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
 }
 
@@ -324,7 +325,7 @@ fn held_device_cannot_wait_for_a_core_reload() {
 fn running_device_cannot_wait_for_a_core_reload() {
     let t = esb_guest();
     t.write("sys/class/watchdog/watchdog0/state", "active\n");
-    let sel = choose(&inventory(&t), &any(), Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inventory(&t), &any(), Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::CoreBusy(-1));
     assert!(sel.skipped[0].1.to_string().contains("stop_on_reboot=-1"));
 }
@@ -335,7 +336,7 @@ fn device_held_by_a_daemon_is_unusable_and_named() {
     t.core("0", &["i6300esb"]);
     t.device(0, "i6300ESB timer", "active", 30, 2046, None);
     t.process(4242, "watch\x1bdog", &["/dev/watchdog0"]);
-    let refused = choose(&inventory(&t), &any(), Request::Seconds(300), HandOver::Systemd).unwrap_err();
+    let refused = choose(&inventory(&t), &any(), Request::Seconds(300), Mode::Systemd).unwrap_err();
     let text = refused.to_string();
     assert!(text.contains("held open by watch"), "{text}");
     assert!(text.contains("(pid 4242)"), "{text}");
@@ -415,9 +416,9 @@ fn new_kernel_without_the_driver_is_not_armed_for() {
     let t = target_tree("6.1.0-50-cloud-amd64", "kernel/drivers/watchdog/watchdog.ko:\n", None);
     let inv = inventory(&t);
     let target = read_target_modules(&t.root(), "6.1.0-50-cloud-amd64");
-    let sel = choose(&inv, &target, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &target, Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::MissingInTarget("i6300esb".into()));
-    let refused = choose(&inv, &target, Request::Seconds(300), HandOver::Direct).unwrap_err();
+    let refused = choose(&inv, &target, Request::Seconds(300), Mode::Direct).unwrap_err();
     assert!(refused.to_string().contains("no i6300esb module"), "{refused}");
 }
 
@@ -426,7 +427,7 @@ fn new_kernel_with_the_driver_built_in_is_not_armed_for() {
     let t = target_tree("6.9", DEP, Some("kernel/drivers/watchdog/i6300esb.ko\n"));
     let inv = inventory(&t);
     let target = read_target_modules(&t.root(), "6.9");
-    let sel = choose(&inv, &target, Request::Default, HandOver::Direct).unwrap();
+    let sel = choose(&inv, &target, Request::Default, Mode::Direct).unwrap();
     assert_eq!(sel.skipped[0].1, Unusable::BuiltInTarget("i6300esb".into()));
 }
 
@@ -434,7 +435,7 @@ fn new_kernel_with_the_driver_built_in_is_not_armed_for() {
 fn new_kernel_with_the_driver_module_is_armed_for() {
     let t = target_tree("6.1.0-57-amd64", DEP, None);
     let target = read_target_modules(&t.root(), "6.1.0-57-amd64");
-    let c = choose(&inventory(&t), &target, Request::Default, HandOver::Direct).unwrap().choice.unwrap();
+    let c = choose(&inventory(&t), &target, Request::Default, Mode::Direct).unwrap().choice.unwrap();
     assert_eq!(c.module, "i6300esb");
 }
 
@@ -474,12 +475,6 @@ fn busctl_commands_and_output() {
             "600000000"
         ]
     );
-    assert_eq!(parse_busctl_u64("t 600000000\n"), Some(600_000_000));
-    assert_eq!(parse_busctl_u64("t 18446744073709551615"), Some(u64::MAX));
-    assert_eq!(parse_busctl_u64("s \"\""), None);
-    assert_eq!(parse_busctl_u64("t"), None);
-    assert_eq!(parse_busctl_u64("t 1 2"), None);
-    assert_eq!(parse_busctl_u64("t -1"), None);
 }
 
 /// A hostile `--root` tree: a FIFO where an attribute should be does not
@@ -501,4 +496,68 @@ fn a_fifo_or_a_link_outside_the_root_is_not_read() {
     assert_eq!(inv.devices.len(), 1);
     assert_eq!(inv.devices[0].identity, "");
     assert_eq!(inv.devices[0].timeout, None);
+}
+
+#[test]
+fn holders_are_read_inside_the_root_even_through_a_linked_proc_entry() {
+    let t = esb_guest();
+    // /proc/1 is a link to an absolute path: inside the root it leads to a
+    // process holding /dev/null; on the host, to one holding the watchdog.
+    let host = tempfile::tempdir().unwrap();
+    let outside = host.path().join("p1");
+    std::fs::create_dir_all(outside.join("fd")).unwrap();
+    std::fs::write(outside.join("comm"), "host\n").unwrap();
+    symlink("/dev/watchdog0", outside.join("fd/0")).unwrap();
+    let inside = outside.strip_prefix("/").unwrap();
+    t.write(&format!("{}/comm", inside.display()), "inside\n");
+    t.link(&format!("{}/fd/0", inside.display()), Path::new("/dev/null"));
+    t.link("proc/1", &outside);
+    let inv = inventory(&t);
+    assert!(inv.devices[0].holders.is_empty(), "{:?}", inv.devices[0].holders);
+}
+
+#[test]
+fn module_names_that_could_add_kernel_words_are_not_taken() {
+    let t = Tree::new();
+    t.core("0", &["i6300esb", "evil quiet"]);
+    t.device(0, "Some timer", "inactive", 30, 2046, Some(("wdt", "wdt init=/bin/sh")));
+    let inv = inventory(&t);
+    assert_eq!(inv.core.users, ["i6300esb"]);
+    // Not the module from the link, and no guess from the core's users either.
+    let m = inv.devices[0].module.as_ref().map(|m| m.name.as_str());
+    assert!(m.is_none_or(valid_module_name), "{m:?}");
+    for bad in ["", "a b", "a,b", "a\"b", "a\nb", "a=b", &"x".repeat(56)] {
+        assert!(!valid_module_name(bad), "{bad:?}");
+    }
+    for good in ["i6300esb", "iTCO_wdt", "sp5100-tco", "ipmi_watchdog"] {
+        assert!(valid_module_name(good), "{good}");
+    }
+}
+
+#[test]
+fn reasons_shown_to_people_carry_no_raw_control_characters() {
+    for why in [
+        Unusable::BuiltIn("a\x1b[2Jb".into()),
+        Unusable::MissingInTarget("a\x1b[2Jb".into()),
+        Unusable::BuiltInTarget("a\x1b[2Jb".into()),
+        Unusable::Held(vec![Holder { pid: 7, comm: "a\x1b[2Jb".into() }]),
+    ] {
+        let text = why.to_string();
+        assert!(!text.contains('\x1b') && text.contains("a\\033[2Jb"), "{text:?}");
+    }
+}
+
+#[test]
+fn the_default_timeout_respects_the_devices_minimum() {
+    let t = Tree::new();
+    t.core("0", &["i6300esb"]);
+    t.device(0, "i6300ESB timer", "inactive", 900, 2046, None);
+    t.write("sys/class/watchdog/watchdog0/min_timeout", "900\n");
+    let c = choose(&inventory(&t), &any(), Request::Default, Mode::Direct).unwrap().choice.unwrap();
+    assert_eq!(c.timeout, 900);
+    // A range that holds no usable timeout is passed over with the reason.
+    t.write("sys/class/watchdog/watchdog0/min_timeout", "2100\n");
+    let sel = choose(&inventory(&t), &any(), Request::Default, Mode::Direct).unwrap();
+    assert!(sel.choice.is_none());
+    assert!(matches!(sel.skipped[0].1, Unusable::OutOfRange { min: 2100, max: 2046, .. }), "{:?}", sel.skipped);
 }
