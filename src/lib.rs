@@ -22,6 +22,8 @@ pub mod safety;
 pub mod shutdown;
 #[allow(unsafe_code)]
 pub mod sys;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod ui;
 pub mod upload;

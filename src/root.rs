@@ -355,17 +355,16 @@ mod tests {
     /// A root with a decoy `outside` directory *inside* it, and a real one
     /// next to it: what escapes reads "host", what stays reads "inside".
     struct Tree {
-        _tmp: tempfile::TempDir,
+        _tmp: crate::testing::TempRoot,
         root: PathBuf,
         host: PathBuf,
     }
 
     fn tree() -> Tree {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("root");
-        let host = tmp.path().join("host");
+        let tmp = crate::testing::TempRoot::new();
+        let root = tmp.dir().to_path_buf();
+        let host = tmp.outside().to_path_buf();
         std::fs::create_dir_all(root.join("boot/grub")).unwrap();
-        std::fs::create_dir_all(&host).unwrap();
         std::fs::write(host.join("secret"), "host").unwrap();
         // Where an escaping path lands once it is kept inside the root.
         std::fs::create_dir_all(root.join("host")).unwrap();

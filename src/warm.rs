@@ -347,11 +347,12 @@ fn hand_over(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kexec::preflight::tests::{on, plan, Machine};
+    use crate::kexec::preflight::tests::{machine, on, plan};
     use crate::kexec::preflight::Allow;
     use crate::safety::record::{Outcome, Record, Store};
     use crate::safety::watchdog::{self, ArmedBy, Survival};
     use crate::sys::fake::{Call, Fake};
+    use crate::testing::TempRoot;
     use nix::errno::Errno;
 
     /// A terminal that answers as told and keeps what was written to it.
@@ -391,20 +392,20 @@ mod tests {
         Handover { timeout: Duration::from_secs(1) }
     }
 
-    fn reboot_plan(m: &Machine, mode: Mode) -> Plan {
+    fn reboot_plan(m: &TempRoot, mode: Mode) -> Plan {
         let mut p = on(m, &plan("6.1.0-9-amd64"), Allow::default());
         p.mode = Some(mode);
         p
     }
 
-    fn run(m: &Machine, fake: &mut Fake, mode: Mode, consent: Consent, answer: Answer) -> Result<(), Error> {
+    fn run(m: &TempRoot, fake: &mut Fake, mode: Mode, consent: Consent, answer: Answer) -> Result<(), Error> {
         let mut term = Scripted::new(consent, answer);
         reboot(&m.root(), fake, &mut term, &reboot_plan(m, mode), &handover())
     }
 
     #[test]
     fn without_terminal_and_yes_nothing_is_touched() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let e = run(&m, &mut fake, Mode::Direct, Consent::Refused, Answer::Yes).unwrap_err();
         assert!(e.to_string().contains("pass --yes"), "{e}");
@@ -413,7 +414,7 @@ mod tests {
 
     #[test]
     fn eof_is_not_consent() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let e = run(&m, &mut fake, Mode::Direct, Consent::Ask, Answer::No).unwrap_err();
         assert!(matches!(e, Error::NotConfirmed), "{e}");
@@ -422,7 +423,7 @@ mod tests {
 
     #[test]
     fn ctrl_c_at_the_prompt_is_interrupted_and_loads_nothing() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let e = run(&m, &mut fake, Mode::Direct, Consent::Ask, Answer::Interrupted).unwrap_err();
         assert!(matches!(e, Error::Interrupted));
@@ -431,7 +432,7 @@ mod tests {
 
     #[test]
     fn the_person_sees_the_plan_before_the_question() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Ask, Answer::Yes);
         reboot(&m.root(), &mut fake, &mut term, &reboot_plan(&m, Mode::Systemd), &handover()).unwrap();
@@ -443,7 +444,7 @@ mod tests {
 
     #[test]
     fn load_only_loads_and_never_reboots() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Refused, Answer::No);
         load(&m.root(), &mut fake, &mut term, &on(&m, &plan("6.1.0-9-amd64"), Allow::default())).unwrap();
@@ -454,7 +455,7 @@ mod tests {
 
     #[test]
     fn preflight_refusal_loads_nothing() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
         let mut fake = Fake::default();
         let e = run(&m, &mut fake, Mode::Direct, Consent::Given, Answer::Yes).unwrap_err();
@@ -464,7 +465,7 @@ mod tests {
 
     #[test]
     fn systemd_mode_loads_then_runs_systemctl_kexec() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         run(&m, &mut fake, Mode::Systemd, Consent::Given, Answer::Yes).unwrap();
         assert!(matches!(fake.calls[0], Call::Load(_)));
@@ -473,7 +474,7 @@ mod tests {
 
     #[test]
     fn failed_handover_unloads_and_keeps_running() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { run_code: 1, ..Fake::default() };
         let e = run(&m, &mut fake, Mode::Systemd, Consent::Given, Answer::Yes).unwrap_err();
         assert!(e.to_string().contains("unloaded and the machine keeps running"), "{e}");
@@ -483,7 +484,7 @@ mod tests {
 
     #[test]
     fn direct_mode_ends_in_reboot_kexec_and_unloads_when_it_fails() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
         let e = run(&m, &mut fake, Mode::Direct, Consent::Given, Answer::Yes).unwrap_err();
         assert!(format!("{:#}", anyhow::Error::new(e)).contains("reboot(LINUX_REBOOT_CMD_KEXEC) failed"));
@@ -493,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_hands_nothing_over() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
         let e = run(&m, &mut fake, Mode::Systemd, Consent::Given, Answer::Yes).unwrap_err();
         assert!(matches!(e, Error::Load(LoadError::Format)), "{e}");
@@ -502,7 +503,7 @@ mod tests {
 
     #[test]
     fn exec_needs_a_loaded_kernel() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Given, Answer::No);
         let e =
@@ -516,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_dry_run_shows_what_preflight_would_refuse() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = on(&m, &plan("6.1.0-9-amd64"), Allow::default());
         p.initrds = vec!["/boot/nothing-here.img".into()];
         let found = problems(&m.root(), &Fake::default(), &p);
@@ -540,19 +541,19 @@ mod tests {
         }
     }
 
-    fn armed_plan(m: &Machine, mode: Mode, w: watchdog::Choice) -> Plan {
+    fn armed_plan(m: &TempRoot, mode: Mode, w: watchdog::Choice) -> Plan {
         let mut p = reboot_plan(m, mode);
         p.net = Net { watchdog: Some(w), ..Net::default() };
         p
     }
 
-    fn pending(m: &Machine) -> Option<Record> {
+    fn pending(m: &TempRoot) -> Option<Record> {
         Store::new(&m.root()).pending().unwrap()
     }
 
     #[test]
     fn the_watchdog_is_armed_after_the_load_just_before_the_hand_over() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/osrelease", b"6.1.0-8-amd64\n");
         m.write("/proc/sys/kernel/random/boot_id", b"b0\n");
         let mut fake = Fake::default();
@@ -580,7 +581,7 @@ mod tests {
             (Consent::Refused, Answer::Yes, false),
             (Consent::Given, Answer::Yes, true),
         ] {
-            let m = Machine::new();
+            let m = machine();
             if disabled {
                 m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
             }
@@ -594,7 +595,7 @@ mod tests {
 
     #[test]
     fn a_failed_hand_over_disarms_forgets_the_record_and_unloads() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, esb(600)), &handover()).unwrap_err();
@@ -607,7 +608,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_arms_nothing_and_writes_no_record() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover()).unwrap_err();
@@ -617,7 +618,7 @@ mod tests {
 
     #[test]
     fn a_watchdog_that_cannot_be_armed_unloads_and_keeps_running() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { watchdog_arm_error: Some(Errno::EINVAL), ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         let e =
@@ -630,7 +631,7 @@ mod tests {
 
     #[test]
     fn without_a_watchdog_the_record_is_still_written_and_the_plan_says_so() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake::default();
         let mut term = Scripted::new(Consent::Ask, Answer::Yes);
         reboot(&m.root(), &mut fake, &mut term, &reboot_plan(&m, Mode::Systemd), &handover()).unwrap();
@@ -642,7 +643,7 @@ mod tests {
 
     #[test]
     fn a_device_held_by_systemd_is_armed_through_kexec_watchdog_sec_and_given_back_on_failure() {
-        let m = Machine::new();
+        let m = machine();
         let mut w = esb(600);
         w.armed_by = ArmedBy::Systemd;
         let mut fake = Fake { run_code: 1, ..Fake::default() };
@@ -671,7 +672,7 @@ mod tests {
 
     #[test]
     fn an_explicit_watchdog_without_a_device_is_refused_before_the_plan() {
-        let m = Machine::new();
+        let m = machine();
         let e = net::choose(&m.root(), "6.1.0-9-amd64", net::Request::Seconds(120), Mode::Direct).unwrap_err();
         assert!(matches!(e, ChooseError::Refused(_)), "{e}");
         assert!(e.to_string().starts_with("--watchdog 120: no usable hardware watchdog"), "{e}");
@@ -682,7 +683,7 @@ mod tests {
 
     #[test]
     fn exec_arms_what_load_planned_and_refuses_a_watchdog_load_did_not_plan() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { loaded: true, ..Fake::default() };
         let mut term = Scripted::new(Consent::Given, Answer::Yes);
         let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))

@@ -258,10 +258,11 @@ pub fn unload(sys: &mut dyn System, state: &KexecState) -> Result<(), LoadError>
 mod tests {
     use super::*;
     use crate::image::Section;
-    use crate::kexec::preflight::tests::{plan, Machine};
+    use crate::kexec::preflight::tests::{machine, plan};
     use crate::sys::fake::Fake;
+    use crate::testing::TempRoot;
 
-    fn load_with(m: &Machine, p: &Plan) -> Fake {
+    fn load_with(m: &TempRoot, p: &Plan) -> Fake {
         let mut fake = Fake::default();
         let prepared = prepare(&m.root(), p).unwrap();
         load(&m.root(), &mut fake, &prepared, &KexecState::read(&m.root())).unwrap();
@@ -270,7 +271,7 @@ mod tests {
 
     #[test]
     fn one_initrd_is_passed_as_it_is_with_nul_terminated_cmdline() {
-        let m = Machine::new();
+        let m = machine();
         let fake = load_with(&m, &plan("6.1.0-9-amd64"));
         let l = fake.loads();
         assert_eq!(l.len(), 1);
@@ -283,7 +284,7 @@ mod tests {
 
     #[test]
     fn several_initrds_are_concatenated_microcode_first_into_one_memfd() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/boot/intel-ucode.img", b"UCODE|");
         let mut p = plan("6.1.0-9-amd64");
         p.initrds.insert(0, "/boot/intel-ucode.img".into());
@@ -293,7 +294,7 @@ mod tests {
 
     #[test]
     fn no_initrd_sets_kexec_file_no_initramfs() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.initrds.clear();
         let fake = load_with(&m, &p);
@@ -301,7 +302,7 @@ mod tests {
         assert_eq!(fake.loads()[0].flags, KEXEC_FILE_NO_INITRAMFS);
     }
 
-    fn uki(m: &Machine) -> Plan {
+    fn uki(m: &TempRoot) -> Plan {
         // A made-up PE: the sections are found by offset, as discovery records them.
         m.write("/boot/efi/EFI/Linux/u.efi", b"MZ....LINUXBYTES..INITRDBYTES..");
         let mut p = plan("6.1.0-9-amd64");
@@ -319,7 +320,7 @@ mod tests {
 
     #[test]
     fn uki_sections_go_through_memfds() {
-        let m = Machine::new();
+        let m = machine();
         let fake = load_with(&m, &uki(&m));
         let l = fake.loads();
         assert_eq!(l[0].kernel, b"LINUXBYTES");
@@ -329,7 +330,7 @@ mod tests {
 
     #[test]
     fn extra_initrds_follow_the_uki_one() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = uki(&m);
         p.initrds = vec!["/boot/initrd.img-6.1.0-9-amd64".into()];
         let fake = load_with(&m, &p);
@@ -338,7 +339,7 @@ mod tests {
 
     #[test]
     fn uki_section_past_the_end_is_an_error_not_a_panic() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = uki(&m);
         p.entry.sections[0].size = u64::MAX;
         assert!(matches!(prepare(&m.root(), &p), Err(LoadError::SectionOutOfFile { .. })));
@@ -348,7 +349,7 @@ mod tests {
 
     #[test]
     fn errno_is_mapped_to_its_cause() {
-        let m = Machine::new();
+        let m = machine();
         let mut s = KexecState::read(&m.root());
         assert!(matches!(explain(Errno::EPERM, &s, false), LoadError::NotPermitted));
         assert!(matches!(explain(Errno::EPERM, &s, true), LoadError::PermissionDenied));
@@ -367,7 +368,7 @@ mod tests {
 
     #[test]
     fn a_refused_load_reports_the_explained_cause() {
-        let m = Machine::new();
+        let m = machine();
         let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
         let prepared = prepare(&m.root(), &plan("6.1.0-9-amd64")).unwrap();
         assert!(matches!(load(&m.root(), &mut fake, &prepared, &KexecState::read(&m.root())), Err(LoadError::Format)));

@@ -330,7 +330,8 @@ impl Serialize for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kexec::preflight::tests::{entry, Machine};
+    use crate::kexec::preflight::tests::{entry, machine};
+    use crate::testing::TempRoot;
 
     #[test]
     fn cmdline_is_checked_for_length_and_nul_once() {
@@ -403,13 +404,13 @@ mod tests {
         Net { watchdog: Some(w), ..Net::default() }
     }
 
-    fn build(m: &Machine, opts: &PlanOptions) -> Result<Plan, CmdlineError> {
+    fn build(m: &TempRoot, opts: &PlanOptions) -> Result<Plan, CmdlineError> {
         Plan::build(&m.root(), entry("6.1.0-9-amd64"), opts, KexecState::read(&m.root()), net_with_esb())
     }
 
     #[test]
     fn an_open_quote_is_refused_naming_where_it_came_from() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/cmdline", b"root=/dev/vda ro\n");
         let append = PlanOptions { append: vec!["foo=\"bar".into()], ..PlanOptions::default() };
         let e = build(&m, &append).unwrap_err();
@@ -432,7 +433,7 @@ mod tests {
 
     #[test]
     fn the_net_words_go_before_the_words_for_init() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/cmdline", b"root=/dev/vda ro -- splash\n");
         let opts = PlanOptions { append: vec!["-- single".into(), "quiet".into()], ..PlanOptions::default() };
         let p = build(&m, &opts).unwrap();
@@ -447,7 +448,7 @@ mod tests {
 
     #[test]
     fn a_conflicting_word_spelled_with_dashes_is_replaced_by_the_nets() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/cmdline", b"root=/dev/vda watchdog.handle-boot-enabled=1\n");
         let p = build(&m, &PlanOptions::default()).unwrap();
         let view = cmdline::kernel_view(p.cmdline.as_str());

@@ -223,30 +223,17 @@ pub(crate) mod tests {
     use crate::kexec::plan::{CmdlineSource, KernelCmdline};
     use crate::kexec::KexecState;
     use crate::sys::fake::Fake;
+    use crate::testing::TempRoot;
     use std::path::Path;
 
     /// A machine root with one bzImage-named kernel, an initrd and modules.
-    pub(crate) struct Machine {
-        pub dir: tempfile::TempDir,
-    }
-
-    impl Machine {
-        pub fn new() -> Machine {
-            let m = Machine { dir: tempfile::tempdir().unwrap() };
-            m.write("/boot/vmlinuz-6.1.0-9-amd64", b"KERNEL");
-            m.write("/boot/initrd.img-6.1.0-9-amd64", b"INITRD");
-            std::fs::create_dir_all(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
-            m.write("/proc/sys/kernel/kexec_load_disabled", b"0\n");
-            m
-        }
-        pub fn root(&self) -> Root {
-            Root::new(self.dir.path())
-        }
-        pub fn write(&self, p: &str, data: &[u8]) {
-            let f = self.dir.path().join(p.trim_start_matches('/'));
-            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-            std::fs::write(f, data).unwrap();
-        }
+    pub(crate) fn machine() -> TempRoot {
+        let m = TempRoot::new();
+        m.write("/boot/vmlinuz-6.1.0-9-amd64", b"KERNEL");
+        m.write("/boot/initrd.img-6.1.0-9-amd64", b"INITRD");
+        m.mkdir("/lib/modules/6.1.0-9-amd64");
+        m.write("/proc/sys/kernel/kexec_load_disabled", b"0\n");
+        m
     }
 
     pub(crate) fn entry(version: &str) -> BootEntry {
@@ -293,30 +280,30 @@ pub(crate) mod tests {
     }
 
     /// `p` as planned on `m` as it is now, with `allow`.
-    pub(crate) fn on(m: &Machine, p: &Plan, allow: Allow) -> Plan {
+    pub(crate) fn on(m: &TempRoot, p: &Plan, allow: Allow) -> Plan {
         let mut p = p.clone();
         p.state = KexecState::read(&m.root());
         p.allow = allow;
         p
     }
 
-    fn check_on(m: &Machine, p: &Plan, allow: Allow) -> Result<(), PreflightError> {
+    fn check_on(m: &TempRoot, p: &Plan, allow: Allow) -> Result<(), PreflightError> {
         check(&m.root(), &Fake::default(), &on(m, p, allow))
     }
 
-    fn err(m: &Machine, p: &Plan, allow: Allow) -> String {
+    fn err(m: &TempRoot, p: &Plan, allow: Allow) -> String {
         check_on(m, p, allow).unwrap_err().to_string()
     }
 
     #[test]
     fn a_complete_plan_passes() {
-        let m = Machine::new();
+        let m = machine();
         check_on(&m, &plan("6.1.0-9-amd64"), Allow::default()).unwrap();
     }
 
     #[test]
     fn without_cap_sys_boot_nothing_is_loaded() {
-        let m = Machine::new();
+        let m = machine();
         let fake = Fake { cap_sys_boot: false, ..Fake::default() };
         let e = check(&m.root(), &fake, &on(&m, &plan("6.1.0-9-amd64"), Allow::default())).unwrap_err();
         assert!(matches!(e, PreflightError::NotPermitted));
@@ -325,14 +312,14 @@ pub(crate) mod tests {
 
     #[test]
     fn disabled_kexec_is_refused() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
         assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("kexec_load_disabled is 1"));
     }
 
     #[test]
     fn used_up_load_limit_is_refused() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"0\n");
         assert!(err(&m, &plan("6.1.0-9-amd64"), Allow::default()).contains("limit"));
         m.write("/proc/sys/kernel/kexec_load_limit_reboot", b"-1\n");
@@ -341,7 +328,7 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_format_is_refused_with_its_problems() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.entry.format = Format::Unknown;
         p.entry.usable = false;
@@ -352,7 +339,7 @@ pub(crate) mod tests {
 
     #[test]
     fn elf_images_are_refused_as_unsupported() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.entry.format = Format::Elf;
         assert!(err(&m, &p, Allow::default()).contains("a elf image cannot be loaded"));
@@ -360,7 +347,7 @@ pub(crate) mod tests {
 
     #[test]
     fn foreign_architecture_is_refused() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.entry.arch = Some(Arch::Riscv64);
         assert!(err(&m, &p, Allow::default()).contains("Riscv64"));
@@ -368,7 +355,7 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_initrd_is_refused_unless_no_initrd() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.initrds = vec![Path::new("/boot/initrd.img-gone").into()];
         assert!(err(&m, &p, Allow::default()).contains("initrd /boot/initrd.img-gone is missing"));
@@ -381,18 +368,18 @@ pub(crate) mod tests {
 
     #[test]
     fn missing_modules_directory_needs_force() {
-        let m = Machine::new();
-        std::fs::remove_dir(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
+        let m = machine();
+        std::fs::remove_dir(m.at("lib/modules/6.1.0-9-amd64")).unwrap();
         let p = plan("6.1.0-9-amd64");
         assert!(err(&m, &p, Allow::default()).contains("--force"));
         check_on(&m, &p, Allow { force: true, no_initrd: false }).unwrap();
-        std::fs::create_dir_all(m.dir.path().join("usr/lib/modules/6.1.0-9-amd64")).unwrap();
+        std::fs::create_dir_all(m.at("usr/lib/modules/6.1.0-9-amd64")).unwrap();
         check_on(&m, &p, Allow::default()).unwrap();
     }
 
     #[test]
     fn command_line_without_root_needs_force_or_a_builtin_one() {
-        let m = Machine::new();
+        let m = machine();
         let mut p = plan("6.1.0-9-amd64");
         p.cmdline = KernelCmdline::new("quiet rootwait", &p.entry.kernel, None).unwrap();
         assert!(err(&m, &p, Allow::default()).contains("no root="));
@@ -403,9 +390,9 @@ pub(crate) mod tests {
 
     #[test]
     fn an_initrd_that_is_a_directory_or_a_fifo_is_refused_without_blocking() {
-        let m = Machine::new();
-        std::fs::create_dir_all(m.dir.path().join("boot/dir.img")).unwrap();
-        nix::unistd::mkfifo(&m.dir.path().join("boot/fifo.img"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let m = machine();
+        std::fs::create_dir_all(m.at("boot/dir.img")).unwrap();
+        nix::unistd::mkfifo(&m.at("boot/fifo.img"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         for (name, kind) in [("/boot/dir.img", "a directory"), ("/boot/fifo.img", "a FIFO")] {
             let mut p = plan("6.1.0-9-amd64");
             p.initrds = vec![name.into()];
@@ -416,9 +403,9 @@ pub(crate) mod tests {
 
     #[test]
     fn findings_list_every_refusal_in_order() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
-        std::fs::remove_dir(m.dir.path().join("lib/modules/6.1.0-9-amd64")).unwrap();
+        std::fs::remove_dir(m.at("lib/modules/6.1.0-9-amd64")).unwrap();
         let mut p = plan("6.1.0-9-amd64");
         p.initrds = vec!["/boot/initrd.img-gone".into()];
         let fake = Fake { cap_sys_boot: false, ..Fake::default() };

@@ -78,24 +78,24 @@ pub fn status(root: &Root, sys: &dyn System) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kexec::preflight::tests::Machine;
+    use crate::kexec::preflight::tests::machine;
     use crate::sys::fake::Fake;
 
     #[test]
     fn status_says_why_kexec_is_impossible() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/proc/sys/kernel/kexec_load_disabled", b"1\n");
         let s = status(&m.root(), &Fake { cap_sys_boot: false, ..Fake::default() });
         assert!(!s.possible);
         assert_eq!(s.reasons.len(), 2, "{:?}", s.reasons);
-        let s = status(&Machine::new().root(), &Fake::default());
+        let s = status(&machine().root(), &Fake::default());
         assert!(s.possible, "{:?}", s.reasons);
         assert!(s.last_warm_reboot.is_none(), "never: null");
     }
 
     #[test]
     fn a_damaged_record_is_reported_as_damaged_not_as_never() {
-        let m = Machine::new();
+        let m = machine();
         m.write("/var/lib/kexec-chooser/pending.json", b"{\"id\": 1");
         let s = status(&m.root(), &Fake::default());
         let v = serde_json::to_value(&s).unwrap();

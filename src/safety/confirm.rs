@@ -159,25 +159,29 @@ fn reboot_firmware(
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::symlink;
-
     use nix::errno::Errno;
 
     use super::super::record::tests::record;
     use super::*;
     use crate::sys::fake::{Call, Fake};
+    use crate::testing::TempRoot;
 
     /// A machine after a warm reboot: /proc says what boot this is.
-    struct Machine {
-        dir: tempfile::TempDir,
+    struct Machine(TempRoot);
+
+    impl std::ops::Deref for Machine {
+        type Target = TempRoot;
+        fn deref(&self) -> &TempRoot {
+            &self.0
+        }
     }
 
     impl Machine {
         fn new(release: &str, cmdline: &str, boot_id: &str) -> Machine {
-            let m = Machine { dir: tempfile::tempdir().unwrap() };
-            m.write("proc/sys/kernel/osrelease", &format!("{release}\n"));
-            m.write("proc/cmdline", &format!("{cmdline}\n"));
-            m.write("proc/sys/kernel/random/boot_id", &format!("{boot_id}\n"));
+            let m = Machine(TempRoot::new());
+            m.write("proc/sys/kernel/osrelease", format!("{release}\n"));
+            m.write("proc/cmdline", format!("{cmdline}\n"));
+            m.write("proc/sys/kernel/random/boot_id", format!("{boot_id}\n"));
             m
         }
 
@@ -186,18 +190,8 @@ mod tests {
             Machine::new("6.1.0-10-amd64", "root=/dev/vda kexec_chooser.boot=a1", "b1")
         }
 
-        fn root(&self) -> Root {
-            Root::new(self.dir.path())
-        }
-
-        fn write(&self, rel: &str, text: &str) {
-            let p = self.dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-
         fn systemd(&self) {
-            std::fs::create_dir_all(self.dir.path().join("run/systemd/system")).unwrap();
+            self.mkdir("run/systemd/system");
         }
 
         fn pending(&self, r: &Record) {
@@ -207,16 +201,15 @@ mod tests {
         /// An i6300esb device as `watchdogN` (no parent device, as in QEMU).
         fn esb(&self, n: u32) {
             let d = format!("sys/class/watchdog/watchdog{n}");
-            self.write(&format!("{d}/identity"), "i6300ESB timer\n");
-            self.write(&format!("{d}/state"), "inactive\n");
+            self.write(format!("{d}/identity"), "i6300ESB timer\n");
+            self.write(format!("{d}/state"), "inactive\n");
             self.write("sys/module/i6300esb/initstate", "live\n");
         }
 
         /// PID 1 with `device` open.
         fn pid1_holds(&self, device: &str) {
             self.write("proc/1/comm", "systemd\n");
-            std::fs::create_dir_all(self.dir.path().join("proc/1/fd")).unwrap();
-            symlink(device, self.dir.path().join("proc/1/fd/3")).unwrap();
+            self.link("proc/1/fd/3", device);
         }
 
         fn store(&self) -> Store {

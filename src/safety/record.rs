@@ -323,10 +323,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_state_directory_linked_outside_the_root_is_never_written_through() {
-        let d = tempfile::tempdir().unwrap();
-        let (root, outside) = (d.path().join("root"), d.path().join("outside"));
+        let t = crate::testing::TempRoot::new();
+        let (root, outside) = (t.dir().to_path_buf(), t.outside().to_path_buf());
         std::fs::create_dir_all(root.join("var/lib")).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join(PENDING), "precious pending").unwrap();
         std::fs::write(outside.join(HISTORY), "precious history").unwrap();
         std::os::unix::fs::symlink(&outside, root.join("var/lib/kexec-chooser")).unwrap();

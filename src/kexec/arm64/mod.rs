@@ -364,13 +364,14 @@ pub(crate) mod tests {
         use super::*;
         use crate::image::Arch;
         use crate::kexec::load::{load, prepare, LoadError};
-        use crate::kexec::preflight::tests::{plan, Machine};
+        use crate::kexec::preflight::tests::{machine, plan};
         use crate::kexec::syscall::Syscall;
         use crate::kexec::KexecState;
         use crate::sys::fake::{Call, Fake};
+        use crate::testing::TempRoot;
 
-        fn arm64_machine() -> Machine {
-            let m = Machine::new();
+        fn arm64_machine() -> TempRoot {
+            let m = machine();
             m.write("/boot/vmlinuz-6.1.0-9-amd64", &image(1 << 20, 2 << 20));
             m.write("/proc/iomem", iomem::tests::VIRT.as_bytes());
             m.write("/sys/firmware/fdt", &fdt::tests::sample().to_bytes().unwrap());
@@ -378,7 +379,7 @@ pub(crate) mod tests {
             m
         }
 
-        fn run(m: &Machine, fake: &mut Fake, arch: Arch) -> Result<Syscall, LoadError> {
+        fn run(m: &TempRoot, fake: &mut Fake, arch: Arch) -> Result<Syscall, LoadError> {
             let p = prepare(&m.root(), &plan("6.1.0-9-amd64")).unwrap();
             let state = KexecState { arch: Some(arch), ..KexecState::read(&m.root()) };
             load(&m.root(), fake, &p, &state)

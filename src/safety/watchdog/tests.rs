@@ -3,37 +3,24 @@
 //! (docs/watchdog.md has the real listings).
 
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::*;
-use crate::root::Root;
+use crate::testing::TempRoot;
 
-struct Tree {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
+/// A machine's sysfs and /proc as the watchdog code reads them.
+struct Tree(TempRoot);
+
+impl std::ops::Deref for Tree {
+    type Target = TempRoot;
+    fn deref(&self) -> &TempRoot {
+        &self.0
+    }
 }
 
 impl Tree {
     fn new() -> Tree {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        Tree { _dir: dir, root }
-    }
-
-    fn root(&self) -> Root {
-        Root::new(&self.root)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn link(&self, rel: &str, target: &Path) {
-        let p = self.root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        symlink(target, p).unwrap();
+        Tree(TempRoot::new())
     }
 
     /// The watchdog core as a loaded module with `stop_on_reboot` and the given users.
@@ -41,7 +28,7 @@ impl Tree {
         self.write("sys/module/watchdog/initstate", "live\n");
         self.write("sys/module/watchdog/parameters/stop_on_reboot", &format!("{stop_on_reboot}\n"));
         self.write("sys/module/watchdog/parameters/handle_boot_enabled", "Y\n");
-        std::fs::create_dir_all(self.root.join("sys/module/watchdog/holders")).unwrap();
+        std::fs::create_dir_all(self.at("sys/module/watchdog/holders")).unwrap();
         for u in users {
             self.link(&format!("sys/module/watchdog/holders/{u}"), &Path::new("/sys/module").join(u));
             self.write(&format!("sys/module/{u}/initstate"), "live\n");
@@ -60,12 +47,12 @@ impl Tree {
         self.write(&format!("{d}/nowayout"), "0\n");
         self.write(&format!("{d}/bootstatus"), "0\n");
         if let Some((drv, module)) = driver {
-            let dev = self.root.join(format!("sys/devices/platform/{drv}.{n}"));
-            let drvdir = self.root.join(format!("sys/bus/platform/drivers/{drv}"));
+            let dev = self.at(format!("sys/devices/platform/{drv}.{n}"));
+            let drvdir = self.at(format!("sys/bus/platform/drivers/{drv}"));
             std::fs::create_dir_all(&dev).unwrap();
             std::fs::create_dir_all(&drvdir).unwrap();
             // Links as sysfs makes them, resolved inside the root.
-            std::fs::create_dir_all(self.root.join("sys/module").join(module)).unwrap();
+            std::fs::create_dir_all(self.at("sys/module").join(module)).unwrap();
             if std::fs::symlink_metadata(drvdir.join("module")).is_err() {
                 symlink(Path::new("/sys/module").join(module), drvdir.join("module")).unwrap();
             }
@@ -76,7 +63,7 @@ impl Tree {
 
     fn process(&self, pid: i32, comm: &str, fds: &[&str]) {
         self.write(&format!("proc/{pid}/comm"), &format!("{comm}\n"));
-        std::fs::create_dir_all(self.root.join(format!("proc/{pid}/fd"))).unwrap();
+        std::fs::create_dir_all(self.at(format!("proc/{pid}/fd"))).unwrap();
         for (i, target) in fds.iter().enumerate() {
             self.link(&format!("proc/{pid}/fd/{i}"), Path::new(target));
         }
@@ -259,7 +246,7 @@ fn default_core_parameter_needs_a_reload_when_nothing_holds_it() {
 #[test]
 fn built_in_core_with_stop_on_reboot_cannot_keep_it() {
     let t = esb_guest();
-    std::fs::remove_file(t.root.join("sys/module/watchdog/initstate")).unwrap();
+    std::fs::remove_file(t.at("sys/module/watchdog/initstate")).unwrap();
     let inv = inventory(&t);
     assert!(inv.core.present && !inv.core.loadable);
     let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
@@ -270,7 +257,7 @@ fn built_in_core_with_stop_on_reboot_cannot_keep_it() {
 fn built_in_driver_cannot_be_kept_from_loading() {
     let t = Tree::new();
     t.core("0", &[]);
-    std::fs::create_dir_all(t.root.join("sys/module/iTCO_wdt/parameters")).unwrap();
+    std::fs::create_dir_all(t.at("sys/module/iTCO_wdt/parameters")).unwrap();
     t.device(0, "iTCO_wdt", "inactive", 30, 0, Some(("iTCO_wdt", "iTCO_wdt")));
     let inv = inventory(&t);
     let sel = choose(&inv, &any(), Request::Default, Mode::Direct).unwrap();
@@ -484,7 +471,7 @@ fn a_fifo_or_a_link_outside_the_root_is_not_read() {
     let t = esb_guest();
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("timeout"), "77\n").unwrap();
-    let dir = t.root.join("sys/class/watchdog/watchdog0");
+    let dir = t.at("sys/class/watchdog/watchdog0");
     std::fs::remove_file(dir.join("identity")).unwrap();
     nix::unistd::mkfifo(&dir.join("identity"), nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     std::fs::remove_file(dir.join("timeout")).unwrap();
@@ -503,8 +490,7 @@ fn holders_are_read_inside_the_root_even_through_a_linked_proc_entry() {
     let t = esb_guest();
     // /proc/1 is a link to an absolute path: inside the root it leads to a
     // process holding /dev/null; on the host, to one holding the watchdog.
-    let host = tempfile::tempdir().unwrap();
-    let outside = host.path().join("p1");
+    let outside = t.outside().join("p1");
     std::fs::create_dir_all(outside.join("fd")).unwrap();
     std::fs::write(outside.join("comm"), "host\n").unwrap();
     symlink("/dev/watchdog0", outside.join("fd/0")).unwrap();
