@@ -372,9 +372,9 @@ pub(crate) mod tests {
 
         fn arm64_machine() -> TempRoot {
             let m = machine();
-            m.write("/boot/vmlinuz-6.1.0-9-amd64", &image(1 << 20, 2 << 20));
+            m.write("/boot/vmlinuz-6.1.0-9-amd64", image(1 << 20, 2 << 20));
             m.write("/proc/iomem", iomem::tests::VIRT.as_bytes());
-            m.write("/sys/firmware/fdt", &fdt::tests::sample().to_bytes().unwrap());
+            m.write("/sys/firmware/fdt", fdt::tests::sample().to_bytes().unwrap());
             m.write("/sys/kernel/security/lockdown", b"[none] integrity confidentiality\n");
             m
         }
@@ -452,7 +452,7 @@ pub(crate) mod tests {
         #[test]
         fn a_garbage_kernel_or_hidden_memory_map_stops_before_the_syscall() {
             let m = arm64_machine();
-            m.write("/boot/vmlinuz-6.1.0-9-amd64", &[0x42; 8192]);
+            m.write("/boot/vmlinuz-6.1.0-9-amd64", [0x42; 8192]);
             let mut fake = Fake { load_error: Some(Errno::ENOSYS), ..Fake::default() };
             assert!(run(&m, &mut fake, Arch::Aarch64).unwrap_err().to_string().contains("not an arm64 Image"));
             let m = arm64_machine();

@@ -26,12 +26,12 @@ impl Tree {
     /// The watchdog core as a loaded module with `stop_on_reboot` and the given users.
     fn core(&self, stop_on_reboot: &str, users: &[&str]) {
         self.write("sys/module/watchdog/initstate", "live\n");
-        self.write("sys/module/watchdog/parameters/stop_on_reboot", &format!("{stop_on_reboot}\n"));
+        self.write("sys/module/watchdog/parameters/stop_on_reboot", format!("{stop_on_reboot}\n"));
         self.write("sys/module/watchdog/parameters/handle_boot_enabled", "Y\n");
         std::fs::create_dir_all(self.at("sys/module/watchdog/holders")).unwrap();
         for u in users {
-            self.link(&format!("sys/module/watchdog/holders/{u}"), &Path::new("/sys/module").join(u));
-            self.write(&format!("sys/module/{u}/initstate"), "live\n");
+            self.link(format!("sys/module/watchdog/holders/{u}"), Path::new("/sys/module").join(u));
+            self.write(format!("sys/module/{u}/initstate"), "live\n");
         }
     }
 
@@ -39,13 +39,13 @@ impl Tree {
     /// behind a parent device, or none (i6300esb registers no parent).
     fn device(&self, n: u32, identity: &str, state: &str, timeout: u32, max: u32, driver: Option<(&str, &str)>) {
         let d = format!("sys/class/watchdog/watchdog{n}");
-        self.write(&format!("{d}/identity"), &format!("{identity}\n"));
-        self.write(&format!("{d}/state"), &format!("{state}\n"));
-        self.write(&format!("{d}/timeout"), &format!("{timeout}\n"));
-        self.write(&format!("{d}/min_timeout"), "1\n");
-        self.write(&format!("{d}/max_timeout"), &format!("{max}\n"));
-        self.write(&format!("{d}/nowayout"), "0\n");
-        self.write(&format!("{d}/bootstatus"), "0\n");
+        self.write(format!("{d}/identity"), format!("{identity}\n"));
+        self.write(format!("{d}/state"), format!("{state}\n"));
+        self.write(format!("{d}/timeout"), format!("{timeout}\n"));
+        self.write(format!("{d}/min_timeout"), "1\n");
+        self.write(format!("{d}/max_timeout"), format!("{max}\n"));
+        self.write(format!("{d}/nowayout"), "0\n");
+        self.write(format!("{d}/bootstatus"), "0\n");
         if let Some((drv, module)) = driver {
             let dev = self.at(format!("sys/devices/platform/{drv}.{n}"));
             let drvdir = self.at(format!("sys/bus/platform/drivers/{drv}"));
@@ -57,15 +57,15 @@ impl Tree {
                 symlink(Path::new("/sys/module").join(module), drvdir.join("module")).unwrap();
             }
             symlink(format!("/sys/bus/platform/drivers/{drv}"), dev.join("driver")).unwrap();
-            self.link(&format!("{d}/device"), Path::new(&format!("/sys/devices/platform/{drv}.{n}")));
+            self.link(format!("{d}/device"), Path::new(&format!("/sys/devices/platform/{drv}.{n}")));
         }
     }
 
     fn process(&self, pid: i32, comm: &str, fds: &[&str]) {
-        self.write(&format!("proc/{pid}/comm"), &format!("{comm}\n"));
+        self.write(format!("proc/{pid}/comm"), format!("{comm}\n"));
         std::fs::create_dir_all(self.at(format!("proc/{pid}/fd"))).unwrap();
         for (i, target) in fds.iter().enumerate() {
-            self.link(&format!("proc/{pid}/fd/{i}"), Path::new(target));
+            self.link(format!("proc/{pid}/fd/{i}"), Path::new(target));
         }
     }
 }
@@ -361,7 +361,7 @@ fn modprobe_conf_sets_only_stop_on_reboot() {
 #[test]
 fn oversized_or_odd_attributes_do_not_panic() {
     let t = esb_guest();
-    t.write("sys/class/watchdog/watchdog0/timeout", &"9".repeat(10_000));
+    t.write("sys/class/watchdog/watchdog0/timeout", "9".repeat(10_000));
     t.write("sys/class/watchdog/watchdog0/state", "weird\n");
     t.write("sys/class/watchdog/watchdog0/max_timeout", "-5\n");
     t.write("sys/module/watchdog/parameters/handle_boot_enabled", "maybe\n");
@@ -376,9 +376,9 @@ fn oversized_or_odd_attributes_do_not_panic() {
 fn target_tree(release: &str, dep: &str, builtin: Option<&str>) -> Tree {
     let t = esb_guest();
     t.write("sys/module/watchdog/parameters/stop_on_reboot", "0\n");
-    t.write(&format!("lib/modules/{release}/modules.dep"), dep);
+    t.write(format!("lib/modules/{release}/modules.dep"), dep);
     if let Some(b) = builtin {
-        t.write(&format!("lib/modules/{release}/modules.builtin"), b);
+        t.write(format!("lib/modules/{release}/modules.builtin"), b);
     }
     t
 }
@@ -495,8 +495,8 @@ fn holders_are_read_inside_the_root_even_through_a_linked_proc_entry() {
     std::fs::write(outside.join("comm"), "host\n").unwrap();
     symlink("/dev/watchdog0", outside.join("fd/0")).unwrap();
     let inside = outside.strip_prefix("/").unwrap();
-    t.write(&format!("{}/comm", inside.display()), "inside\n");
-    t.link(&format!("{}/fd/0", inside.display()), Path::new("/dev/null"));
+    t.write(format!("{}/comm", inside.display()), "inside\n");
+    t.link(format!("{}/fd/0", inside.display()), Path::new("/dev/null"));
     t.link("proc/1", &outside);
     let inv = inventory(&t);
     assert!(inv.devices[0].holders.is_empty(), "{:?}", inv.devices[0].holders);
