@@ -350,7 +350,7 @@ mod tests {
     use crate::kexec::preflight::tests::{machine, on, plan};
     use crate::kexec::preflight::Allow;
     use crate::safety::record::{Outcome, Record, Store};
-    use crate::safety::watchdog::{self, ArmedBy, Survival};
+    use crate::safety::watchdog::{self, ArmedBy};
     use crate::sys::fake::{Call, Fake};
     use crate::testing::TempRoot;
     use nix::errno::Errno;
@@ -527,18 +527,7 @@ mod tests {
 
     /// The watchdog an i6300esb gives: armed by kexec-chooser, kept by the core.
     fn esb(timeout: u32) -> watchdog::Choice {
-        watchdog::Choice {
-            name: "watchdog0".into(),
-            device: "/dev/watchdog0".into(),
-            identity: "i6300ESB timer".into(),
-            module: "i6300esb".into(),
-            timeout,
-            reset_after: timeout,
-            survival: Survival::Kept,
-            armed_by: ArmedBy::KexecChooser,
-            known: true,
-            heartbeat_param: Some("heartbeat"),
-        }
+        watchdog::tests::esb_choice(timeout)
     }
 
     fn armed_plan(m: &TempRoot, mode: Mode, w: watchdog::Choice) -> Plan {

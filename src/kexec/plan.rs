@@ -356,18 +356,7 @@ mod tests {
 
     #[test]
     fn the_net_words_keep_a_blacklist_already_there() {
-        let w = crate::safety::watchdog::Choice {
-            name: "watchdog0".into(),
-            device: "/dev/watchdog0".into(),
-            identity: "i6300ESB timer".into(),
-            module: "i6300esb".into(),
-            timeout: 600,
-            reset_after: 600,
-            survival: crate::safety::watchdog::Survival::Kept,
-            armed_by: ArmedBy::KexecChooser,
-            known: true,
-            heartbeat_param: Some("heartbeat"),
-        };
+        let w = crate::safety::watchdog::tests::esb_choice(600);
         let net = Net { watchdog: Some(w), ..Net::default() };
         let line = with_net_words("root=/dev/vda modprobe.blacklist=nouveau quiet", "ab12", &net).unwrap();
         assert_eq!(
@@ -390,16 +379,8 @@ mod tests {
 
     fn net_with_esb() -> Net {
         let w = crate::safety::watchdog::Choice {
-            name: "watchdog0".into(),
-            device: "/dev/watchdog0".into(),
-            identity: "i6300ESB timer".into(),
-            module: "i6300esb".into(),
-            timeout: 600,
-            reset_after: 600,
-            survival: crate::safety::watchdog::Survival::Kept,
-            armed_by: ArmedBy::KexecChooser,
-            known: true,
             heartbeat_param: None,
+            ..crate::safety::watchdog::tests::esb_choice(600)
         };
         Net { watchdog: Some(w), ..Net::default() }
     }

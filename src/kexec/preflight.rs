@@ -192,27 +192,12 @@ fn check_initrds(root: &Root, plan: &Plan) -> Vec<PreflightError> {
 /// An initrd is loaded from a regular file: a directory cannot be read, and
 /// opening a FIFO would wait forever for a writer.
 fn check_initrd(root: &Root, path: &Path) -> Option<PreflightError> {
-    match root.metadata(path) {
-        Ok(m) if m.is_file() => None,
-        Ok(m) => Some(PreflightError::InitrdNotAFile { path: path.to_path_buf(), kind: kind_name(&m) }),
+    match root.file_metadata(path) {
+        Ok(_) => None,
+        Err(RootError::NotRegular { kind, .. }) => {
+            Some(PreflightError::InitrdNotAFile { path: path.to_path_buf(), kind })
+        }
         Err(source) => Some(PreflightError::InitrdMissing { path: path.to_path_buf(), source }),
-    }
-}
-
-/// How a file type reads in "is a FIFO, not a regular file".
-fn kind_name(m: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_socket() {
-        "a socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "a special file"
     }
 }
 

@@ -495,4 +495,4 @@ pub fn find_armed<'a>(inventory: &'a Inventory, module: &str, identity: &str) ->
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

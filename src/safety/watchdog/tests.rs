@@ -70,6 +70,23 @@ impl Tree {
     }
 }
 
+/// The device an i6300esb gives, as chosen: armed by kexec-chooser for
+/// `timeout` seconds, kept by a core with `stop_on_reboot=0`.
+pub(crate) fn esb_choice(timeout: u32) -> Choice {
+    Choice {
+        name: "watchdog0".into(),
+        device: "/dev/watchdog0".into(),
+        identity: "i6300ESB timer".into(),
+        module: "i6300esb".into(),
+        timeout,
+        reset_after: timeout,
+        survival: Survival::Kept,
+        armed_by: ArmedBy::KexecChooser,
+        known: true,
+        heartbeat_param: Some("heartbeat"),
+    }
+}
+
 fn esb_guest() -> Tree {
     let t = Tree::new();
     t.core("-1", &["i6300esb"]);
