@@ -105,11 +105,6 @@ impl AtomicFile {
         Err(create_error(last))
     }
 
-    /// The path this file will have once committed.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     fn tmp_path(&self) -> PathBuf {
         self.target.with_file_name(&self.tmp)
     }

@@ -5,26 +5,26 @@
 //! `unsafe` is confined to [`sys`]; every other module denies it.
 #![deny(unsafe_code)]
 
-pub mod atomic_file;
+pub(crate) mod atomic_file;
 pub mod boot;
 pub mod card;
 pub mod cli;
 pub mod disk;
-pub mod fnv;
+pub(crate) mod fnv;
 pub mod image;
-pub mod kexec;
+pub(crate) mod kexec;
 pub mod mountinfo;
-pub mod patch;
+pub(crate) mod patch;
 pub mod paths;
 pub mod perf;
-pub mod root;
-pub mod safety;
-pub mod shutdown;
+pub(crate) mod root;
+pub(crate) mod safety;
+pub(crate) mod shutdown;
 #[allow(unsafe_code)]
-pub mod sys;
+pub(crate) mod sys;
 #[cfg(test)]
 mod testing;
-pub mod text;
-pub mod ui;
-pub mod upload;
-pub mod warm;
+pub(crate) mod text;
+pub(crate) mod ui;
+pub(crate) mod upload;
+pub(crate) mod warm;

@@ -30,6 +30,11 @@ pub const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 /// kexec-chooser's own state that outlives a boot: the pending warm reboot
 /// and the history of the last ones.
 pub const STATE_DIR: &str = "/var/lib/kexec-chooser";
+/// In [`STATE_DIR`]: the warm reboot waiting for its confirmation
+/// (kexec-chooser-confirm.service runs only when it exists).
+pub const PENDING_RECORD: &str = "/var/lib/kexec-chooser/pending.json";
+/// In [`STATE_DIR`]: the last warm reboots that ended, oldest first.
+pub const HISTORY_RECORD: &str = "/var/lib/kexec-chooser/history.json";
 /// kexec-chooser's state of this boot only: what `load` loaded.
 pub const RUN_DIR: &str = "/run/kexec-chooser";
 /// The hardware watchdogs the kernel knows.
@@ -48,3 +53,13 @@ pub const SELF_STATUS: &str = "/proc/self/status";
 pub const SWAPS: &str = "/proc/swaps";
 /// The certificate authorities Debian's ca-certificates trusts.
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_records_are_in_the_state_directory() {
+        for record in [super::PENDING_RECORD, super::HISTORY_RECORD] {
+            assert_eq!(std::path::Path::new(record).parent(), Some(std::path::Path::new(super::STATE_DIR)));
+        }
+    }
+}

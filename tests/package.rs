@@ -305,10 +305,7 @@ fn confirm_unit_passes_check_as_one_argument_and_the_cli_accepts_it() {
     assert_eq!(unit_values(unit, "WantedBy"), ["multi-user.target"]);
     assert_eq!(unit_values(unit, "StandardOutput"), ["journal+console"]);
     assert_eq!(unit_values(unit, "StandardError"), ["journal+console"]);
-    assert_eq!(
-        unit_values(unit, "ConditionPathExists"),
-        [format!("{}/{}", kexec_chooser::paths::STATE_DIR, kexec_chooser::safety::record::PENDING)]
-    );
+    assert_eq!(unit_values(unit, "ConditionPathExists"), [kexec_chooser::paths::PENDING_RECORD]);
 }
 
 #[test]

@@ -94,9 +94,9 @@ pub enum Error {
 
 pub mod bls;
 pub mod cmdline;
-pub mod discover;
+pub(crate) mod discover;
 pub mod grub;
-pub mod select;
+pub(crate) mod select;
 pub mod version;
 
-pub use discover::{discover, Discovery};
+pub(crate) use discover::discover;

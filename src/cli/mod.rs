@@ -10,15 +10,15 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::root::Root;
 
-pub mod analyze;
-pub mod card;
-pub mod confirm;
-pub mod disk;
-pub mod kexec;
-pub mod list;
-pub mod mkpatch;
-pub mod reboot;
-pub mod upload;
+pub(crate) mod analyze;
+pub(crate) mod card;
+pub(crate) mod confirm;
+pub(crate) mod disk;
+pub(crate) mod kexec;
+pub(crate) mod list;
+pub(crate) mod mkpatch;
+pub(crate) mod reboot;
+pub(crate) mod upload;
 
 /// Exit codes of the main job (the utilities document their own).
 pub mod exit {

@@ -10,7 +10,6 @@ pub mod state;
 pub mod status;
 pub mod syscall;
 
-pub use load::{LoadError, Prepared};
-pub use plan::{Mode, ModeChoice, Plan};
-pub use preflight::{Allow, PreflightError};
+pub use load::Prepared;
+pub use plan::Plan;
 pub use state::KexecState;

@@ -21,8 +21,8 @@ mod repo;
 pub mod store;
 mod tool;
 
-pub use repo::{GitSelection, Identity, Repo, Vcs};
-pub use store::{Saved, Slot, Version};
+pub use repo::{GitSelection, Repo, Vcs};
+pub use store::Saved;
 
 /// Every way `mkpatch` can fail, one variant per failure point.
 #[derive(Debug, thiserror::Error)]

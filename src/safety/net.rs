@@ -245,13 +245,8 @@ pub fn arm(
         Some(w) => format!("{} armed for {} s by {}", text::path(&w.device), w.timeout, w.armed_by),
         None => net.describe(),
     };
-    let _ = crate::say!(
-        log,
-        "safety net set in {} ms: {what}; record {}/{}",
-        t0.elapsed().as_millis(),
-        paths::STATE_DIR,
-        super::record::PENDING
-    );
+    let _ =
+        crate::say!(log, "safety net set in {} ms: {what}; record {}", t0.elapsed().as_millis(), paths::PENDING_RECORD);
     Ok(armed)
 }
 

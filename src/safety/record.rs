@@ -4,7 +4,7 @@
 //! how the machine, the person and the fleet learn afterwards whether the
 //! warm reboot came back.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,10 +15,6 @@ use crate::paths;
 use crate::root::Root;
 use crate::root::RootError;
 
-/// The pending record.
-pub const PENDING: &str = "pending.json";
-/// The ended records, oldest first.
-pub const HISTORY: &str = "history.json";
 /// How many ended warm reboots the history keeps.
 pub const HISTORY_LEN: usize = 20;
 /// The most read from either file (a record is a few hundred bytes).
@@ -116,18 +112,14 @@ impl Store {
         Store { root: root.clone() }
     }
 
-    fn system_path(name: &str) -> PathBuf {
-        Path::new(paths::STATE_DIR).join(name)
-    }
-
     /// The pending record, if a warm reboot is waiting for its confirmation.
     pub fn pending(&self) -> Result<Option<Record>, RecordError> {
-        self.read(PENDING)
+        self.read(paths::PENDING_RECORD)
     }
 
     /// The ended records, oldest first.
     pub fn history(&self) -> Result<Vec<Record>, RecordError> {
-        Ok(self.read(HISTORY)?.unwrap_or_default())
+        Ok(self.read(paths::HISTORY_RECORD)?.unwrap_or_default())
     }
 
     /// The newest warm reboot: the pending one, else the last ended one.
@@ -138,8 +130,8 @@ impl Store {
         }
     }
 
-    fn read<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Option<T>, RecordError> {
-        let path = Self::system_path(name);
+    fn read<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, RecordError> {
+        let path = PathBuf::from(path);
         match self.root.read(&path, LIMIT) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|source| RecordError::Parse { path, source }),
             Err(e) if e.is_not_found() => Ok(None),
@@ -147,8 +139,8 @@ impl Store {
         }
     }
 
-    fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), RecordError> {
-        let path = Self::system_path(name);
+    fn write<T: Serialize>(&self, path: &str, value: &T) -> Result<(), RecordError> {
+        let path = PathBuf::from(path);
         let mut text =
             serde_json::to_vec_pretty(value).map_err(|source| RecordError::Parse { path: path.clone(), source })?;
         text.push(b'\n');
@@ -161,13 +153,13 @@ impl Store {
     /// Write `record` as the pending one, durably (fsynced, renamed, the
     /// directory fsynced): the hand-over may end this boot at any moment.
     pub fn set_pending(&self, record: &Record) -> Result<(), RecordError> {
-        self.write(PENDING, record)
+        self.write(paths::PENDING_RECORD, record)
     }
 
     /// Forget the pending record: the hand-over failed, or the kernel was
     /// unloaded, and the machine keeps running.
     pub fn drop_pending(&self) -> Result<(), RecordError> {
-        self.root.remove_file(Self::system_path(PENDING))?;
+        self.root.remove_file(paths::PENDING_RECORD)?;
         Ok(())
     }
 
@@ -181,7 +173,7 @@ impl Store {
         history.push(record.clone());
         let excess = history.len().saturating_sub(HISTORY_LEN);
         history.drain(..excess);
-        self.write(HISTORY, &history)?;
+        self.write(paths::HISTORY_RECORD, &history)?;
         self.drop_pending()
     }
 }
@@ -323,6 +315,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_state_directory_linked_outside_the_root_is_never_written_through() {
+        const PENDING: &str = "pending.json";
+        const HISTORY: &str = "history.json";
         let t = crate::testing::TempRoot::new();
         let (root, outside) = (t.dir().to_path_buf(), t.outside().to_path_buf());
         std::fs::create_dir_all(root.join("var/lib")).unwrap();

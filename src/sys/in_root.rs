@@ -35,6 +35,7 @@ pub enum Resolver {
     /// `openat2` when the kernel has it, else the walk.
     Auto,
     /// The user-space walk only (to test it where `openat2` exists).
+    #[cfg(test)]
     Walk,
 }
 

@@ -32,7 +32,6 @@ pub use proc::Process;
 
 /// `kexec_file_load(2)` flags, from include/uapi/linux/kexec.h.
 pub const KEXEC_FILE_UNLOAD: u32 = 0x0000_0001;
-pub const KEXEC_FILE_ON_CRASH: u32 = 0x0000_0002;
 pub const KEXEC_FILE_NO_INITRAMFS: u32 = 0x0000_0004;
 
 /// The syscall number of `kexec_file_load`: from libc where it has one (x86_64,

@@ -17,28 +17,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-/// `WDIOF_*` option bits of `struct watchdog_info` and of the boot status
-/// (include/uapi/linux/watchdog.h).
-pub const WDIOF_OVERHEAT: u32 = 0x0001;
-pub const WDIOF_FANFAULT: u32 = 0x0002;
-pub const WDIOF_EXTERN1: u32 = 0x0004;
-pub const WDIOF_EXTERN2: u32 = 0x0008;
-pub const WDIOF_POWERUNDER: u32 = 0x0010;
-/// The card reset the machine: in the boot status, the last reset was the watchdog's.
-pub const WDIOF_CARDRESET: u32 = 0x0020;
-pub const WDIOF_POWEROVER: u32 = 0x0040;
-/// The timeout can be set (`WDIOC_SETTIMEOUT`).
-pub const WDIOF_SETTIMEOUT: u32 = 0x0080;
-/// Closing after a written `V` stops the timer; without this bit any close stops it.
-pub const WDIOF_MAGICCLOSE: u32 = 0x0100;
-pub const WDIOF_PRETIMEOUT: u32 = 0x0200;
-/// The timer raises an alarm instead of resetting the machine.
-pub const WDIOF_ALARMONLY: u32 = 0x0400;
-pub const WDIOF_KEEPALIVEPING: u32 = 0x8000;
-
-/// `WDIOS_*` arguments of `WDIOC_SETOPTIONS`.
+/// `WDIOS_DISABLECARD`, the argument of `WDIOC_SETOPTIONS` that stops the timer.
 pub const WDIOS_DISABLECARD: i32 = 0x0001;
-pub const WDIOS_ENABLECARD: i32 = 0x0002;
 
 /// `struct watchdog_info` as the kernel writes it for `WDIOC_GETSUPPORT`.
 #[repr(C)]
@@ -55,13 +35,11 @@ pub struct RawInfo {
 mod raw {
     use super::RawInfo;
     nix::ioctl_read!(getsupport, b'W', 0, RawInfo);
-    nix::ioctl_read!(getbootstatus, b'W', 2, libc::c_int);
     // Declared _IOR in the header although the kernel reads the argument.
     nix::ioctl_read!(setoptions, b'W', 4, libc::c_int);
     // Declared _IOR with an int the kernel never touches.
     nix::ioctl_read!(keepalive, b'W', 5, libc::c_int);
     nix::ioctl_readwrite!(settimeout, b'W', 6, libc::c_int);
-    nix::ioctl_read!(gettimeout, b'W', 7, libc::c_int);
 }
 
 /// What `WDIOC_GETSUPPORT` says about a device.
@@ -102,7 +80,6 @@ pub enum OpenError {
 pub struct Device {
     /// `None` once closed by one of the consuming methods.
     file: Option<File>,
-    path: PathBuf,
 }
 
 impl Device {
@@ -124,11 +101,7 @@ impl Device {
         if !meta.file_type().is_char_device() {
             return Err(OpenError::NotCharDevice { path: path.to_path_buf() });
         }
-        Ok(Device { file: Some(file), path: path.to_path_buf() })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Device { file: Some(file) })
     }
 
     fn fd(&self) -> Result<libc::c_int, Errno> {
@@ -143,25 +116,6 @@ impl Device {
         // `struct watchdog_info` of the size the request number encodes.
         unsafe { raw::getsupport(fd, &mut raw) }?;
         Ok(Info::from_raw(&raw))
-    }
-
-    /// `WDIOC_GETBOOTSTATUS`: `WDIOF_*` bits about the last reset
-    /// (`WDIOF_CARDRESET`: it was this watchdog's), where the driver knows.
-    pub fn boot_status(&self) -> Result<u32, Errno> {
-        let fd = self.fd()?;
-        let mut v: libc::c_int = 0;
-        // SAFETY: `fd` is open; `v` is a live, writable int.
-        unsafe { raw::getbootstatus(fd, &mut v) }?;
-        Ok(v as u32)
-    }
-
-    /// `WDIOC_GETTIMEOUT`, in seconds.
-    pub fn timeout(&self) -> Result<u32, Errno> {
-        let fd = self.fd()?;
-        let mut v: libc::c_int = 0;
-        // SAFETY: `fd` is open; `v` is a live, writable int.
-        unsafe { raw::gettimeout(fd, &mut v) }?;
-        u32::try_from(v).map_err(|_| Errno::ERANGE)
     }
 
     /// `WDIOC_SETTIMEOUT`: returns the timeout the driver took, which may be
@@ -184,12 +138,6 @@ impl Device {
         // to a live int anyway.
         unsafe { raw::keepalive(fd, &mut unused) }?;
         Ok(())
-    }
-
-    /// `WDIOC_SETOPTIONS` with `WDIOS_ENABLECARD`: start the timer (the open
-    /// already did for every driver of the watchdog core).
-    pub fn enable(&mut self) -> Result<(), Errno> {
-        self.set_options(WDIOS_ENABLECARD)
     }
 
     /// `WDIOC_SETOPTIONS` with `WDIOS_DISABLECARD`: stop the timer while the
@@ -335,11 +283,9 @@ mod tests {
         use nix::{request_code_read, request_code_readwrite};
         assert_eq!(std::mem::size_of::<RawInfo>(), 40);
         assert_eq!(request_code_read!(b'W', 0, std::mem::size_of::<RawInfo>()) as u64, 0x8028_5700);
-        assert_eq!(request_code_read!(b'W', 2, std::mem::size_of::<libc::c_int>()) as u64, 0x8004_5702);
         assert_eq!(request_code_read!(b'W', 4, std::mem::size_of::<libc::c_int>()) as u64, 0x8004_5704);
         assert_eq!(request_code_read!(b'W', 5, std::mem::size_of::<libc::c_int>()) as u64, 0x8004_5705);
         assert_eq!(request_code_readwrite!(b'W', 6, std::mem::size_of::<libc::c_int>()) as u64, 0xc004_5706);
-        assert_eq!(request_code_read!(b'W', 7, std::mem::size_of::<libc::c_int>()) as u64, 0x8004_5707);
     }
 
     #[test]
@@ -349,7 +295,8 @@ mod tests {
         identity[20] = b'x';
         let info = Info::from_raw(&RawInfo { options: 0x8180, firmware_version: 0, identity });
         assert_eq!(info.identity, "i6300ESB timer");
-        assert_eq!(info.options & WDIOF_MAGICCLOSE, WDIOF_MAGICCLOSE);
+        // WDIOF_MAGICCLOSE.
+        assert_eq!(info.options & 0x0100, 0x0100);
     }
 
     #[test]
@@ -404,9 +351,7 @@ mod tests {
     fn requests_on_a_non_watchdog_fail_with_enotty() {
         let mut d = Device::open(Path::new("/dev/null")).unwrap();
         assert_eq!(d.info().unwrap_err(), Errno::ENOTTY);
-        assert_eq!(d.timeout().unwrap_err(), Errno::ENOTTY);
         assert_eq!(d.set_timeout(600).unwrap_err(), Errno::ENOTTY);
-        assert_eq!(d.boot_status().unwrap_err(), Errno::ENOTTY);
         assert_eq!(d.keepalive().unwrap_err(), Errno::ENOTTY);
         // The magic `V` is written (to /dev/null) even though SETOPTIONS fails.
         assert_eq!(d.disarm(), Ok(()));

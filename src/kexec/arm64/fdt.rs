@@ -50,6 +50,7 @@ pub struct Node {
 }
 
 impl Node {
+    #[cfg(test)]
     pub fn prop(&self, name: &str) -> Option<&[u8]> {
         self.props.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice())
     }
@@ -66,6 +67,7 @@ impl Node {
         self.props.retain(|(n, _)| n != name);
     }
 
+    #[cfg(test)]
     pub fn child(&self, name: &str) -> Option<&Node> {
         self.children.iter().find(|c| c.name == name)
     }
@@ -259,6 +261,7 @@ impl Fdt {
     }
 
     /// The node at `path` (`/chosen`), if there is one.
+    #[cfg(test)]
     pub fn node(&self, path: &str) -> Option<&Node> {
         path.split('/').filter(|p| !p.is_empty()).try_fold(&self.root, |n, p| n.child(p))
     }

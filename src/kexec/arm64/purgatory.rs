@@ -12,8 +12,10 @@
 //! test decodes the words and checks they say what the comments say.
 
 /// Offset of the device-tree address literal in the purgatory.
+#[cfg(test)]
 pub const DTB_LITERAL: usize = 24;
 /// Offset of the kernel entry literal.
+#[cfg(test)]
 pub const ENTRY_LITERAL: usize = 32;
 /// Total length: six instructions and two 64-bit literals.
 pub const LEN: usize = 40;

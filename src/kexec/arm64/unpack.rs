@@ -31,12 +31,6 @@ pub enum UnpackError {
     NotAnImage { what: &'static str },
 }
 
-/// Whether `data` is a compressed kernel this module would unpack or refuse
-/// (as opposed to a raw Image or something else entirely).
-pub fn is_packed(data: &[u8]) -> bool {
-    compressed::is_zboot(data) || compressed::detect(data).is_some()
-}
-
 fn name(c: Compression) -> String {
     format!("{c:?}").to_lowercase()
 }
@@ -180,7 +174,6 @@ mod tests {
         assert!(unpack(&gz.finish().unwrap()).unwrap_err().to_string().contains("not an arm64 Image"));
         let bz = b"BZh91AY&SY....";
         assert!(unpack(bz).unwrap_err().to_string().contains("bzip2-compressed"));
-        assert!(!is_packed(&image()));
         assert!(supported(&head).is_ok());
         assert!(supported(bz).unwrap_err().to_string().contains("bzip2"));
         assert!(supported(&[0x02, 0x21, 0x4c, 0x18, 0, 0]).unwrap_err().to_string().contains("lz4"));

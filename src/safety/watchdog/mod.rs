@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use crate::kexec::plan::Mode;
 
-pub use discover::{discover, find_holders, read_core, read_target_modules, valid_module_name, DiscoverError};
+pub use discover::{discover, find_holders, read_target_modules, DiscoverError};
 
 /// The module name of the watchdog core (drivers/watchdog/Makefile:
 /// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
@@ -47,6 +47,7 @@ pub const MIN_DEFAULT_TIMEOUT: u32 = 120;
 
 /// The text of the modprobe.d file the package ships (see
 /// debian/kexec-chooser.modprobe.conf, which must say the same).
+#[cfg(test)]
 pub const MODPROBE_CONF: &str = include_str!("../../../debian/kexec-chooser.modprobe.conf");
 
 /// What is known about a driver from its source (docs/watchdog.md).

@@ -5,6 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use super::discover::valid_module_name;
 use super::*;
 use crate::testing::TempRoot;
 
