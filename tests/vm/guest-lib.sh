@@ -110,3 +110,45 @@ stay_up() {
         say "up $i s uptime=$(cut -d' ' -f1 /proc/uptime) boot_id=$(cat /proc/sys/kernel/random/boot_id)"
     done
 }
+
+# How kexec-chooser-confirm.service ran in this boot (Debian guests; the
+# host reads it with safety.py's confirm_unit): "KCT: confirm-unit ..." and
+# its journal as "KCT: confirm-log" lines. The caller's unit is ordered after
+# the confirm unit; should the package order it otherwise, it waits all the
+# same until the unit ran or was skipped (it runs only when a record is
+# pending).
+confirm_unit_report() {
+    if [ "$(unit_show LoadState)" = loaded ]; then
+        i=0
+        while [ "$(unit_show ExecMainExitTimestampMonotonic)" = 0 ] && [ "$(unit_show ConditionResult)" != no ] &&
+            [ $i -lt 300 ]; do
+            sleep 1
+            i=$((i + 1))
+        done
+    fi
+    say "confirm-unit load=$(unit_show LoadState) condition=$(unit_show ConditionResult) result=$(unit_show Result) status=$(unit_show ExecMainStatus) start=$(unit_show ExecMainStartTimestampMonotonic) exit=$(unit_show ExecMainExitTimestampMonotonic)"
+    journalctl -b -u kexec-chooser-confirm.service -o cat --no-pager | sed 's/^/KCT: confirm-log /'
+}
+unit_show() { systemctl show -P "$1" kexec-chooser-confirm.service; }
+
+# The boot loader's state as the fall-back guests (fallback-test.sh) see it
+# with their own tools, $LOADER naming theirs: the one-time entry (GRUB's
+# next_entry in grubenv; systemd-boot's LoaderEntryOneShot EFI variable),
+# empty when unset; the entry the firmware boot chose (systemd-boot's
+# LoaderEntrySelected); grubenv's size, which GRUB needs to stay 1024.
+efi_loader_var() {
+    f=/sys/firmware/efi/efivars/$1-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+    [ -e "$f" ] && tail -c +5 "$f" | tr -d '\000'
+}
+one_time_entry() {
+    case "$LOADER" in
+    grub) grub-editenv /boot/grub/grubenv list | sed -n 's/^next_entry=//p' ;;
+    sdboot) efi_loader_var LoaderEntryOneShot ;;
+    esac
+}
+loader_report() {
+    case "$LOADER" in
+    grub) echo "kind=grub next=$(one_time_entry) selected= grubenv=$(stat -c %s /boot/grub/grubenv)" ;;
+    sdboot) echo "kind=sdboot next=$(one_time_entry) selected=$(efi_loader_var LoaderEntrySelected) grubenv=" ;;
+    esac
+}

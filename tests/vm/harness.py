@@ -21,6 +21,7 @@ The x86_64 busybox and systemd tests (tests/vm/vmtest.py), the arm64 test
 Only the Python standard library.
 """
 
+import contextlib
 import hashlib
 import lzma
 import os
@@ -283,8 +284,9 @@ class Qemu:
         if self.arch.cpu:
             argv += ["-cpu", self.arch.cpu]
         argv += ["-accel", "tcg", "-m", str(self.memory), "-smp", "1",
-                "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none",
-                "-kernel", str(self.kernel), "-initrd", str(self.initrd), "-append", self.append]
+                "-nodefaults", "-display", "none", "-serial", "stdio", "-monitor", "none"]
+        if self.kernel is not None:  # None: the firmware boots from the disks (firmware_qemu)
+            argv += ["-kernel", str(self.kernel), "-initrd", str(self.initrd), "-append", self.append]
         for d in self.disks:
             argv += ["-drive", f"file={d},if=virtio,format=raw"]
         if self.ssh_port is not None:
@@ -796,6 +798,81 @@ class Ssh:
                 return
             time.sleep(3)
         raise Failure(f"SSH did not answer within {timeout}s")
+
+
+# ---------------------------------------- Debian guests booted by their firmware
+
+# Debian's ovmf package (scripts/setup.d/35-fallback.sh): the code read-only,
+# the variables a copy per run, so that EFI variables (LoaderEntryOneShot)
+# live across the resets of one run and never leak into another.
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+
+
+def ovmf_args(efi_vars):
+    """QEMU's arguments for OVMF as the firmware, with EFI_VARS (a copy of
+    OVMF_VARS) as its variable store."""
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={efi_vars}"]
+
+
+def firmware_qemu(disks, efi_vars=None, **kw):
+    """A guest without -kernel: the firmware boots the boot loader on its
+    disks and boots it again on every reset, as on a real machine: SeaBIOS
+    and GRUB from the first disk's boot sector, or with EFI_VARS OVMF and
+    the EFI boot loader of an ESP. `kw` are Qemu's (reboot, devices, args)."""
+    args = list(kw.pop("args", []))
+    if efi_vars is not None:
+        args = ovmf_args(efi_vars) + args
+    return Qemu(AMD64, None, None, "", list(disks), args=args, **kw)
+
+
+@contextlib.contextmanager
+def mounted(image):
+    """IMAGE (an ext4 file system image) loop-mounted on a new directory
+    beside it. For an image that must keep its blocks where they are (GRUB's
+    core.img, found by block list), where mke2fs -d would write a new one."""
+    mnt = Path(tempfile.mkdtemp(prefix="mnt-", dir=image.parent))
+    run(["mount", "-o", "loop", str(image), str(mnt)])
+    try:
+        yield mnt
+    finally:
+        run(["umount", str(mnt)])
+        mnt.rmdir()
+
+
+class MountedRoot(DebianImage):
+    """DebianImage's changes (write, link, enable, add_test,
+    install_kexec_chooser) made in a root that is already an image, mounted
+    (`mounted`), instead of a copy that becomes one."""
+
+    def __init__(self, root, suite="bookworm"):  # pylint: disable=super-init-not-called
+        self.suite = suite
+        self.root = Path(root)
+        self.img = None
+
+
+def installed_disks(name, make, dest):
+    """The disk images (and EFI variable store) of a guest that made itself
+    bootable in a boot of its own (grub-install, bootctl install), made once
+    by make(DIR) into the cache as images/NAME and never changed there;
+    each file copied, sparse, into DEST for one run. Returns DEST."""
+    cached = CACHE / "images" / name
+    if not (cached / ".done").exists():
+        tmp = cached.with_name(cached.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        started = time.monotonic()
+        make(tmp)
+        shutil.rmtree(cached, ignore_errors=True)
+        tmp.rename(cached)
+        (cached / ".done").touch()
+        log(f"images/{name}: made in {time.monotonic() - started:.0f} s")
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in sorted(cached.iterdir()):
+        if f.name != ".done":
+            run(["cp", "--sparse=always", str(f), str(dest / f.name)])
+    return dest
 
 
 # ---------------------------------------------------------------- the run

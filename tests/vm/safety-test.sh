@@ -12,25 +12,12 @@
 #   A, cold, fallback:  the unit found that the warm reboot fell back
 . /usr/local/lib/kct/guest-lib.sh
 kct=/var/lib/kct
-unit=kexec-chooser-confirm.service
 target=$(arg kct.target)
 timeout=$(arg kct.watchdog)
 
 say "booted release=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime) boot_id=$(cat /proc/sys/kernel/random/boot_id)"
 say "cmdline=$(cat /proc/cmdline)"
-# This unit is ordered after the confirm unit; should the package order it
-# otherwise, wait all the same until it ran or was skipped (it runs only
-# when a record is pending).
-show() { systemctl show -P "$1" $unit; }
-if [ "$(show LoadState)" = loaded ]; then
-    i=0
-    while [ "$(show ExecMainExitTimestampMonotonic)" = 0 ] && [ "$(show ConditionResult)" != no ] && [ $i -lt 300 ]; do
-        sleep 1
-        i=$((i + 1))
-    done
-fi
-say "confirm-unit load=$(show LoadState) condition=$(show ConditionResult) result=$(show Result) status=$(show ExecMainStatus) start=$(show ExecMainStartTimestampMonotonic) exit=$(show ExecMainExitTimestampMonotonic)"
-journalctl -b -u $unit -o cat --no-pager | sed 's/^/KCT: confirm-log /'
+confirm_unit_report
 status_report
 
 phase=$(cat $kct/phase 2>/dev/null)

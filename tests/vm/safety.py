@@ -131,6 +131,26 @@ def stayed_up(c, after, until):
     return j, ups[-1]
 
 
+def confirm_unit(c, after, want_status):
+    """The confirm unit's run as guest-lib.sh's confirm_unit_report tells it, then status:
+    (index, last_warm_reboot, milliseconds the unit ran, its log). With
+    `want_status` None the unit must have been skipped: nothing pending."""
+    i, m, _ = c.kct(r"confirm-unit load=(\S*) condition=(\S*) result=(\S*) status=(\S*) "
+                    r"start=(\d+) exit=(\d+)", 400, after)
+    load, condition, result, status, start, end = m.groups()
+    if load != "loaded":
+        raise Failure("no kexec-chooser-confirm.service in the guest")
+    ran = condition != "no" and end != "0"
+    if want_status is None and ran:
+        raise Failure(f"kexec-chooser-confirm.service ran with nothing pending: status={status}")
+    if want_status is not None and (not ran or status != want_status):
+        raise Failure(f"kexec-chooser-confirm.service: condition={condition} result={result} "
+                      f"status={status}, wanted a run with status {want_status}")
+    j, w = status_of(c, i)
+    said = [l[len("KCT: confirm-log "):] for _, l in c.lines[i:j] if l.startswith("KCT: confirm-log ")]
+    return j, w, (int(end) - int(start)) / 1000, said
+
+
 # ---------------------------------------------------------------- direct mode
 
 class SafetyGuest(BusyboxGuest):
@@ -265,28 +285,9 @@ def test_systemd(work, artifact, timeout):
     image.image()
     q = image.qemu(a, f"kct.target={b} kct.watchdog={timeout}", **WATCHDOG)
 
-    def unit(c, after, want_status):
-        """The confirm unit's run as safety-test.sh reports it, then status:
-        (index, last_warm_reboot, milliseconds the unit ran, its log). With
-        `want_status` None the unit must have been skipped: nothing pending."""
-        i, m, _ = c.kct(r"confirm-unit load=(\S*) condition=(\S*) result=(\S*) status=(\S*) "
-                        r"start=(\d+) exit=(\d+)", 400, after)
-        load, condition, result, status, start, end = m.groups()
-        if load != "loaded":
-            raise Failure("no kexec-chooser-confirm.service in the guest")
-        ran = condition != "no" and end != "0"
-        if want_status is None and ran:
-            raise Failure(f"kexec-chooser-confirm.service ran with nothing pending: status={status}")
-        if want_status is not None and (not ran or status != want_status):
-            raise Failure(f"kexec-chooser-confirm.service: condition={condition} result={result} "
-                          f"status={status}, wanted a run with status {want_status}")
-        j, w = status_of(c, i)
-        said = [l[len("KCT: confirm-log "):] for _, l in c.lines[i:j] if l.startswith("KCT: confirm-log ")]
-        return j, w, (int(end) - int(start)) / 1000, said
-
     def body(c):
         i = boot_of(c, 1, a, 120)
-        i, w, _, _ = unit(c, i, None)
+        i, w, _, _ = confirm_unit(c, i, None)
         if w is not None:
             raise Failure(f"status --json before any warm reboot: {w}")
         i, arm_ms, armed_at = armed_handover(c, i)
@@ -295,7 +296,7 @@ def test_systemd(work, artifact, timeout):
         # B, the warm boot: confirmed by the unit, up 150 s without a reset.
         i = boot_of(c, 2, b, 900)
         steps = since(c, armed_at, kexec, c.kernel_start(2, 0), i)
-        i, w, confirm_ms, _ = unit(c, i, "0")
+        i, w, confirm_ms, _ = confirm_unit(c, i, "0")
         expect_record(w, "confirmed", b, a, timeout)
         seconds = w.get("seconds")
         if not isinstance(seconds, (int, float)) or seconds <= 0:
@@ -310,7 +311,7 @@ def test_systemd(work, artifact, timeout):
         j, reset_secs = watchdog_reset(c, 4, armed_at2, timeout)
         gave_up = any(re.search(r"Gave up waiting for root|ALERT!", l) for _, l in c.lines[j3:j])
         i, _, _ = c.kct(rf"booted release={re.escape(a)}", 400, j)
-        i, w2, _, said2 = unit(c, i, "1")
+        i, w2, _, said2 = confirm_unit(c, i, "1")
         if not any(b in l and re.search(r"(?i)fell.back", l) for l in said2):
             raise Failure(f"the confirm unit did not report a fall-back from {b}: {said2}")
         expect_record(w2, "fell-back", b, b, timeout)
