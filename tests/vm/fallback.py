@@ -108,6 +108,8 @@ TTYPath=/dev/ttyS0
 RequiredBy=boot-complete.target
 """
 ESP_MB = 256
+# What SeaBIOS and OVMF say when no boot loader starts.
+NOTHING_TO_BOOT = r"UEFI Interactive Shell|No bootable device|Boot failed: not a bootable disk|error: no such device"
 
 
 def version_key(release):
@@ -181,8 +183,10 @@ def cached_disks(work, loader):
     a, b = releases()
     root_tag = tag(loader, a, b, " ".join(LOADERS[loader][0]), safety.SMALL_INITRAMFS, safety.SMALL_MODULES,
                    GRUB_DEFAULTS, KERNEL_CMDLINE)
-    script = (harness.VM / "fallback-install.sh").read_text() + (harness.VM / "guest-lib.sh").read_text()
-    name = f"fallback-{loader}-{tag(root_tag, script)}"
+    devices = " ".join(safety.WATCHDOG["devices"])
+    # A new install script makes new disks (guest-lib.sh, which it sources,
+    # does not: the test installs its own copy).
+    name = f"fallback-{loader}-{tag(root_tag, devices, (harness.VM / 'fallback-install.sh').read_text())}"
 
     def make(dest):
         base = harness.derived_root("bookworm", f"fallback-{loader}-{root_tag}", prepare(loader, a, b))
@@ -197,7 +201,9 @@ def cached_disks(work, loader):
         for f, name in ((f"vmlinuz-{a}", "vmlinuz"), (f"initrd.img-{a}", "initrd")):
             shutil.copy2(image.root / "boot" / f, work / name)
         shutil.rmtree(image.root)
-        kernel = dict(kernel=work / "vmlinuz", initrd=work / "initrd",
+        # The test's devices in every boot: OVMF's boot options name the ESP
+        # by its PCI slot, which the i6300esb would otherwise move.
+        kernel = dict(kernel=work / "vmlinuz", initrd=work / "initrd", devices=safety.WATCHDOG["devices"],
                       append=f"console=ttyS0 root=/dev/vda ro panic=-1 {harness.AMD64.append}")
         if loader == "grub":
             q = harness.Qemu(harness.AMD64, disks=[img], **kernel)
@@ -210,7 +216,7 @@ def cached_disks(work, loader):
             q = harness.Qemu(harness.AMD64, disks=[img, esp], args=harness.ovmf_args(efi_vars), **kernel)
             harness.boot(q, "fallback-sdboot-install", lambda c: installed(c, "systemd-boot", a))
             # Booted by OVMF and systemd-boot: its default, B, sets the one-time entry.
-            q = harness.firmware_qemu([img, esp], efi_vars)
+            q = harness.firmware_qemu([img, esp], efi_vars, devices=safety.WATCHDOG["devices"])
             harness.boot(q, "fallback-sdboot-oneshot", lambda c: installed(c, "set-oneshot", b))
             shutil.move(esp, dest / "esp.img")
             shutil.move(efi_vars, dest / "efivars.fd")
@@ -271,6 +277,10 @@ class Run:
         """The next kernel start; (its index, release, what the boot loader
         said it chose since the previous kernel)."""
         prev = self.c.kernel_start(self.n, 10) if self.n else 0
+        # A firmware that finds nothing to boot waits forever: fail at once.
+        _, m, _ = self.c.expect(rf"{harness.BANNER}|{NOTHING_TO_BOOT}", timeout, prev + 1)
+        if not re.search(harness.BANNER, m.group(0)):
+            raise Failure(f"{why}: the firmware found nothing to boot: {m.group(0)!r}")
         self.n += 1
         j = self.c.kernel_start(self.n, timeout)
         m = re.search(r"Linux version (\S+)", self.c.lines[j][1])

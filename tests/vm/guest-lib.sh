@@ -138,7 +138,9 @@ unit_show() { systemctl show -P "$1" kexec-chooser-confirm.service; }
 # LoaderEntrySelected); grubenv's size, which GRUB needs to stay 1024.
 efi_loader_var() {
     f=/sys/firmware/efi/efivars/$1-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
-    [ -e "$f" ] && tail -c +5 "$f" | tr -d '\000'
+    # Read whole (efivarfs is no file to seek in), then past the 4 bytes of
+    # attributes; the UTF-16 of an ASCII id less its zero bytes.
+    [ -e "$f" ] && cat "$f" | tail -c +5 | tr -d '\000'
 }
 one_time_entry() {
     case "$LOADER" in
