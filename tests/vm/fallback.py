@@ -456,6 +456,9 @@ def scenario_healthy(r, i, stay):
     i = safety.boot_of(r.c, r.n, r.b, 600)
     i, w, confirm_ms, _ = safety.confirm_unit(r.c, i, "0")
     r.record(w, "confirmed")
+    seconds = w.get("seconds")
+    if not isinstance(seconds, (int, float)) or seconds <= 0:
+        raise Failure(f"status --json: seconds {seconds!r} for a confirmed warm reboot")
     i, loader = r.loader_line(i)
     r.no_one_time_entry(loader, "after the confirmation")
     i = r.phase("healthy-warm", i)
@@ -478,7 +481,7 @@ def scenario_healthy(r, i, stay):
     i = r.phase("cold", i)
     r.early_names_a(early)
     r.plan_says_a(plan)
-    r.said.append(f"healthy: confirmed, one-time entry gone{up}; cold reboot: {got}{chose}; "
+    r.said.append(f"healthy: confirmed in {seconds} s, one-time entry gone{up}; cold reboot: {got}{chose}; "
                   f"net set in {arm_ms:.1f} ms, confirm unit {confirm_ms:.1f} ms")
     return i
 

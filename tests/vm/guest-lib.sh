@@ -4,7 +4,7 @@
 # nothing by itself. Everything the host checks is a serial console line
 # starting with "KCT: " (tests/vm/harness.py waits for them).
 
-say() { echo "KCT: $*"; }
+say() { printf 'KCT: %s\n' "$*"; }
 # The value of NAME= on the kernel command line.
 arg() { for w in $(cat /proc/cmdline); do case "$w" in "$1"=*) echo "${w#*=}" ;; esac; done; }
 new_marker() { echo "m$(cut -c1-8 /proc/sys/kernel/random/uuid)"; }
