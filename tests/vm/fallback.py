@@ -426,6 +426,12 @@ def scenario_checkfail(r, i):
     if m.group(1) != "boot check fails":
         raise Failure("the boot check RequiredBy=boot-complete.target never ran in the warm boot: "
                       "nothing pulled boot-complete.target in (kexec-chooser-confirm.service should Require it)")
+    _, m, _ = r.c.expect(rf"{harness.BANNER}|^KCT: checkfail: this boot went on", 900, i)
+    if "went on" in m.group(0):
+        _, w = safety.status_of(r.c, i)
+        told = [l.strip() for _, l in r.c.lines[j:] if re.search(r"(?i)check.failed|health check|boot-complete", l)]
+        raise Failure(f"the warm boot went on after its boot check failed: confirm recorded "
+                      f"{(w or {}).get('result')!r}, wanted check-failed and a reboot; said: {' | '.join(told)}")
     k, got, chose = r.banner("after the failed boot check", 900)
     prev = r.c.kernel_start(r.n - 1, 10)
     told = [l.strip() for _, l in r.c.lines[prev:k] if re.search(r"(?i)check.failed|health check|boot-complete", l)]
