@@ -504,7 +504,7 @@ def test(work, loader, artifact, timeout, stay, scenarios, echo=False):
         i = first_boot(r)
         for s in scenarios:
             if s == "healthy":
-                i = scenario_healthy(r, i, stay)
+                i = scenario_healthy(r, i, stay if loader == "grub" else 0)
             else:
                 i = globals()[f"scenario_{s}"](r, i)
         c.kct(r"done", 120, i)
@@ -524,7 +524,8 @@ def main():
     ap.add_argument("--artifact", help="the .deb (default: KC_DEB)")
     ap.add_argument("--timeout", type=int, default=120, help="--watchdog SECONDS (default: 120)")
     ap.add_argument("--stay", type=int, default=0,
-                    help="seconds the confirmed warm boot stays up, past the watchdog's timeout (default: 0)")
+                    help="seconds the GRUB guest's confirmed warm boot stays up, past the watchdog's timeout: "
+                    "the watchdog was disarmed (default: 0)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--echo", action="store_true", help="copy the serial consoles to stdout")
     args = ap.parse_args()
