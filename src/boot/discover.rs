@@ -468,7 +468,7 @@ fn mark_grub_default(
                                   // GRUB boots with the defaults of grub.cfg alone when its environment
                                   // block cannot be loaded; so does this.
     let env = match root.read(dir.join("grubenv"), grub::ENV_MAX) {
-        Ok(b) => grub::parse_env(&String::from_utf8_lossy(&b)),
+        Ok(b) => grub::parse_env(&b),
         Err(e) => {
             if !e.is_not_found() {
                 notes.push(format!("ignored: {e}"));

@@ -37,13 +37,10 @@ pub struct Config {
     pub default: Option<String>,
 }
 
-/// `grubenv`: `key=value` lines, padded with `#`.
-pub fn parse_env(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+/// The variables of `grubenv` ([`super::grubenv`]); none when it is not an
+/// environment block, as GRUB's `load_env` would find none.
+pub fn parse_env(bytes: &[u8]) -> HashMap<String, String> {
+    super::grubenv::Env::parse(bytes).map(|e| e.vars().into_iter().collect()).unwrap_or_default()
 }
 
 /// Split a line into words with GRUB's quoting: `'...'` literal, `"..."` with
@@ -338,7 +335,7 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
 
     #[test]
     fn grubenv_is_read_past_padding() {
-        let e = parse_env("# GRUB Environment Block\nsaved_entry=1>0\n####################\n");
+        let e = parse_env(b"# GRUB Environment Block\nsaved_entry=1>0\n####################\n");
         assert_eq!(e.get("saved_entry").map(String::as_str), Some("1>0"));
     }
 

@@ -96,6 +96,7 @@ pub mod bls;
 pub mod cmdline;
 pub(crate) mod discover;
 pub mod grub;
+pub mod grubenv;
 pub(crate) mod select;
 pub mod version;
 
