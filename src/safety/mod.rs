@@ -11,6 +11,7 @@
 //! kernel's command line and what a boot says of itself.
 
 pub mod confirm;
+pub mod fallback;
 pub mod net;
 pub mod record;
 pub mod watchdog;

@@ -53,6 +53,11 @@ pub enum Call {
     /// Device, timeout.
     WatchdogArm(PathBuf, u32),
     WatchdogDisarm(PathBuf),
+    /// Name, attributes and data.
+    EfiVarSet(String, Vec<u8>),
+    EfiVarRemove(String),
+    HoldSignals,
+    ReleaseSignals,
 }
 
 #[derive(Debug)]
@@ -83,6 +88,8 @@ pub struct Fake {
     pub watchdog_arm_error: Option<Errno>,
     /// What disarming a watchdog fails with.
     pub watchdog_disarm_error: Option<Errno>,
+    /// What writing an EFI variable fails with.
+    pub efi_var_error: Option<Errno>,
 }
 
 impl Default for Fake {
@@ -106,6 +113,7 @@ impl Default for Fake {
             run_codes: BTreeMap::new(),
             watchdog_arm_error: None,
             watchdog_disarm_error: None,
+            efi_var_error: None,
         }
     }
 }
@@ -295,5 +303,24 @@ impl System for Fake {
             Some(errno) => Err(ArmError::Request { path: device.to_path_buf(), request: "WDIOC_SETOPTIONS", errno }),
             None => Ok(()),
         }
+    }
+
+    fn efi_var_set(&mut self, name: &str, bytes: &[u8]) -> Result<(), Errno> {
+        self.calls.push(Call::EfiVarSet(name.to_string(), bytes.to_vec()));
+        self.efi_var_error.map_or(Ok(()), Err)
+    }
+
+    fn efi_var_remove(&mut self, name: &str) -> Result<(), Errno> {
+        self.calls.push(Call::EfiVarRemove(name.to_string()));
+        self.efi_var_error.map_or(Ok(()), Err)
+    }
+
+    fn hold_signals(&mut self) -> Result<(), Errno> {
+        self.calls.push(Call::HoldSignals);
+        Ok(())
+    }
+
+    fn release_signals(&mut self) {
+        self.calls.push(Call::ReleaseSignals);
     }
 }
