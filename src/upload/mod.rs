@@ -2,16 +2,21 @@
 //! files of any size with a Content-Length known up front, over http or https.
 //!
 //! [`form`] parses the curl-like `-F`/`-H` arguments, [`multipart`] opens the
-//! parts and streams the body, [`http`] sends it, [`progress`] draws the bar.
+//! parts and streams the body, [`http`] sends it (with [`framing`] for the
+//! wire format, [`proxy`] and [`tls`] for the way there), [`progress`] draws
+//! the bar.
 
+use std::io;
 use std::path::PathBuf;
 
 pub mod form;
+pub mod framing;
 pub mod http;
 pub mod mime;
 pub mod multipart;
 pub mod progress;
 pub mod proxy;
+pub mod tls;
 
 /// Every way an upload can fail before the server answers.
 #[derive(Debug, thiserror::Error)]
@@ -70,4 +75,20 @@ pub enum UploadError {
     TooManyRedirects { max: u32 },
     #[error("bad redirect Location {location:?}")]
     BadRedirect { location: String, source: url::ParseError },
+}
+
+impl UploadError {
+    /// An io::Error met while talking to `target`, as the failure it is.
+    pub(crate) fn from_io(target: &str, e: io::Error) -> UploadError {
+        if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return UploadError::Tls { target: target.to_owned(), reason: r.to_string() };
+        }
+        match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => UploadError::Timeout { target: target.to_owned() },
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
+                UploadError::ServerClosed { target: target.to_owned() }
+            }
+            _ => UploadError::Transfer { target: target.to_owned(), source: e },
+        }
+    }
 }
