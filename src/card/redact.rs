@@ -16,7 +16,7 @@ const MAX_GAP: usize = 3;
 /// ([`crate::text::escape`], line by line, so the message keeps its lines).
 ///
 /// A run is digits of any script (`4`, `٤`, `４`), with gaps of at most
-/// [`MAX_GAP`] characters that are neither letters nor digits between them
+/// three characters that are neither letters nor digits between them
 /// (spaces, dashes, dots, underscores, slashes, tabs...): however a number
 /// is written, the message shows no more of it than the mask does.
 pub fn numbers(text: &str) -> String {
