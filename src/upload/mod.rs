@@ -7,7 +7,7 @@
 //! the bar.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod form;
 pub mod framing;
@@ -35,6 +35,12 @@ pub enum UploadError {
     StdinTwice,
     #[error("cannot spool {} to a temporary file in {}", path.display(), dir.display())]
     Spool { path: PathBuf, dir: PathBuf, source: std::io::Error },
+    #[error(
+        "{} is not a regular file, so it is spooled to learn its length, and it holds more than the spool \
+         limit of {}: --spool-limit SIZE raises it (TMPDIR says where it is spooled)",
+        source_name(path), progress::human_bytes(*limit)
+    )]
+    SpoolLimit { path: PathBuf, limit: u64 },
     #[error("cannot draw a random boundary: {reason}")]
     Random { reason: String },
     #[error("no boundary that avoids the parts' headers was found")]
@@ -90,5 +96,14 @@ impl UploadError {
             }
             _ => UploadError::Transfer { target: target.to_owned(), source: e },
         }
+    }
+}
+
+/// A `-F` source as a person named it: `-` is standard input.
+fn source_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
     }
 }
