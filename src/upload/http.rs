@@ -18,7 +18,7 @@ use url::Url;
 pub use super::framing::Answer;
 use super::framing::{authority, read_answer, request_head};
 use super::multipart::Body;
-use super::{proxy, tls, UploadError};
+use super::{proxy, tls, Link, Phase, UploadError};
 
 /// Redirects followed at most (curl's default is 50; an upload needs few).
 pub const MAX_REDIRECTS: u32 = 5;
@@ -134,7 +134,7 @@ fn exchange(
         connect_tcp(hop, if proxy.is_some() { 1080 } else { 80 }, req.connect_timeout).map_err(
             |source| match source.kind() {
                 io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
-                    UploadError::Timeout { target: hop_target.clone() }
+                    UploadError::ConnectTimeout { target: hop_target.clone(), after: req.connect_timeout }
                 }
                 _ => UploadError::Connect { target: hop_target.clone(), source },
             },
@@ -143,14 +143,18 @@ fn exchange(
     tcp.set_read_timeout(Some(req.stall_timeout)).map_err(setup)?;
     tcp.set_write_timeout(Some(req.stall_timeout)).map_err(setup)?;
     tcp.set_nodelay(true).map_err(setup)?;
+    // A second handle on the socket, to change its read timeout once the
+    // stream has gone into TLS and into the answer's reader.
+    let control = tcp.try_clone().map_err(setup)?;
     let mut tcp = tcp;
+    let link = Link { target, stall: req.stall_timeout };
 
     let mut conn: Box<dyn Conn> = match tls {
         Some(config) => {
             if let Some(p) = proxy {
-                proxy::tunnel(&mut tcp, p, &target)?;
+                proxy::tunnel(&mut tcp, p, &link.target, req.stall_timeout)?;
             }
-            Box::new(tls::handshake(tcp, url, config, &target)?)
+            Box::new(tls::handshake(tcp, url, config, &link)?)
         }
         None => Box::new(tcp),
     };
@@ -161,18 +165,19 @@ fn exchange(
     if let Some(err) = failure {
         return Err(err);
     }
+    let set_read_timeout = |t: Duration| control.set_read_timeout(Some(t));
     match sent {
-        Ok(()) => read_answer(conn, &target),
+        Ok(()) => read_answer(conn, &link, &set_read_timeout),
         Err(e) => {
             let kind = e.kind();
             if matches!(kind, io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) {
                 // The server may have answered (413, say) before closing: show that answer.
-                if let Ok(answer) = read_answer(conn, &target) {
+                if let Ok(answer) = read_answer(conn, &link, &set_read_timeout) {
                     return Ok(answer);
                 }
-                return Err(UploadError::ServerClosed { target });
+                return Err(UploadError::ServerClosed { target: link.target });
             }
-            Err(UploadError::from_io(&target, e))
+            Err(link.failure(Phase::Sending, e))
         }
     }
 }

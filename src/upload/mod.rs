@@ -6,8 +6,10 @@
 //! wire format, [`proxy`] and [`tls`] for the way there), [`progress`] draws
 //! the bar.
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub mod form;
 pub mod framing;
@@ -69,8 +71,10 @@ pub enum UploadError {
     Connect { target: String, source: std::io::Error },
     #[error("TLS with {target} failed: {reason} (--cacert FILE trusts another CA; --insecure skips verification)")]
     Tls { target: String, reason: String },
-    #[error("timed out talking to {target} (see --connect-timeout, --stall-timeout)")]
-    Timeout { target: String },
+    #[error("connecting to {target} timed out after {} s (--connect-timeout)", seconds(*after))]
+    ConnectTimeout { target: String, after: Duration },
+    #[error("{target} stalled {phase}: no progress for {} s (--stall-timeout)", seconds(*after))]
+    Stalled { target: String, phase: Phase, after: Duration },
     #[error("{target} closed the connection before taking the whole body (it may refuse the upload)")]
     ServerClosed { target: String },
     #[error("transfer with {target} failed")]
@@ -83,19 +87,59 @@ pub enum UploadError {
     BadRedirect { location: String, source: url::ParseError },
 }
 
-impl UploadError {
-    /// An io::Error met while talking to `target`, as the failure it is.
-    pub(crate) fn from_io(target: &str, e: io::Error) -> UploadError {
+/// What the upload was doing when the connection stopped moving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Asking the proxy for a CONNECT tunnel.
+    Tunnel,
+    Handshake,
+    /// Writing the request (its head and body).
+    Sending,
+    /// The body is sent; no final answer has begun.
+    Waiting,
+    /// Reading the answer's body.
+    Reading,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Tunnel => "while the proxy opened the tunnel",
+            Phase::Handshake => "during the TLS handshake",
+            Phase::Sending => "while sending the body",
+            Phase::Waiting => "while waiting for the answer",
+            Phase::Reading => "while reading the answer",
+        })
+    }
+}
+
+/// The other end of a connection and the longest it may stay silent: what
+/// every failure on the connection names.
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// `host:port`, for messages.
+    pub target: String,
+    /// `--stall-timeout`.
+    pub stall: Duration,
+}
+
+impl Link {
+    /// An io::Error met in `phase`, as the failure it is: a timeout of the
+    /// socket is a stall of the whole `stall` time.
+    pub(crate) fn failure(&self, phase: Phase, e: io::Error) -> UploadError {
+        let target = self.target.clone();
         if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            return UploadError::Tls { target: target.to_owned(), reason: r.to_string() };
+            return UploadError::Tls { target, reason: r.to_string() };
         }
         match e.kind() {
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => UploadError::Timeout { target: target.to_owned() },
-            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
-                UploadError::ServerClosed { target: target.to_owned() }
-            }
-            _ => UploadError::Transfer { target: target.to_owned(), source: e },
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => self.stalled(phase),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => UploadError::ServerClosed { target },
+            _ => UploadError::Transfer { target, source: e },
         }
+    }
+
+    pub(crate) fn stalled(&self, phase: Phase) -> UploadError {
+        UploadError::Stalled { target: self.target.clone(), phase, after: self.stall }
     }
 }
 
@@ -105,5 +149,27 @@ fn source_name(path: &Path) -> String {
         "standard input".to_owned()
     } else {
         path.display().to_string()
+    }
+}
+
+/// `1`, `0.5`, `2.25`: seconds as given, without trailing zeros.
+fn seconds(d: Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stall_says_who_when_and_how_long() {
+        let link = Link { target: "example.org:443".into(), stall: Duration::from_millis(2500) };
+        let e = link.failure(Phase::Waiting, io::ErrorKind::WouldBlock.into());
+        assert_eq!(
+            e.to_string(),
+            "example.org:443 stalled while waiting for the answer: no progress for 2.5 s (--stall-timeout)"
+        );
+        assert_eq!(seconds(Duration::from_secs(120)), "120");
     }
 }

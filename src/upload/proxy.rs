@@ -5,13 +5,14 @@
 //! `no_proxy`/`NO_PROXY` to skip it), its URL, its credentials, and the
 //! CONNECT tunnel that carries https through it.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use url::Url;
 
 use super::framing::{authority, parse_status_line, MAX_HEAD};
-use super::UploadError;
+use super::{Link, Phase, UploadError};
 
 /// The proxy URL for `url`, if any; `env` reads a variable (the process
 /// environment in use, a map in tests). Empty variables count as unset.
@@ -77,15 +78,20 @@ pub(super) fn parse(p: &str) -> Result<Url, UploadError> {
 }
 
 /// Open a CONNECT tunnel through an http proxy to `target` (host:port).
-pub(super) fn tunnel(tcp: &mut TcpStream, proxy: &Url, target: &str) -> Result<(), UploadError> {
-    let proxy_name = authority(proxy, 1080);
-    let fail = |reason: String| UploadError::ProxyFailed { proxy: proxy_name.clone(), reason };
+/// A proxy that stops answering for `stall` is a stall at the proxy.
+pub(super) fn tunnel(tcp: &mut TcpStream, proxy: &Url, target: &str, stall: Duration) -> Result<(), UploadError> {
+    let link = Link { target: authority(proxy, 1080), stall };
+    let fail = |reason: String| UploadError::ProxyFailed { proxy: link.target.clone(), reason };
+    let io_fail = |e: io::Error| match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => link.stalled(Phase::Tunnel),
+        _ => fail(e.to_string()),
+    };
     let mut req = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n");
     if let Some(auth) = authorization(proxy) {
         req.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
     req.push_str("\r\n");
-    tcp.write_all(req.as_bytes()).map_err(|e| fail(e.to_string()))?;
+    tcp.write_all(req.as_bytes()).map_err(io_fail)?;
     // Read the answer byte by byte: nothing past its blank line may be taken
     // from the socket, it belongs to TLS.
     let mut head = Vec::new();
@@ -97,8 +103,8 @@ pub(super) fn tunnel(tcp: &mut TcpStream, proxy: &Url, target: &str) -> Result<(
         match tcp.read(&mut byte) {
             Ok(0) => return Err(fail("it closed the connection".into())),
             Ok(_) => head.extend_from_slice(&byte),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(fail(e.to_string())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_fail(e)),
         }
     }
     let text = String::from_utf8_lossy(&head);

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use url::Url;
 
-use super::UploadError;
+use super::{Link, Phase, UploadError};
 
 /// Debian's ca-certificates bundle, read unless `--cacert` or SSL_CERT_FILE says otherwise.
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -25,9 +25,9 @@ pub(super) fn handshake(
     mut tcp: TcpStream,
     url: &Url,
     config: Arc<rustls::ClientConfig>,
-    target: &str,
+    link: &Link,
 ) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, UploadError> {
-    let tls_err = |reason: String| UploadError::Tls { target: target.to_owned(), reason };
+    let tls_err = |reason: String| UploadError::Tls { target: link.target.clone(), reason };
     let name = match url.host() {
         Some(url::Host::Domain(d)) => ServerName::try_from(d.to_owned()).map_err(|e| tls_err(e.to_string()))?,
         Some(url::Host::Ipv4(a)) => ServerName::IpAddress(std::net::IpAddr::V4(a).into()),
@@ -37,7 +37,7 @@ pub(super) fn handshake(
     let mut conn = rustls::ClientConnection::new(config, name).map_err(|e| tls_err(e.to_string()))?;
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut tcp) {
-            return Err(match UploadError::from_io(target, e) {
+            return Err(match link.failure(Phase::Handshake, e) {
                 UploadError::Transfer { source, .. } => tls_err(source.to_string()),
                 other => other,
             });
