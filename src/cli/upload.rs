@@ -19,12 +19,11 @@ use crate::upload::multipart::{self, Body, Spool};
 use crate::upload::progress::Progress;
 use crate::upload::{form, UploadError};
 
-/// Exit codes of `upload`.
+/// Exit codes of `upload`. When nothing or not all was sent (a file, the
+/// connection, TLS, a stall), the error is the program's, exit 1.
 pub mod exit {
     /// The server answered 2xx.
     pub const OK: u8 = 0;
-    /// Nothing or not all was sent: a file, the connection, TLS, a timeout.
-    pub const FAILURE: u8 = 1;
     /// Bad arguments (`-F`, `-H`, the URL).
     pub const USAGE: u8 = 2;
     /// The server answered, but not with 2xx.
@@ -158,7 +157,7 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
 
     let show = args.progress || (!args.no_progress && io::stderr().is_terminal());
     // Both callbacks below draw on the one bar.
-    let progress = RefCell::new(Progress::new(show, body.len()));
+    let progress = RefCell::new(Progress::new(show, body.content_length()));
     let request = http::Request {
         url,
         method: match args.method {
@@ -243,8 +242,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_spool_limit_is_the_librarys_and_sizes_parse_as_disks_do() {
-        assert_eq!(parse_size("1G"), Ok(multipart::DEFAULT_SPOOL_LIMIT));
+    fn spool_limits_parse_as_disk_sizes_do_and_must_be_above_zero() {
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
         assert_eq!(parse_size("512K"), Ok(512 << 10));
         assert!(parse_size("0").is_err() && parse_size("10%").is_err() && parse_size("lots").is_err());
     }

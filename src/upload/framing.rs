@@ -76,7 +76,7 @@ pub(super) fn request_head(
         head.push_str(&format!("{n}: {v}\r\n"));
     }
     head.push_str(&format!("Content-Type: {}\r\n", body.content_type()));
-    head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    head.push_str(&format!("Content-Length: {}\r\n", body.content_length()));
     head.push_str("Connection: close\r\n\r\n");
     head
 }

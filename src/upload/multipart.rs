@@ -9,12 +9,6 @@ use std::path::{Path, PathBuf};
 use super::form::{FormSpec, Source};
 use super::{mime, UploadError};
 
-/// The most a source that is not a regular file (a pipe, a FIFO, a character
-/// device) may hold, by default, when it is spooled to learn its length:
-/// without a bound, `</dev/zero` or a runaway pipe fills TMPDIR (memory,
-/// when it is a tmpfs). `--spool-limit` sets another.
-pub const DEFAULT_SPOOL_LIMIT: u64 = 1 << 30;
-
 /// How many random characters a boundary carries (RFC 2046 allows 70 in all).
 pub const BOUNDARY_RANDOM_CHARS: usize = 32;
 const BOUNDARY_PREFIX: &str = "kexec-chooser-";
@@ -105,8 +99,10 @@ fn open_file(path: &Path, spool: &Spool) -> Result<FilePart, UploadError> {
     spool.copy(&mut file, path)
 }
 
-/// Where sources that are not regular files are copied to learn their
-/// length, and the most each may hold.
+/// Where sources that are not regular files (pipes, FIFOs, character
+/// devices) are copied to learn their length, and the most each may hold:
+/// without a bound, `</dev/zero` or a runaway pipe would fill TMPDIR
+/// (memory, when it is a tmpfs).
 #[derive(Debug, Clone)]
 pub struct Spool {
     pub dir: PathBuf,
@@ -251,17 +247,9 @@ impl Body {
         Ok(Body { boundary, segments, len })
     }
 
-    /// The exact number of bytes the body has: the Content-Length.
-    pub fn len(&self) -> u64 {
+    /// The exact number of bytes the body has.
+    pub fn content_length(&self) -> u64 {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn boundary(&self) -> &str {
-        &self.boundary
     }
 
     /// The Content-Type header of the request.
@@ -400,7 +388,7 @@ mod tests {
     use std::io::Write;
 
     fn spool_in(dir: &Path) -> Spool {
-        Spool { dir: dir.to_owned(), limit: DEFAULT_SPOOL_LIMIT }
+        Spool { dir: dir.to_owned(), limit: 1 << 30 }
     }
 
     fn fixed(b: &str) -> impl FnMut() -> Result<String, UploadError> + '_ {
@@ -438,7 +426,7 @@ mod tests {
             hello\n\r\n\
             --BOUNDARYxxxxxxxxxxxxxxxxxxxxxxxx--\r\n";
         assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
-        assert_eq!(body.len(), bytes.len() as u64);
+        assert_eq!(body.content_length(), bytes.len() as u64);
     }
 
     #[test]
@@ -447,7 +435,7 @@ mod tests {
         let parts = open_parts(specs, &mut io::empty(), &spool_in(Path::new("/tmp"))).unwrap();
         let mut draws = vec!["GOODgoodGOODgoodGOODgood", "BAD"];
         let body = Body::new(parts, || Ok(draws.pop().unwrap().to_owned())).unwrap();
-        assert_eq!(body.boundary(), "GOODgoodGOODgoodGOODgood");
+        assert_eq!(body.boundary, "GOODgoodGOODgoodGOODgood");
     }
 
     #[test]
