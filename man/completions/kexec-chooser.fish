@@ -155,6 +155,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -s o
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l cacert -d 'Trust the CA certificates of this PEM file instead of the system\'s' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l connect-timeout -d 'Give up connecting after SECS seconds' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l stall-timeout -d 'Give up when no byte moves for SECS seconds, either way' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l spool-limit -d 'The most standard input, a pipe or a device may hold when it is spooled to learn its length (512M, 4G; powers of 1024)' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l progress -d 'Draw a progress bar on stderr even when it is not a terminal'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand upload" -l no-progress -d 'Never draw a progress bar (the default when stderr is not a terminal)'
