@@ -22,7 +22,7 @@ pub mod in_root;
 pub mod interrupt;
 pub mod kexec_load;
 pub mod proc;
-pub mod unique;
+pub mod random;
 pub mod watchdog;
 
 #[cfg(test)]

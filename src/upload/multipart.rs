@@ -159,7 +159,7 @@ pub fn random_boundary() -> Result<String, UploadError> {
     let mut out = String::from(BOUNDARY_PREFIX);
     let mut buf = [0u8; 64];
     while out.len() < BOUNDARY_PREFIX.len() + BOUNDARY_RANDOM_CHARS {
-        getrandom::fill(&mut buf).map_err(|e| UploadError::Random { reason: e.to_string() })?;
+        crate::sys::random::fill(&mut buf).map_err(|e| UploadError::Random { reason: e.to_string() })?;
         // Rejection sampling keeps every character equally likely.
         for b in buf.iter().filter(|b| **b < 248) {
             if out.len() >= BOUNDARY_PREFIX.len() + BOUNDARY_RANDOM_CHARS {
