@@ -224,5 +224,5 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
         common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--no-watchdog", "--root", r]).stdout);
     assert_eq!(off["watchdog"], serde_json::Value::Null);
     assert!(!off["cmdline"].as_str().unwrap().contains("modprobe.blacklist"), "{off}");
-    assert!(off["watchdog_note"].as_str().unwrap().ends_with("(--no-watchdog)"), "{off}");
+    assert!(off["watchdog_note"].as_str().unwrap().contains("(--no-watchdog)"), "{off}");
 }

@@ -220,7 +220,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__confirm)
-            opts="-h --check --timeout --root --help"
+            opts="-h --check --timeout --boot-failed --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

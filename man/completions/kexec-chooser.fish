@@ -99,6 +99,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -s h -
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l check -d 'A health command (run by `sh -c`) that must succeed before the warm boot is confirmed; when it fails, the machine reboots through the firmware to the boot loader\'s default. Empty: no check' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l timeout -d 'Seconds that processes get between SIGTERM and SIGKILL, should a failed check reboot a machine without systemd' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l boot-failed -d 'systemd\'s boot assessment failed (boot-complete.target could not start): a warm boot is check-failed. kexec-chooser-boot-failed.service passes it when kexec-chooser-confirm.service\'s dependency fails'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand status" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand status" -l json -d 'Print JSON for programs'

@@ -105,4 +105,4 @@ pub mod grubenv;
 pub(crate) mod select;
 pub mod version;
 
-pub(crate) use discover::discover;
+pub(crate) use discover::{discover, Discovery};

@@ -174,6 +174,15 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
                 Some(d) => writeln!(out, "  watchdog {} armed for {} s", crate::text::path(&d.device), d.timeout)?,
                 None => writeln!(out, "  no watchdog guarded it")?,
             }
+            match &w.fallback {
+                Some(f) => {
+                    writeln!(out, "  after a reset: {} ({} {})", t(&f.release), f.loader.mechanism(), t(&f.entry))?
+                }
+                None => writeln!(out, "  after a reset: the boot loader's default")?,
+            }
+            if let Some(back) = &w.came_back {
+                writeln!(out, "  came back: {}", t(back))?;
+            }
         }
     }
     Ok(exit::OK)

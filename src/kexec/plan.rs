@@ -294,7 +294,12 @@ impl Serialize for Plan {
             syscall_reason: &'a str,
             mode: Option<Mode>,
             watchdog: Option<WatchdogJson<'a>>,
+            /// The whole safety line: watchdog and where a reset leads.
             watchdog_note: String,
+            /// The one-time entry back to the running kernel; null when the
+            /// boot loader's default comes back (`fallback_note` says why).
+            fallback: Option<&'a crate::safety::fallback::OneTime>,
+            fallback_note: String,
         }
         #[derive(Serialize)]
         struct WatchdogJson<'a> {
@@ -313,6 +318,8 @@ impl Serialize for Plan {
                 armed_by: w.armed_by,
             }),
             watchdog_note: self.net.describe(),
+            fallback: self.net.fallback.one_time(),
+            fallback_note: self.net.fallback.describe(),
             id: &self.entry.id,
             version: &self.entry.version,
             kernel: &self.entry.kernel,

@@ -413,3 +413,6 @@ pub fn ensure(root: &Root, sys: &mut dyn System, one_time: &OneTime) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

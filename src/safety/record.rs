@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::fallback::OneTime;
 use super::watchdog::ArmedBy;
 use crate::atomic_file::AtomicFileError;
 use crate::kexec::plan::Mode;
@@ -89,6 +90,13 @@ pub struct Record {
     /// The hand-over: `systemd` or `direct`.
     pub mode: Mode,
     pub watchdog: Option<WatchdogUsed>,
+    /// The boot loader's one-time entry back to the kernel it came from;
+    /// `None` when the boot loader's default was to come back.
+    #[serde(default)]
+    pub fallback: Option<OneTime>,
+    /// The release that came back instead, for a fell-back record.
+    #[serde(default)]
+    pub came_back: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +215,10 @@ pub struct Summary {
     pub started: String,
     pub seconds: Option<f64>,
     pub watchdog: Option<WatchdogSummary>,
+    /// The one-time entry back to `from`, `{loader, entry, release}`.
+    pub fallback: Option<OneTime>,
+    /// What came back instead of `target` (fell-back records).
+    pub came_back: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -224,6 +236,8 @@ impl From<&Record> for LastWarmReboot {
             started: r.started.clone(),
             seconds: r.seconds,
             watchdog: r.watchdog.as_ref().map(|w| WatchdogSummary { device: w.device.clone(), timeout: w.timeout }),
+            fallback: r.fallback.clone(),
+            came_back: r.came_back.clone(),
         })
     }
 }
@@ -253,6 +267,8 @@ pub(crate) mod tests {
                 identity: "i6300ESB timer".into(),
                 armed_by: ArmedBy::KexecChooser,
             }),
+            fallback: None,
+            came_back: None,
         }
     }
 

@@ -13,12 +13,17 @@
 //!    hands it back to whoever held it before ([`release`]).
 //!
 //! Each kind of guard adds to these five steps. The kinds: a hardware
-//! watchdog ([`super::watchdog`]), armed by kexec-chooser or by systemd.
+//! watchdog ([`super::watchdog`]), armed by kexec-chooser or by systemd,
+//! that resets a new kernel which does not confirm its boot; and the boot
+//! loader's one-time entry back to the running kernel
+//! ([`super::fallback`]), so that the reset brings back a kernel known to
+//! boot here rather than the default, often the very kernel that failed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::boot::BootEntry;
 use crate::kexec::plan::Mode;
 use crate::kexec::KexecState;
 use crate::paths;
@@ -27,6 +32,7 @@ use crate::sys::watchdog::ArmError;
 use crate::sys::{run_checked, CommandError, System};
 use crate::text;
 
+use super::fallback::{self, FallbackError, Placed};
 use super::record::{Outcome, Record, RecordError, Store, WatchdogUsed};
 use super::watchdog::{self, ArmedBy, DiscoverError, Refusal, Survival};
 
@@ -36,36 +42,49 @@ pub use super::watchdog::Request;
 pub const NO_WATCHDOG: &str = "no watchdog: if the new kernel hangs, the machine stays down until someone resets it";
 
 /// The safety net chosen for a warm reboot: the hardware watchdog to arm,
-/// or why there is none.
+/// or why there is none, and what comes back after a reset.
 #[derive(Debug, Clone, Default)]
 pub struct Net {
+    /// The release warm-rebooted into; empty when not known (`exec` of a
+    /// kernel another program loaded).
+    pub target: String,
     pub watchdog: Option<watchdog::Choice>,
     /// Why no device (or why each other device) was passed over, for people.
     pub passed_over: Vec<String>,
     /// `--no-watchdog` was given.
     pub declined: bool,
+    /// The boot loader's one-time entry back to the running kernel, or why
+    /// the default comes back.
+    pub fallback: fallback::Choice,
 }
 
 impl Net {
-    /// One line for people: the device and its timeout, or [`NO_WATCHDOG`].
+    /// One line for people: the watchdog and its timeout (or
+    /// [`NO_WATCHDOG`]), and where the machine goes if the new kernel does
+    /// not come up.
     pub fn describe(&self) -> String {
+        let then = self.fallback.describe();
         match &self.watchdog {
             Some(w) => {
-                let by = match w.armed_by {
-                    ArmedBy::KexecChooser => "armed by kexec-chooser",
-                    ArmedBy::Systemd => "armed by systemd (KExecWatchdogSec)",
+                let reset = if w.reset_after == w.timeout {
+                    String::new()
+                } else {
+                    format!(" (reset after {} s)", w.reset_after)
                 };
+                let by = match w.armed_by {
+                    ArmedBy::KexecChooser => "",
+                    ArmedBy::Systemd => ", armed by systemd (KExecWatchdogSec)",
+                };
+                let target = if self.target.is_empty() { "the new kernel".into() } else { text::escape(&self.target) };
                 format!(
-                    "{} ({}), {} s, {by}: a new kernel that does not confirm its boot is reset after {} s to the \
-                     boot loader's default",
+                    "{} ({}) {} s{reset}{by}; if {target} does not come up: reset, then {then}",
                     text::path(&w.device),
-                    text::escape(&w.identity),
+                    text::escape(&w.module),
                     w.timeout,
-                    w.reset_after
                 )
             }
-            None if self.declined => format!("{NO_WATCHDOG} (--no-watchdog)"),
-            None => NO_WATCHDOG.to_string(),
+            None if self.declined => format!("{NO_WATCHDOG} (--no-watchdog); a reset then boots {then}"),
+            None => format!("{NO_WATCHDOG}; a reset then boots {then}"),
         }
     }
 
@@ -94,11 +113,28 @@ pub enum ChooseError {
     NotPlanned,
 }
 
-/// The net for a warm reboot into `release` handed over in `mode`: the
-/// first usable watchdog for the request. An explicit `--watchdog` that no
-/// device can take is refused; without it, no usable device is no net, and
-/// the plan says why.
-pub fn choose(root: &Root, release: &str, request: Request, mode: Mode) -> Result<Net, ChooseError> {
+/// What a net is chosen for: the warm reboot into `target`, handed over in
+/// `mode`, from the running kernel, with the boot entries discovery found.
+#[derive(Debug, Clone, Copy)]
+pub struct For<'a> {
+    pub target: &'a str,
+    pub mode: Mode,
+    pub running: fallback::Running<'a>,
+    pub entries: &'a [BootEntry],
+}
+
+/// The net for `r`: the first usable watchdog for the request, and the
+/// running kernel's one-time entry. An explicit `--watchdog` that no device
+/// can take is refused; without it, no usable device is no watchdog, and the
+/// plan says why.
+pub fn choose(root: &Root, r: &For<'_>, request: Request) -> Result<Net, ChooseError> {
+    let mut net = choose_watchdog(root, r.target, request, r.mode)?;
+    net.target = r.target.to_string();
+    net.fallback = fallback::choose(root, r.running, r.entries);
+    Ok(net)
+}
+
+fn choose_watchdog(root: &Root, release: &str, request: Request, mode: Mode) -> Result<Net, ChooseError> {
     if request == Request::Off {
         return Ok(Net { declined: true, ..Net::default() });
     }
@@ -114,7 +150,7 @@ pub fn choose(root: &Root, release: &str, request: Request, mode: Mode) -> Resul
     watchdog::find_holders(root, &mut inventory);
     let target = watchdog::read_target_modules(root, release);
     let selection = watchdog::choose(&inventory, &target, request, mode)?;
-    Ok(Net { watchdog: selection.choice, passed_over: passed_over(&selection.skipped), declined: false })
+    Ok(Net { watchdog: selection.choice, passed_over: passed_over(&selection.skipped), ..Net::default() })
 }
 
 fn passed_over(skipped: &[(String, watchdog::Unusable)]) -> Vec<String> {
@@ -132,30 +168,26 @@ pub struct Planned<'a> {
 /// The net for handing over to a kernel loaded earlier: only the watchdog
 /// whose driver its command line holds back can be armed, so that is what
 /// `request` may choose from.
-pub fn choose_for_loaded(
-    root: &Root,
-    release: &str,
-    planned: Planned<'_>,
-    request: Request,
-    mode: Mode,
-) -> Result<Net, ChooseError> {
+pub fn choose_for_loaded(root: &Root, r: &For<'_>, planned: Planned<'_>, request: Request) -> Result<Net, ChooseError> {
+    let fallback = fallback::choose(root, r.running, r.entries);
+    let target = r.target.to_string();
     let explicit = matches!(request, Request::Seconds(_));
     let Some(module) = planned.module else {
         return match request {
             Request::Seconds(_) => Err(ChooseError::NotPlanned),
-            _ => Ok(Net { declined: request == Request::Off, ..Net::default() }),
+            _ => Ok(Net { declined: request == Request::Off, target, fallback, ..Net::default() }),
         };
     };
     let request = match (request, planned.timeout) {
         (Request::Default, Some(t)) => Request::Seconds(t),
         (r, _) => r,
     };
-    let mut net = match choose(root, release, request, mode) {
+    let mut net = match choose(root, r, request) {
         Ok(net) => net,
         // Without --watchdog, a device no longer usable means no net, as
         // for a reboot; an explicit --watchdog is refused.
         Err(ChooseError::Refused(refusal)) if !explicit => {
-            Net { passed_over: passed_over(&refusal.skipped), ..Net::default() }
+            Net { passed_over: passed_over(&refusal.skipped), target, fallback, ..Net::default() }
         }
         Err(e) => return Err(e),
     };
@@ -190,6 +222,10 @@ pub enum SetError {
     Arm(#[source] ArmError),
     #[error(transparent)]
     Command(#[from] CommandError),
+    #[error("cannot set the boot loader's one-time entry")]
+    OneTime(#[source] FallbackError),
+    #[error("cannot hold the signals that would stop the hand-over")]
+    Signals(#[source] nix::errno::Errno),
     #[error("cannot write the record of the warm reboot")]
     Record(#[source] RecordError),
 }
@@ -200,12 +236,14 @@ pub enum SetError {
 #[must_use = "a net that is set must be undone if the hand-over fails"]
 pub struct Armed {
     pub watchdog: Option<WatchdogUsed>,
+    pub one_time: Option<Placed>,
 }
 
 /// Set `net` for `target`, just before the hand-over: reload the watchdog
-/// core if the kexec would stop the device, arm it, and write the pending
-/// record, fsynced (the hand-over may end this boot at any moment). On
-/// failure nothing stays armed; unloading the kernel is the caller's.
+/// core if the kexec would stop the device, arm it, set the boot loader's
+/// one-time entry, and write the pending record, fsynced (the hand-over may
+/// end this boot at any moment). On failure nothing stays set; unloading the
+/// kernel is the caller's.
 pub fn arm(
     root: &Root,
     sys: &mut dyn System,
@@ -215,12 +253,19 @@ pub fn arm(
     state: &KexecState,
 ) -> Result<Armed, SetError> {
     let t0 = Instant::now();
-    let armed = Armed {
-        watchdog: match &net.watchdog {
-            Some(w) => Some(arm_watchdog(sys, w)?),
-            None => None,
-        },
-    };
+    let mut armed = Armed { watchdog: None, one_time: None };
+    if let Some(w) = &net.watchdog {
+        armed.watchdog = Some(arm_watchdog(sys, w)?);
+    }
+    if let Some(o) = net.fallback.one_time() {
+        match fallback::set(root, sys, o) {
+            Ok(placed) => armed.one_time = Some(placed),
+            Err(e) => {
+                armed.undo(root, sys);
+                return Err(SetError::OneTime(e));
+            }
+        }
+    }
     let (started_unix, started) = super::instant(target.started);
     let record = Record {
         id: target.mark.to_string(),
@@ -236,15 +281,25 @@ pub fn arm(
         reason: None,
         mode: target.mode,
         watchdog: armed.watchdog.clone(),
+        fallback: armed.one_time.as_ref().map(|p| p.one_time.clone()),
+        came_back: None,
     };
     if let Err(e) = Store::new(root).set_pending(&record) {
         armed.undo(root, sys);
         return Err(SetError::Record(e));
     }
-    let what = match &armed.watchdog {
+    let mut what = match &armed.watchdog {
         Some(w) => format!("{} armed for {} s by {}", text::path(&w.device), w.timeout, w.armed_by),
-        None => net.describe(),
+        None => NO_WATCHDOG.to_string(),
     };
+    if let Some(p) = &armed.one_time {
+        what.push_str(&format!(
+            ", {} set to {} ({})",
+            p.one_time.loader.mechanism(),
+            text::escape(&p.one_time.entry),
+            text::escape(&p.one_time.release)
+        ));
+    }
     let _ =
         crate::say!(log, "safety net set in {} ms: {what}; record {}", t0.elapsed().as_millis(), paths::PENDING_RECORD);
     Ok(armed)
@@ -290,10 +345,14 @@ fn borrowed(argv: &[String]) -> Vec<&str> {
 
 impl Armed {
     /// Take down everything that was set — the watchdog stopped (or
-    /// systemd's kexec watchdog dropped), the pending record forgotten — so
-    /// that a machine that keeps running is never reset later. Each step is
-    /// tried whatever became of the others.
+    /// systemd's kexec watchdog dropped), the one-time entry put back as it
+    /// was, the pending record forgotten — so that a machine that keeps
+    /// running is never reset later nor boots the old kernel at its next
+    /// cold reboot. Each step is tried whatever became of the others.
     pub fn undo(self, root: &Root, sys: &mut dyn System) {
+        if let Some(p) = &self.one_time {
+            let _ = fallback::undo(root, sys, p);
+        }
         if let Some(w) = &self.watchdog {
             match w.armed_by {
                 ArmedBy::Systemd => {
@@ -380,6 +439,37 @@ pub fn release(root: &Root, sys: &mut dyn System, log: &mut dyn Write, w: &Watch
     }
 }
 
+/// Remove the one-time entry of a warm reboot that is over, in the boot it
+/// led to: the warm boot never went through the boot loader, so the entry
+/// is still there; a boot loader that could not clear it leaves it too.
+/// `None` when the record set none; `Err` says why it is still there.
+pub fn release_one_time(
+    root: &Root,
+    sys: &mut dyn System,
+    log: &mut dyn Write,
+    record: &Record,
+) -> Option<Result<fallback::Cleared, String>> {
+    let o = record.fallback.as_ref()?;
+    let result = fallback::clear(root, sys, o).map_err(|e| format!("cannot remove the {}: {e}", o.loader.mechanism()));
+    if let Ok(fallback::Cleared::Removed) = &result {
+        let _ = crate::say!(log, "{} to {} removed", o.loader.mechanism(), text::escape(&o.entry));
+    }
+    Some(result)
+}
+
+/// Before a failed warm boot is rebooted through the firmware: make sure the
+/// boot loader boots the kernel the warm reboot came from. The text names
+/// where the reboot goes.
+pub fn back_to_running(root: &Root, sys: &mut dyn System, record: &Record) -> String {
+    match &record.fallback {
+        Some(o) => match fallback::ensure(root, sys, o) {
+            Ok(()) => format!("{} ({})", text::escape(&o.release), o.loader.mechanism()),
+            Err(e) => format!("the boot loader's default (the {} could not be set: {e})", o.loader.mechanism()),
+        },
+        None => "the boot loader's default".to_string(),
+    }
+}
+
 /// The armed device, looked for until it appears or [`APPEAR_WAIT`] passed.
 fn find(root: &Root, sys: &mut dyn System, module: &str, identity: &str) -> Result<Option<PathBuf>, DiscoverError> {
     let mut waited = Duration::ZERO;
@@ -402,3 +492,6 @@ fn held_by_pid1(root: &Root, device: &Path) -> bool {
     watchdog::find_holders(root, &mut inventory);
     inventory.devices.iter().any(|d| d.device == device && d.holders.iter().any(|h| h.pid == 1))
 }
+
+#[cfg(test)]
+mod tests;
