@@ -226,3 +226,33 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     assert!(!off["cmdline"].as_str().unwrap().contains("modprobe.blacklist"), "{off}");
     assert!(off["watchdog_note"].as_str().unwrap().contains("(--no-watchdog)"), "{off}");
 }
+
+/// The plan names the running kernel's GRUB entry as where a reset leads,
+/// changing nothing (a dry run); where GRUB could not clear it, the default.
+#[test]
+fn the_plan_says_a_reset_brings_back_the_running_kernel_through_grub() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    let mountinfo = t.path().join("proc/self/mountinfo");
+    std::fs::create_dir_all(mountinfo.parent().unwrap()).unwrap();
+    std::fs::write(&mountinfo, "22 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n").unwrap();
+    let env_before = std::fs::read(t.path().join("boot/grub/grubenv")).unwrap();
+    let o = run(&["reboot", "--dry-run", "--json", "latest", "--root", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = common::plan_json(&o.stdout);
+    assert_eq!(p["version"], "6.12.9+bpo-amd64");
+    assert_eq!(
+        p["fallback"],
+        serde_json::json!({"loader": "grub", "entry": "gnulinux-advanced-1c5b>gnulinux-6.1.0-13-amd64-advanced-1c5b", "release": "6.1.0-13-amd64"})
+    );
+    assert_eq!(p["fallback_note"], "6.1.0-13-amd64 (GRUB next_entry)");
+    let text = stdout(&run(&["reboot", "--dry-run", "latest", "--root", r]));
+    assert!(text.contains("a reset then boots 6.1.0-13-amd64 (GRUB next_entry)"), "{text}");
+    assert_eq!(std::fs::read(t.path().join("boot/grub/grubenv")).unwrap(), env_before, "a dry run changes nothing");
+    // /boot/grub on btrfs: GRUB could never clear next_entry.
+    std::fs::write(&mountinfo, "22 1 0:31 / / rw - btrfs /dev/vda1 rw\n").unwrap();
+    let p = common::plan_json(&run(&["reboot", "--dry-run", "--json", "latest", "--root", r]).stdout);
+    assert_eq!(p["fallback"], Value::Null);
+    let note = p["fallback_note"].as_str().unwrap();
+    assert!(note.starts_with("the boot loader's default, 6.12.9+bpo-amd64 (/boot/grub is on btrfs"), "{note}");
+}
