@@ -241,8 +241,9 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
         mark: plan.mark.clone(),
         id: plan.entry.id.clone(),
         release: plan.entry.version.clone(),
-        module: plan.net.watchdog.as_ref().map(|w| w.module.clone()),
-        timeout: plan.net.watchdog.as_ref().map(|w| w.timeout),
+        kind: plan.net.watchdog.as_ref().map(net::Guard::kind),
+        module: plan.net.watchdog.as_ref().and_then(|g| g.module().map(str::to_string)),
+        timeout: plan.net.watchdog.as_ref().map(net::Guard::timeout),
     };
     if let Err(e) = note.write(root) {
         let _ = crate::say!(term.log(), "warning: {e:#}: `exec` will hand over without the safety net");
@@ -274,7 +275,7 @@ pub fn exec(
     let note = LoadNote::read(root);
     let net = match &note {
         Some(n) => {
-            let planned = net::Planned { module: n.module.as_deref(), timeout: n.timeout };
+            let planned = net::Planned { kind: n.kind, module: n.module.as_deref(), timeout: n.timeout };
             let d = boot::discover(root);
             net::choose_for_loaded(root, &net_for(&n.release, mode, &state, &d.entries), planned, request)?
         }
@@ -559,7 +560,7 @@ mod tests {
 
     fn armed_plan(m: &TempRoot, mode: Mode, w: watchdog::Choice) -> Plan {
         let mut p = reboot_plan(m, mode);
-        p.net = Net { watchdog: Some(w), target: p.entry.version.clone(), ..Net::default() };
+        p.net = Net { watchdog: Some(net::Guard::Hardware(w)), target: p.entry.version.clone(), ..Net::default() };
         p
     }
 
@@ -739,6 +740,7 @@ mod tests {
             mark: "cd34".into(),
             id: "x".into(),
             release: "6.1.0-9-amd64".into(),
+            kind: None,
             module: None,
             timeout: None,
         };
@@ -747,8 +749,9 @@ mod tests {
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
         // A load planned with a watchdog that is gone since: exec without
-        // --watchdog goes on without the net; with --watchdog it is refused.
+        // --watchdog goes on without it; with --watchdog it is refused.
         let planned = LoadNote {
+            kind: Some(crate::safety::record::Kind::Hardware),
             module: Some("i6300esb".into()),
             timeout: Some(600),
             mark: "ef56".into(),
@@ -758,7 +761,7 @@ mod tests {
         let before = fake.calls.len();
         let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))
             .unwrap_err();
-        assert!(matches!(e, Error::Net(ChooseError::Refused(_))), "{e}");
+        assert!(matches!(e, Error::Net(ChooseError::NotPlanned)), "{e}");
         assert_eq!(fake.calls.len(), before);
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));

@@ -171,7 +171,12 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
                 t(&w.started)
             )?;
             match &w.watchdog {
-                Some(d) => writeln!(out, "  watchdog {} armed for {} s", crate::text::path(&d.device), d.timeout)?,
+                Some(d) => match &d.device {
+                    Some(device) => {
+                        writeln!(out, "  {} watchdog {} armed for {} s", d.kind, crate::text::path(device), d.timeout)?
+                    }
+                    None => writeln!(out, "  software net (panic=, softdog) for {} s", d.timeout)?,
+                },
                 None => writeln!(out, "  no watchdog guarded it")?,
             }
             match &w.fallback {
