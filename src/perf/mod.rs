@@ -4,6 +4,7 @@
 //! and the outputs.
 
 pub mod date;
+pub mod detect;
 pub mod input;
 pub mod plot;
 pub mod report;
@@ -13,6 +14,7 @@ pub mod window;
 
 use std::ops::Range;
 
+pub use detect::{Method, Report, Settings};
 pub use input::{parse, Format, InputError, Parsed};
 
 /// One benchmark result. Text (build id, revision) lives in the dataset's

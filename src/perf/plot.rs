@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use super::date::{format_tick, year_of};
 use super::{Analysis, Class, Series};
@@ -272,6 +273,23 @@ fn write_polyline<W: Write>(
         out.write_all(b"\"/>\n")?;
     }
     Ok(())
+}
+
+/// Where the chart of series `index` (of its `label`) goes when `base`
+/// is an `.svg` name: `base` itself for a lone series, else
+/// `chart-1-Tp3_Linux_1.9.2.svg`, ... (a file-name-safe slug of the label).
+pub fn svg_path(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
+    if !several {
+        return base.to_owned();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let slug: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(60)
+        .collect();
+    let file = format!("{stem}-{}{}{slug}.svg", index + 1, if slug.is_empty() { "" } else { "-" });
+    base.with_file_name(file)
 }
 
 /// One HTML page with a heading and an inline SVG chart per series.
