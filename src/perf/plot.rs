@@ -27,6 +27,9 @@ pub fn colour(c: Class) -> Option<&'static str> {
     }
 }
 
+/// Text for SVG and HTML: markup escaped, and every character XML 1.0 does
+/// not allow (the C0 controls but tab, newline and CR; U+FFFE and U+FFFF)
+/// replaced by U+FFFD, so that a test name cannot make the chart unreadable.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -36,8 +39,9 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}') => {
+                out.push(char::REPLACEMENT_CHARACTER)
+            }
             c => out.push(c),
         }
     }
@@ -313,7 +317,21 @@ mod tests {
 
     #[test]
     fn markup_in_names_is_escaped() {
-        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot; ");
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{fffd}");
+    }
+
+    #[test]
+    fn names_with_characters_xml_forbids_still_make_well_formed_svg() {
+        // XML 1.0 allows no C0 control but tab, newline and CR, and neither
+        // U+FFFE nor U+FFFF; a test name can hold any of them.
+        let test = "Tp3 \u{ffff}\u{fffe}\u{1}\u{1b}[2J\u{7f}\u{fdd0}\u{10ffff} <&>".to_owned();
+        let s = Series { test: test.clone(), points: crate::perf::test_points::pts([1.0, 2.0]), ..Series::default() };
+        let mut out = Vec::new();
+        write_svg(&mut out, &s, &Analysis::with_len(2)).unwrap();
+        let svg = String::from_utf8(out).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        let title = doc.descendants().find(|n| n.has_tag_name("title")).and_then(|n| n.text()).unwrap();
+        assert_eq!(title, "Tp3 \u{fffd}\u{fffd}\u{fffd}\u{fffd}[2J\u{7f}\u{fdd0}\u{10ffff} <&>");
     }
 
     #[test]
