@@ -83,8 +83,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "T", value_parser = positive)]
     pub t_threshold: Option<f64>,
 
-    /// Smallest change reported, in percent [default: 2 for ttest and
-    /// segment, 0 for window].
+    /// Smallest change reported, in percent [default: 0 on exact or precise
+    /// series (sizes, counts); on others 2 for ttest and segment, 0 for window].
     #[arg(long, value_name = "PERCENT", value_parser = non_negative)]
     pub min_change: Option<f64>,
 

@@ -109,11 +109,7 @@ fn one(points: &[super::Point], s: &Settings) -> Analysis {
             let d = ttest::Params::default();
             ttest::analyze(
                 points,
-                &ttest::Params {
-                    t_threshold: s.t_threshold.unwrap_or(d.t_threshold),
-                    min_change: s.min_change.unwrap_or(d.min_change),
-                    ..d
-                },
+                &ttest::Params { t_threshold: s.t_threshold.unwrap_or(d.t_threshold), min_change: s.min_change, ..d },
             )
         }
         Method::Segment => {
@@ -125,7 +121,7 @@ fn one(points: &[super::Point], s: &Settings) -> Analysis {
                     t_threshold: s.t_threshold.unwrap_or(d.t_threshold),
                     confirm: s.confirm,
                     machine_points: s.machine_points,
-                    min_change: s.min_change.unwrap_or(d.min_change),
+                    min_change: s.min_change,
                 },
             )
         }

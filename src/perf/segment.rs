@@ -4,7 +4,9 @@
 //! machines with their own offsets, newest points that cannot be judged).
 //!
 //! 1. The noise scale is robust: the median absolute difference of
-//!    consecutive points, which neither a step nor a drift moves.
+//!    consecutive points, which neither a step nor a drift moves; for
+//!    quantised and exact series what [`Noise`] makes of them (an exact
+//!    series has none: every move is a spike or a change).
 //! 2. Points far from the median of their neighbours are set aside: a
 //!    machine whose latest points are all off while the others are not is a
 //!    machine problem; other isolated points are spikes; those among the
@@ -24,6 +26,7 @@
 //! then plain binary segmentation of pieces of at most 16,384 points; each
 //! test is O(1), the pruning O(k log k)), memory linear in n.
 
+use super::noise::{self, median, Noise};
 use super::{Analysis, Change, ChangeKind, Class, Direction, MachineProblem, Pending, Point};
 
 /// Settings of the segmentation method.
@@ -42,13 +45,18 @@ pub struct Params {
     /// Latest points of one machine off, while the others are not, that
     /// make a machine problem (`--machine-points`, 2); 0 turns it off.
     pub machine_points: usize,
-    /// Smallest change of level reported, in percent (`--min-change`, 2).
-    pub min_change: f64,
+    /// Smallest change of level reported, in percent (`--min-change`);
+    /// `None`: none on a precise series, [`DEFAULT_MIN_CHANGE`] on others.
+    pub min_change: Option<f64>,
 }
+
+/// The floor of a noisy series, in percent: the shifts a machine makes on
+/// its own (a kernel update, a warmer room) are seldom larger.
+pub const DEFAULT_MIN_CHANGE: f64 = 2.0;
 
 impl Default for Params {
     fn default() -> Params {
-        Params { threshold: 5.0, t_threshold: 6.0, confirm: 3, machine_points: 2, min_change: 2.0 }
+        Params { threshold: 5.0, t_threshold: 6.0, confirm: 3, machine_points: 2, min_change: None }
     }
 }
 
@@ -77,10 +85,6 @@ const BURST: usize = LOCAL;
 /// Fewest points on each side of a variance change.
 const VARIANCE_MIN_SIDE: usize = 10;
 
-/// 1 / Φ⁻¹(3/4): a median absolute deviation times this estimates the SD
-/// of normal noise.
-const MAD_TO_SD: f64 = 1.482_602_218_505_602;
-
 /// Find the changes of one series (already ordered by build id).
 pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let n = points.len();
@@ -90,8 +94,11 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
         return a;
     }
     let confirm = p.confirm.max(1);
-    let sigma = noise_sd(&x);
+    let noise = Noise::of(&x);
+    let sigma = noise.scale();
     let tol = p.threshold * sigma;
+    a.min_change = noise::floor(p.min_change, DEFAULT_MIN_CHANGE, &noise);
+    let min_rel = a.min_change / 100.0;
 
     // 2. Outliers against the median of their neighbours.
     let mut med = rolling_median(&x, HALF_WINDOW, tol);
@@ -133,10 +140,12 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let keep: Vec<usize> = (0..n).filter(|&i| !off.get(i).copied().unwrap_or(true)).collect();
     let y: Vec<f64> = keep.iter().filter_map(|&i| x.get(i).copied()).collect();
     let sums = Sums::new(&y);
-    let mut cps = binary_segmentation(&sums, sigma);
+    // An exact series is segmented at the resolution of the points kept,
+    // which a spike set aside no longer widens.
+    let mut cps = binary_segmentation(&sums, noise.sd.max(sums.resolution));
     let mut pending_cp = None;
-    prune(&sums, &mut cps, &mut pending_cp, p, confirm);
-    let bursts = withdraw_bursts(&sums, &mut cps, p);
+    prune(&sums, &mut cps, &mut pending_cp, p, confirm, min_rel);
+    let bursts = withdraw_bursts(&sums, &mut cps, p.t_threshold, min_rel);
 
     // Expected values: the mean of each point's level segment.
     let bounds: Vec<usize> = std::iter::once(0).chain(cps.iter().copied()).chain(std::iter::once(y.len())).collect();
@@ -212,43 +221,6 @@ fn set<T>(v: &mut [T], i: usize, x: T) {
     if let Some(slot) = v.get_mut(i) {
         *slot = x;
     }
-}
-
-/// The SD of the noise, from the median absolute difference of consecutive
-/// points (a step or a drift moves few of them). A quantised series whose
-/// differences are mostly zero falls back on the spread around the median,
-/// and a constant one on a tiny fraction of its level.
-fn noise_sd(x: &[f64]) -> f64 {
-    let mut d: Vec<f64> = x
-        .windows(2)
-        .map(|w| match w {
-            [a, b] => (b - a).abs(),
-            _ => 0.0,
-        })
-        .collect();
-    let from_diffs = median(&mut d) * MAD_TO_SD / std::f64::consts::SQRT_2;
-    if from_diffs > 0.0 {
-        return from_diffs;
-    }
-    let mut v = x.to_vec();
-    let m = median(&mut v);
-    let mut dev: Vec<f64> = x.iter().map(|v| (v - m).abs()).collect();
-    let spread = median(&mut dev) * MAD_TO_SD;
-    if spread > 0.0 {
-        return spread;
-    }
-    (m.abs() * 1e-9).max(f64::MIN_POSITIVE)
-}
-
-/// The median (upper of the two middle values for an even count); NaN when
-/// empty. Reorders `v`.
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mid = v.len() / 2;
-    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
-    *m
 }
 
 /// The median of each point's window of `h` points on each side (fewer at
@@ -336,6 +308,8 @@ struct Sums {
     /// Σ i·y_i, for the trend regression.
     st: Vec<f64>,
     origin: f64,
+    /// The smallest difference of the series that is not rounding.
+    resolution: f64,
 }
 
 impl Sums {
@@ -357,7 +331,7 @@ impl Sums {
             s2.push(b);
             st.push(c);
         }
-        Sums { s1, s2, st, origin }
+        Sums { s1, s2, st, origin, resolution: noise::resolution(y) }
     }
     fn len(&self) -> usize {
         self.s1.len().saturating_sub(1)
@@ -368,6 +342,12 @@ impl Sums {
     /// Σ (y - origin) over [lo, hi).
     fn sum(&self, lo: usize, hi: usize) -> f64 {
         Self::diff(&self.s1, lo, hi)
+    }
+    /// The SD of a noise whose variance is `var`, never below the
+    /// resolution: the residuals of an exact series are rounding, and a step
+    /// of rounding over rounding would pass any test.
+    fn floored_sd(&self, var: f64) -> f64 {
+        var.max(self.resolution * self.resolution).sqrt()
     }
     fn mean(&self, lo: usize, hi: usize) -> f64 {
         if hi <= lo {
@@ -509,16 +489,19 @@ fn step_over_trend(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
     if dof < 1.0 {
         return (0.0, rel);
     }
-    let gamma = ry / rd;
-    let se = (rss / dof / rd).sqrt();
-    let t = if se > 0.0 {
-        (gamma / se).abs()
-    } else if gamma != 0.0 {
+    (t_stat(ry / rd, sums.floored_sd(rss / dof) / rd.sqrt()), rel)
+}
+
+/// |effect| / se; an effect with no noise at all is infinitely significant,
+/// no effect not at all.
+fn t_stat(effect: f64, se: f64) -> f64 {
+    if se > 0.0 {
+        (effect / se).abs()
+    } else if effect != 0.0 {
         f64::INFINITY
     } else {
         0.0
-    };
-    (t, rel)
+    }
 }
 
 /// The means of the (at most) [`LOCAL`] points before and after `cp`
@@ -530,9 +513,8 @@ fn near_means(sums: &Sums, lo: usize, cp: usize, hi: usize) -> (f64, f64) {
 /// Remove proposed change points, the weakest first, until every one left
 /// passes; a last change with fewer than `confirm` points after it is kept
 /// aside as pending.
-fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Params, confirm: usize) {
+fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Params, confirm: usize, min_rel: f64) {
     let n = sums.len();
-    let min_rel = p.min_change / 100.0;
     let k = cps.len();
     // A doubly linked list over the proposals, and a heap of the failing
     // ones by score: removing one only changes the test of its two
@@ -612,9 +594,8 @@ fn prune(sums: &Sums, cps: &mut Vec<usize>, pending: &mut Option<usize>, p: &Par
 /// before anyone could act on it. They are withdrawn when the level after
 /// the second is no significant step from the level before the first.
 /// Returns the bursts' ranges of kept points.
-fn withdraw_bursts(sums: &Sums, cps: &mut Vec<usize>, p: &Params) -> Vec<(usize, usize)> {
+fn withdraw_bursts(sums: &Sums, cps: &mut Vec<usize>, t_threshold: f64, min_rel: f64) -> Vec<(usize, usize)> {
     let n = sums.len();
-    let min_rel = p.min_change / 100.0;
     let mut bursts = Vec::new();
     let mut j = 0;
     while j + 1 < cps.len() {
@@ -635,9 +616,9 @@ fn withdraw_bursts(sums: &Sums, cps: &mut Vec<usize>, p: &Params) -> Vec<(usize,
                 let m = mean - sums.origin;
                 ((Sums::diff(&sums.s2, lo, hi) - 2.0 * m * sums.sum(lo, hi) + k * m * m) / (k - 1.0).max(1.0)).max(0.0)
             };
-            let se = (spread(lo, a, m1) / n1 + spread(b, hi, m2) / n2).sqrt();
-            let t = if se > 0.0 { ((right / n2 - left / n1) / se).abs() } else { f64::INFINITY };
-            if rel < min_rel || t < p.t_threshold {
+            let se = sums.floored_sd(spread(lo, a, m1) / n1 + spread(b, hi, m2) / n2);
+            let t = t_stat(right / n2 - left / n1, se);
+            if rel < min_rel || t < t_threshold {
                 bursts.push((a, b));
                 cps.drain(j..j + 2);
                 continue;
@@ -766,17 +747,11 @@ fn variance_changes(y: &[f64], keep: &[usize], (lo, hi): (usize, usize), confirm
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::perf::test_points::{pts, wobble};
+    use crate::perf::test_points::{pts, uniform, wobble};
 
     /// Normal noise from a seeded xorshift (Box-Muller), no crate needed.
     fn noise(seed: u64, n: usize) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut u = || {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            ((s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-        };
+        let mut u = uniform(seed);
         (0..n).map(|_| (-2.0 * u().ln()).sqrt() * (2.0 * std::f64::consts::PI * u()).cos()).collect()
     }
 
@@ -869,11 +844,31 @@ mod tests {
 
     #[test]
     fn small_shift_on_a_quiet_machine_is_below_min_change() {
-        let v: Vec<f64> = (0..200).map(|i| if i < 100 { 100.0 } else { 101.0 } + wobble(i) / 100.0).collect();
+        // A noise of 0.1 %, as the quietest timings have: the floor keeps
+        // the 1 % shift out.
+        let v: Vec<f64> = (0..200).map(|i| if i < 100 { 100.0 } else { 101.0 } + wobble(i) / 4.0).collect();
         let a = analyze(&pts(&v), &Params::default());
         assert!(a.changes.is_empty(), "{:?}", a.changes);
-        let a = analyze(&pts(&v), &Params { min_change: 0.5, ..Params::default() });
+        assert_eq!(a.min_change, DEFAULT_MIN_CHANGE);
+        let a = analyze(&pts(&v), &Params { min_change: Some(0.5), ..Params::default() });
         assert_eq!(a.changes.len(), 1);
+    }
+
+    #[test]
+    fn the_same_shift_of_a_count_is_reported() {
+        // Exact, and with a jitter of a millionth of the level: every
+        // change of such a series is real, so no floor applies.
+        for jitter in [0.0, 1e-4] {
+            let v: Vec<f64> = (0..200).map(|i| if i < 100 { 100.0 } else { 101.0 } + wobble(i) * jitter).collect();
+            let a = analyze(&pts(&v), &Params::default());
+            assert_eq!(a.min_change, 0.0, "jitter {jitter}");
+            let c = levels(&a);
+            assert_eq!(c.len(), 1, "jitter {jitter}: {:?}", a.changes);
+            assert_eq!(c[0].index, 100);
+            assert!((c[0].percent() - 1.0).abs() < 1e-3, "{}", c[0].percent());
+            let a = analyze(&pts(&v), &Params { min_change: Some(2.0), ..Params::default() });
+            assert!(a.changes.is_empty(), "a floor given still applies: {:?}", a.changes);
+        }
     }
 
     #[test]
