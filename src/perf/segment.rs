@@ -61,7 +61,7 @@ impl Default for Params {
 }
 
 /// Neighbours on each side of a point whose median it is judged against.
-const HALF_WINDOW: usize = 3;
+pub(super) const HALF_WINDOW: usize = 3;
 
 /// A proposed split's χ² must exceed this many times ln n: generous, the
 /// pruning decides.
@@ -229,7 +229,7 @@ fn set<T>(v: &mut [T], i: usize, x: T) {
 /// sorting: when at most half the window lies beyond `tol` on either side
 /// of the point, the median is within `tol` of it. The others' windows are
 /// small and sorted by insertion in a fixed buffer.
-fn rolling_median(x: &[f64], h: usize, tol: f64) -> Vec<f64> {
+pub(super) fn rolling_median(x: &[f64], h: usize, tol: f64) -> Vec<f64> {
     let mut buf = vec![0.0f64; 2 * h + 1];
     x.iter()
         .enumerate()

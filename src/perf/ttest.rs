@@ -12,7 +12,8 @@
 //! Each point is one "revision" with one value (treeherder groups replicates
 //! of one push; here every row is its own datum).
 
-use super::noise::{self, Noise};
+use super::noise::{self, Kind, Noise};
+use super::segment::{rolling_median, HALF_WINDOW};
 use super::{Analysis, Change, ChangeKind, Class, Direction, Point};
 
 /// Settings of the t-test method.
@@ -56,15 +57,30 @@ fn stats(xs: &[f64], nearest_last: bool) -> (f64, f64, f64) {
     (avg, var, sum / nf)
 }
 
+/// On an exact series, the points off the median of their neighbours
+/// (by more than the resolution: there is no noise) take that median. A
+/// spike would otherwise be its windows' whole variance, and hide a change
+/// beside it that is certain; Perfherder's windows, made for timings, have
+/// no such case.
+fn set_spikes_aside(values: &mut [f64], resolution: f64) {
+    let med = rolling_median(values, HALF_WINDOW, resolution);
+    for (v, m) in values.iter_mut().zip(med) {
+        if (*v - m).abs() > resolution {
+            *v = m;
+        }
+    }
+}
+
 /// Find the changes of one series (already ordered by build id).
 pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let n = points.len();
-    let values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
+    let mut values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
     let mut a = Analysis::with_len(n);
-    a.min_change = match p.min_change {
-        Some(given) => given,
-        None => noise::floor(None, 2.0, &Noise::of(&values)),
-    };
+    let noise = Noise::of(&values);
+    a.min_change = noise::floor(p.min_change, 2.0, &noise);
+    if noise.kind == Kind::Exact {
+        set_spikes_aside(&mut values, noise.resolution);
+    }
     // The first pass keeps t and the back window's length of each point
     // (12 bytes a point); the second recomputes the means of the few alerts.
     let mut ts = vec![0.0f64; n];
@@ -184,6 +200,17 @@ mod tests {
             assert_eq!(a.changes.len(), 1, "{old} → {new}: {:?}", a.changes);
             assert_eq!(a.changes[0].index, 120);
         }
+    }
+
+    #[test]
+    fn a_spike_beside_a_change_of_an_exact_series_does_not_hide_it() {
+        // The spike, 50 times the change, 5 points after it: in the fore
+        // window it would be that window's whole variance.
+        let mut v: Vec<f64> = (0..200).map(|i| if i < 120 { 1000.0 } else { 1001.0 }).collect();
+        v[125] = 1050.0;
+        let a = analyze(&pts(&v), &Params::default());
+        assert_eq!(a.changes.len(), 1, "{:?}", a.changes);
+        assert_eq!((a.changes[0].index, a.changes[0].old, a.changes[0].new), (120, 1000.0, 1001.0));
     }
 
     #[test]
