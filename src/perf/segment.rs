@@ -359,6 +359,13 @@ impl Sums {
     }
 }
 
+/// Time t = i - lo over [lo, hi): how many points, its mean, and the sum
+/// of its centred squares, what every fit over a trend needs.
+fn time_frame(lo: usize, hi: usize) -> (f64, f64, f64) {
+    let n = (hi - lo) as f64;
+    (n, (n - 1.0) / 2.0, n * (n * n - 1.0) / 12.0)
+}
+
 /// The step γ at `cp` in the least-squares fit y = α + β·i + γ·[i ≥ cp]
 /// over [lo, hi), with the trend partialled out in closed form:
 /// γ = ⟨r, y⟩ / ⟨r, d⟩ where d is the step's indicator and r its residual
@@ -368,11 +375,8 @@ fn step_fit(sums: &Sums, lo: usize, cp: usize, hi: usize) -> Option<(f64, f64, f
     if hi < lo + 4 || cp <= lo || cp >= hi {
         return None;
     }
-    let n = (hi - lo) as f64;
+    let (n, tbar, scc) = time_frame(lo, hi);
     let n2 = (hi - cp) as f64;
-    // Time counted from lo; its mean and centred sums of squares.
-    let tbar = (n - 1.0) / 2.0;
-    let scc = n * (n * n - 1.0) / 12.0;
     // Σ over [cp, hi) of (t - tbar), t = i - lo.
     let (a, b) = ((cp - lo) as f64, n);
     let scd = (a + b - 1.0) * (b - a) / 2.0 - n2 * tbar;
@@ -531,10 +535,8 @@ fn bent_step_fit(sums: &Sums, lo: usize, cp: usize, hi: usize) -> Option<(f64, f
     if hi < lo + 6 || cp <= lo || cp >= hi {
         return None;
     }
-    let n = (hi - lo) as f64;
+    let (n, tbar, scc) = time_frame(lo, hi);
     let c = (cp - lo) as f64;
-    let tbar = (n - 1.0) / 2.0;
-    let scc = n * (n * n - 1.0) / 12.0;
     // Sums of the regressors d = [t ≥ c] and v = |t - c|, and of their
     // products, in closed form.
     let (sd, sdt) = (n - c, power_sums(c, n).0);
