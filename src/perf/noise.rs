@@ -67,8 +67,9 @@ impl Noise {
     /// - when many share the median value, the values lie on a grid (whole
     ///   milliseconds) and that median is a step of it, too coarse: the
     ///   median of grouped data instead, each value standing for the
-    ///   interval half a grid step either side (what a 10 or 11 ms series
-    ///   with a tenth more 11s moves by a tenth of a step, not a whole one);
+    ///   interval half a grid step either side (the plain median of the
+    ///   differences of a 10-or-11 ms series is 0 or 1 whatever the
+    ///   proportions; the grouped one moves with them);
     /// - when most are zero but at least [`EXACT_SHARE`] are not, the share
     ///   of nonzero ones times their median size (a grid step) times √π/2:
     ///   the mean difference of normal noise as the grid lets it through;
