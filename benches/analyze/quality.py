@@ -138,8 +138,9 @@ def issue_series():
 
 def issue_table(methods):
     print("\n### Exact, near-exact and quantised series (issue 24)\n")
-    print("The changes each method reports (`nothing` when none); a change found is right when it is the "
-          "only one and within 3 points of the truth. For ours, `+N spikes` counts the points classed spike.\n")
+    print("The changes each method reports (`nothing` when none), with their size. For ours, `+N spikes` "
+          "counts the points classed spike (with `window`, the two points before the one that confirms a "
+          "change are spikes, as in the original graph).\n")
     print("| series | truth | " + " | ".join(methods) + " |")
     print("|---|---|" + "---|" * len(methods))
     rows = issue_series()
