@@ -1,7 +1,8 @@
 //! Performance regression detection over benchmark series (`analyze`): the
 //! data model shared by the input parser, the three detectors (the original
 //! Talos window method, Perfherder's t-test, and a robust segmentation)
-//! and the outputs.
+//! and the outputs. [`detect`] runs a detector over a dataset; [`noise`]
+//! tells timings from exact and quantised series for the detectors.
 
 pub mod date;
 pub mod detect;
