@@ -132,7 +132,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l 
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l threshold -d 'Window: tolerance, in standard deviations of the reference window [default: 2.5]; segment: outliers, in noise SDs from the median of their neighbours [default: 5]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l window -d 'Window: points in the reference window' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l t-threshold -d 'T-test: t statistic above which a change is reported [default: 7]; segment: t statistic of a step over the trend [default: 6]' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 2 for ttest and segment, 0 for window]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 0 on exact or precise series (sizes, counts); on others 2 for ttest and segment, 0 for window]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l plot -d 'Draw the charts to FILE.svg (one file per series) or FILE.html (one page)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l lower-is-better -d 'Lower values are better (times; the default)'
