@@ -4,12 +4,12 @@
 //! and the outputs. [`detect`] runs a detector over a dataset; [`noise`]
 //! tells timings from exact and quantised series for the detectors.
 
-pub mod date;
-pub mod detect;
+pub(crate) mod date;
+pub(crate) mod detect;
 pub mod input;
-pub mod noise;
-pub mod plot;
-pub mod report;
+pub(crate) mod noise;
+pub(crate) mod plot;
+pub(crate) mod report;
 pub mod segment;
 pub mod ttest;
 pub mod window;
