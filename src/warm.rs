@@ -115,7 +115,19 @@ pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan,
     let state = KexecState::read(root);
     // A load alone is handed over later, by `exec` in its default mode.
     let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
-    let net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
+    let mut net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
+    if req.options.mode.is_none() && matches!(net.watchdog, Some(net::Guard::Software(_))) {
+        // The software net acts by itself in the new kernel (softdog starts
+        // as it loads): on a kernel loaded for a later `systemctl kexec`,
+        // which sets no record that `confirm` would end, it would reset a
+        // healthy machine. Only a watchdog that `exec` arms goes with `load`.
+        net.watchdog = None;
+        net.passed_over.push(
+            "the software net: not on a kernel loaded for later, as it would act even when `systemctl kexec` \
+             hands over without kexec-chooser"
+                .into(),
+        );
+    }
     Ok(Plan::build(root, entry, &req.options, state, net)?)
 }
 

@@ -262,3 +262,18 @@ fn the_plan_says_a_reset_brings_back_the_running_kernel_through_grub() {
     let note = p["fallback_note"].as_str().unwrap();
     assert!(note.starts_with("the boot loader's default, 6.1.0-9-amd64 (/boot/grub is on btrfs"), "{note}");
 }
+
+/// A kernel loaded for a later `systemctl kexec` never carries the software
+/// net: softdog would start by itself in the new kernel, and no record
+/// would be pending for `confirm` to stop it.
+#[test]
+fn a_load_for_later_carries_no_software_net() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    let o = run(&["load", "--dry-run", "--json", "latest", "--root", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = common::plan_json(&o.stdout);
+    assert_eq!(p["watchdog"], Value::Null);
+    let line = p["cmdline"].as_str().unwrap();
+    assert!(!line.contains("softdog") && !line.contains("panic="), "{line}");
+}
