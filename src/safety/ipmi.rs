@@ -65,17 +65,13 @@ pub struct Choice {
     pub unload_driver: bool,
 }
 
-/// Where drivers of an IPMI system interface list the devices they bound:
-/// KCS, SMIC and BT (`ipmi_si`, ACPI or SMBIOS), SSIF (`ipmi_ssif`, I2C).
-const INTERFACE_DRIVERS: [&str; 2] = ["/sys/bus/platform/drivers/ipmi_si", "/sys/bus/i2c/drivers/ipmi_ssif"];
-
 /// Whether the machine has an IPMI system interface the kernel drives, and
 /// its device node if there is one.
 fn interface(root: &Root) -> (bool, Option<PathBuf>) {
     let node = Path::new(paths::DEV).join("ipmi0");
     let has_node = root.metadata(&node).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_char_device(&m.file_type()));
     let in_class = root.read_dir(paths::SYS_CLASS_IPMI).is_ok_and(|n| !n.is_empty());
-    let bound = INTERFACE_DRIVERS.iter().any(|d| {
+    let bound = paths::IPMI_INTERFACE_DRIVERS.iter().any(|d| {
         root.read_dir(d).is_ok_and(|names| {
             names
                 .iter()
@@ -120,7 +116,7 @@ pub fn choose(
         if !root.exists(Path::new(paths::SYS_MODULE).join(WATCHDOG_DRIVER).join("initstate")) {
             return Err(format!("{WATCHDOG_DRIVER} is built into the running kernel and drives it"));
         }
-        let (holders, _) = watchdog::open_files(root, |t| t == Path::new("/dev/watchdog"));
+        let (holders, _) = watchdog::open_files(root, |t| t == Path::new(paths::LEGACY_WATCHDOG));
         if !holders.is_empty() {
             let who: Vec<String> =
                 holders.iter().map(|(h, _)| format!("{} (pid {})", text::escape(&h.comm), h.pid)).collect();
