@@ -51,7 +51,8 @@ can be tried on a copy of another machine's tree without privileges.";
 const PACKAGING: &str = "\
 Systemd units and cron:
   kexec-chooser-disk.timer  runs kexec-chooser-disk.service every hour, which runs `kexec-chooser disk --cron $DISK_ARGS`; enabled on install
-  kexec-chooser-confirm.service  runs `kexec-chooser confirm --check=$CHECK` after multi-user.target when a warm reboot is pending: confirms it (stopping its watchdog), or records that it fell back, or reboots through the firmware when CHECK fails; enabled on install
+  kexec-chooser-confirm.service  runs `kexec-chooser confirm --check=$CHECK` after multi-user.target and boot-complete.target when a warm reboot is pending: confirms it (stopping its watchdog, removing the boot loader's one-time entry), or records that it fell back, or reboots through the firmware into the kernel it came from when CHECK fails; enabled on install
+  kexec-chooser-boot-failed.service  runs `kexec-chooser confirm --boot-failed` when the confirm unit cannot start because boot-complete.target failed (a unit RequiredBy=boot-complete.target failed): the warm boot is check-failed; static, started by OnFailure=
   kexec-chooser-load.service  loads the kernel KERNEL names (default latest) at boot with --append=$APPEND, so that a later `systemctl kexec` uses it; disabled until `systemctl enable kexec-chooser-load.service`
   /etc/cron.d/kexec-chooser  the same disk check, hourly, for machines without systemd; it does nothing where /run/systemd/system exists
   /etc/default/kexec-chooser  KERNEL, APPEND, DISK_ARGS and CHECK, read by the units (EnvironmentFile=) and the cron line

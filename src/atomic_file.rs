@@ -86,7 +86,7 @@ impl AtomicFile {
         let shown = name.to_string_lossy();
         let mut last = io::Error::from(io::ErrorKind::AlreadyExists);
         for _ in 0..ATTEMPTS {
-            let tmp = OsString::from(format!(".{shown}.{:016x}.tmp", crate::sys::unique::unique_u64()));
+            let tmp = OsString::from(format!(".{shown}.{:016x}.tmp", crate::sys::random::unique_u64()));
             match in_root::create_at(dir.as_fd(), &tmp, mode) {
                 Ok(fd) => {
                     let me =

@@ -316,6 +316,16 @@ impl Root {
         }
     }
 
+    /// Whether `system_path` itself is a symbolic link (not followed; its
+    /// directory is resolved inside the root).
+    pub fn is_symlink(&self, system_path: impl AsRef<Path>) -> bool {
+        let path = system_path.as_ref();
+        let Ok((parent, name)) = split_name(path) else { return false };
+        let Ok(dir) = self.open_fd(parent, OFlag::O_PATH | OFlag::O_DIRECTORY) else { return false };
+        nix::sys::stat::fstatat(&dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+    }
+
     /// The text of the symbolic link `system_path` inside the root, never
     /// followed (a descriptor's link in `/proc/PID/fd`, for instance).
     pub fn read_link(&self, system_path: impl AsRef<Path>) -> Result<PathBuf, RootError> {

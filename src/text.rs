@@ -51,7 +51,10 @@ pub fn path(p: &Path) -> String {
     escape(&p.to_string_lossy()).into_owned()
 }
 
-fn needs_escape(c: char) -> bool {
+/// Whether [`escape`] writes `c` as escapes: what a terminal would act on
+/// instead of showing (also what must not go into a file name made from
+/// someone else's text).
+pub fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -23,6 +23,7 @@ use crate::kexec::preflight::{self, PreflightError};
 use crate::kexec::syscall::Syscall;
 use crate::kexec::KexecState;
 use crate::root::Root;
+use crate::safety::fallback;
 use crate::safety::net::{self, Armed, ChooseError, Net, SetError, Target};
 use crate::shutdown::{direct, systemd, ShutdownError};
 use crate::sys::System;
@@ -109,23 +110,47 @@ pub struct Handover {
 /// Choose the entry (by selector, or on the menu) and make the plan, reading
 /// the running kernel's state once. Nothing acts yet.
 pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan, Error> {
-    let entry = choose(root, term, req.selector.as_deref())?;
+    let d = boot::discover(root);
+    let entry = choose(root, term, &d, req.selector.as_deref())?;
     let state = KexecState::read(root);
     // A load alone is handed over later, by `exec` in its default mode.
     let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
-    let net = net::choose(root, &entry.version, req.options.watchdog, mode)?;
+    let mut net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
+    if req.options.mode.is_none() && matches!(net.watchdog, Some(net::Guard::Software(_))) {
+        // The software net acts by itself in the new kernel (softdog starts
+        // as it loads): on a kernel loaded for a later `systemctl kexec`,
+        // which sets no record that `confirm` would end, it would reset a
+        // healthy machine. Only a watchdog that `exec` arms goes with `load`.
+        net.watchdog = None;
+        net.passed_over.push(
+            "the software net: not on a kernel loaded for later, as it would act even when `systemctl kexec` \
+             hands over without kexec-chooser"
+                .into(),
+        );
+    }
     Ok(Plan::build(root, entry, &req.options, state, net)?)
 }
 
-fn choose(root: &Root, term: &mut dyn Terminal, selector: Option<&str>) -> Result<BootEntry, Error> {
-    let d = boot::discover(root);
+/// What the net is chosen for: a warm reboot into `target` from the running
+/// kernel `state` describes.
+fn net_for<'a>(target: &'a str, mode: Mode, state: &'a KexecState, entries: &'a [BootEntry]) -> net::For<'a> {
+    let running = fallback::Running { release: state.release.as_deref(), cmdline: state.cmdline.as_deref() };
+    net::For { target, mode, running, entries }
+}
+
+fn choose(
+    root: &Root,
+    term: &mut dyn Terminal,
+    d: &boot::Discovery,
+    selector: Option<&str>,
+) -> Result<BootEntry, Error> {
     // What discovery passed over (a file too large, unreadable) may be why
     // a kernel is missing: say it before choosing.
     for note in &d.notes {
         let _ = crate::say!(term.log(), "note: {}", text::escape(note));
     }
     if let Some(sel) = selector {
-        return Ok(boot::select::select(root, &d, sel)?);
+        return Ok(boot::select::select(root, d, sel)?);
     }
     if !term.interactive() {
         return Err(Error::NoSelector);
@@ -185,6 +210,12 @@ pub fn reboot(
 }
 
 /// Set the net; when it cannot be set, unload: the machine keeps running.
+/// From here until the hand-over is over, the signals that could stop this
+/// process (Ctrl-C while direct mode waits for processes, a closed SSH
+/// session, `kill`) are held: it cannot die with the net set and leave a
+/// machine that keeps running to be reset, or to boot the old kernel at its
+/// next cold reboot. A failed hand-over takes the net down, then lets them
+/// act again.
 fn set_net(
     root: &Root,
     sys: &mut dyn System,
@@ -193,10 +224,16 @@ fn set_net(
     target: &Target<'_>,
     state: &KexecState,
 ) -> Result<Armed, Error> {
-    net::arm(root, sys, term.log(), net, target, state).map_err(|e| {
+    let unload = |sys: &mut dyn System, e: SetError| {
         let _ = load::unload(sys, state);
+        sys.release_signals();
         Error::NetNotSet(e)
-    })
+    };
+    if let Err(errno) = sys.hold_signals() {
+        return Err(unload(sys, SetError::Signals(errno)));
+    }
+    let _ = crate::say!(term.log(), "Ctrl-C, hang-ups and SIGTERM are ignored until the hand-over is over");
+    net::arm(root, sys, term.log(), net, target, state).map_err(|e| unload(sys, e))
 }
 
 /// Load `plan` only: a later `systemctl kexec` or `kexec-chooser exec` boots it.
@@ -216,8 +253,9 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
         mark: plan.mark.clone(),
         id: plan.entry.id.clone(),
         release: plan.entry.version.clone(),
-        module: plan.net.watchdog.as_ref().map(|w| w.module.clone()),
-        timeout: plan.net.watchdog.as_ref().map(|w| w.timeout),
+        kind: plan.net.watchdog.as_ref().map(net::Guard::kind),
+        module: plan.net.watchdog.as_ref().and_then(|g| g.module().map(str::to_string)),
+        timeout: plan.net.watchdog.as_ref().map(net::Guard::timeout),
     };
     if let Err(e) = note.write(root) {
         let _ = crate::say!(term.log(), "warning: {e:#}: `exec` will hand over without the safety net");
@@ -249,8 +287,9 @@ pub fn exec(
     let note = LoadNote::read(root);
     let net = match &note {
         Some(n) => {
-            let planned = net::Planned { module: n.module.as_deref(), timeout: n.timeout };
-            net::choose_for_loaded(root, &n.release, planned, request, mode)?
+            let planned = net::Planned { kind: n.kind, module: n.module.as_deref(), timeout: n.timeout };
+            let d = boot::discover(root);
+            net::choose_for_loaded(root, &net_for(&n.release, mode, &state, &d.entries), planned, request)?
         }
         None if matches!(request, net::Request::Seconds(_)) => return Err(ChooseError::NotPlanned.into()),
         None => Net::default(),
@@ -340,6 +379,7 @@ fn hand_over(
             Ok(()) => "the loaded kernel was unloaded".to_string(),
             Err(u) => format!("unloading failed too ({u})"),
         };
+        sys.release_signals();
         Error::Handover { source, unloaded }
     })
 }
@@ -469,7 +509,7 @@ mod tests {
         let mut fake = Fake::default();
         run(&m, &mut fake, Mode::Systemd, Consent::Given, Answer::Yes).unwrap();
         assert!(matches!(fake.calls[0], Call::Load(_)));
-        assert_eq!(fake.calls[1], Call::Run("systemctl".into(), vec!["kexec".into()]));
+        assert_eq!(fake.calls[1..], [Call::HoldSignals, Call::Run("systemctl".into(), vec!["kexec".into()])]);
     }
 
     #[test]
@@ -478,7 +518,7 @@ mod tests {
         let mut fake = Fake { run_code: 1, ..Fake::default() };
         let e = run(&m, &mut fake, Mode::Systemd, Consent::Given, Answer::Yes).unwrap_err();
         assert!(e.to_string().contains("unloaded and the machine keeps running"), "{e}");
-        assert_eq!(fake.calls.last(), Some(&Call::Unload));
+        assert_eq!(fake.calls[fake.calls.len() - 2..], [Call::Unload, Call::ReleaseSignals]);
         assert!(!fake.loaded);
     }
 
@@ -489,7 +529,7 @@ mod tests {
         let e = run(&m, &mut fake, Mode::Direct, Consent::Given, Answer::Yes).unwrap_err();
         assert!(format!("{:#}", anyhow::Error::new(e)).contains("reboot(LINUX_REBOOT_CMD_KEXEC) failed"));
         let n = fake.calls.len();
-        assert_eq!(&fake.calls[n - 2..], &[Call::RebootKexec, Call::Unload]);
+        assert_eq!(&fake.calls[n - 3..], &[Call::RebootKexec, Call::Unload, Call::ReleaseSignals]);
     }
 
     #[test]
@@ -532,7 +572,7 @@ mod tests {
 
     fn armed_plan(m: &TempRoot, mode: Mode, w: watchdog::Choice) -> Plan {
         let mut p = reboot_plan(m, mode);
-        p.net = Net { watchdog: Some(w), ..Net::default() };
+        p.net = Net { watchdog: Some(net::Guard::Hardware(w)), target: p.entry.version.clone(), ..Net::default() };
         p
     }
 
@@ -549,11 +589,19 @@ mod tests {
         let mut term = Scripted::new(Consent::Ask, Answer::Yes);
         reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(120)), &handover()).unwrap();
         assert!(matches!(fake.calls[0], Call::Load(_)), "{:?}", fake.calls);
-        assert_eq!(fake.calls[1], Call::WatchdogArm("/dev/watchdog0".into(), 120));
-        assert_eq!(fake.calls[2], Call::Run("systemctl".into(), vec!["kexec".into()]));
-        assert_eq!(fake.calls.len(), 3);
+        assert_eq!(
+            fake.calls[1..],
+            [
+                Call::HoldSignals,
+                Call::WatchdogArm("/dev/watchdog0".into(), 120),
+                Call::Run("systemctl".into(), vec!["kexec".into()])
+            ]
+        );
         let shown = String::from_utf8_lossy(&term.out);
-        assert!(shown.contains("safety:   /dev/watchdog0 (i6300ESB timer), 120 s"), "{shown}");
+        assert!(
+            shown.contains("safety:   /dev/watchdog0 (i6300esb) 120 s; if 6.1.0-9-amd64 does not come up: reset, then"),
+            "{shown}"
+        );
         assert!(shown.contains("kexec-chooser: safety net set in "), "{shown}");
         let r = pending(&m).expect("a pending record");
         assert_eq!((r.id.as_str(), r.target.as_str(), r.from.as_str()), ("ab12", "6.1.0-9-amd64", "6.1.0-8-amd64"));
@@ -591,8 +639,39 @@ mod tests {
         let arm = fake.calls.iter().position(|c| matches!(c, Call::WatchdogArm(..))).expect("armed");
         let kexec = fake.calls.iter().position(|c| c == &Call::RebootKexec).expect("tried");
         assert!(arm < kexec);
-        assert_eq!(&fake.calls[kexec + 1..], [Call::WatchdogDisarm("/dev/watchdog0".into()), Call::Unload]);
+        assert_eq!(
+            &fake.calls[kexec + 1..],
+            [Call::WatchdogDisarm("/dev/watchdog0".into()), Call::Unload, Call::ReleaseSignals]
+        );
         assert!(pending(&m).is_none());
+    }
+
+    /// Ctrl-C while direct mode waits for processes, a closed SSH session:
+    /// from just before the net is set until the hand-over is over, they
+    /// cannot stop the tool; a failed hand-over takes the whole net down
+    /// (watchdog, one-time entry, record, loaded kernel) before they act again.
+    #[test]
+    fn signals_are_held_from_before_arming_until_the_net_is_down_again() {
+        let m = machine();
+        let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
+        let mut term = Scripted::new(Consent::Given, Answer::Yes);
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, esb(600)), &handover()).unwrap_err();
+        let at =
+            |c: &Call| fake.calls.iter().position(|x| x == c).unwrap_or_else(|| panic!("no {c:?}: {:?}", fake.calls));
+        let hold = at(&Call::HoldSignals);
+        let armed = at(&Call::WatchdogArm("/dev/watchdog0".into(), 600));
+        let jump = at(&Call::RebootKexec);
+        let release = at(&Call::ReleaseSignals);
+        assert!(hold < armed && armed < jump && jump < release, "{:?}", fake.calls);
+        let down = [at(&Call::WatchdogDisarm("/dev/watchdog0".into())), at(&Call::Unload)];
+        assert!(down.iter().all(|&d| jump < d && d < release), "{:?}", fake.calls);
+        assert!(pending(&m).is_none());
+        assert_eq!(fake.calls.iter().filter(|c| **c == Call::ReleaseSignals).count(), 1);
+        assert!(String::from_utf8_lossy(&term.out).contains("Ctrl-C, hang-ups and SIGTERM are ignored"));
+        // Before the net: nothing held (a refusal or a failed load can still be interrupted).
+        let mut fake = Fake { load_error: Some(Errno::ENOEXEC), ..Fake::default() };
+        reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, esb(600)), &handover()).unwrap_err();
+        assert!(!fake.calls.contains(&Call::HoldSignals), "{:?}", fake.calls);
     }
 
     #[test]
@@ -613,7 +692,7 @@ mod tests {
         let e =
             reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, esb(600)), &handover()).unwrap_err();
         assert!(matches!(e, Error::NetNotSet(SetError::Arm(_))), "{e}");
-        assert_eq!(fake.calls.last(), Some(&Call::Unload));
+        assert_eq!(fake.calls[fake.calls.len() - 2..], [Call::Unload, Call::ReleaseSignals]);
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::Run(..) | Call::RebootKexec)));
         assert!(pending(&m).is_none());
     }
@@ -641,7 +720,7 @@ mod tests {
         let e = reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Systemd, w.clone()), &handover())
             .unwrap_err();
         assert!(matches!(e, Error::NetNotSet(SetError::Command(_))), "{e}");
-        assert_eq!(fake.calls.last(), Some(&Call::Unload));
+        assert_eq!(fake.calls[fake.calls.len() - 2..], [Call::Unload, Call::ReleaseSignals]);
         let mut fake = Fake { reboot_error: Errno::EINVAL, ..Fake::default() };
         reboot(&m.root(), &mut fake, &mut term, &armed_plan(&m, Mode::Direct, w), &handover()).unwrap_err();
         let set = |usec: &str| {
@@ -654,20 +733,9 @@ mod tests {
                     .collect(),
             )
         };
-        assert_eq!(fake.calls[1], set("600000000"));
+        assert_eq!(fake.calls[1..3], [Call::HoldSignals, set("600000000")]);
         assert!(fake.calls.contains(&set("0")), "{:?}", fake.calls);
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));
-    }
-
-    #[test]
-    fn an_explicit_watchdog_without_a_device_is_refused_before_the_plan() {
-        let m = machine();
-        let e = net::choose(&m.root(), "6.1.0-9-amd64", net::Request::Seconds(120), Mode::Direct).unwrap_err();
-        assert!(matches!(e, ChooseError::Refused(_)), "{e}");
-        assert!(e.to_string().starts_with("--watchdog 120: no usable hardware watchdog"), "{e}");
-        let n = net::choose(&m.root(), "6.1.0-9-amd64", net::Request::Default, Mode::Direct).unwrap();
-        assert!(n.watchdog.is_none());
-        assert!(net::choose(&m.root(), "x", net::Request::Off, Mode::Direct).unwrap().declined);
     }
 
     #[test]
@@ -684,6 +752,7 @@ mod tests {
             mark: "cd34".into(),
             id: "x".into(),
             release: "6.1.0-9-amd64".into(),
+            kind: None,
             module: None,
             timeout: None,
         };
@@ -692,8 +761,9 @@ mod tests {
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
         // A load planned with a watchdog that is gone since: exec without
-        // --watchdog goes on without the net; with --watchdog it is refused.
+        // --watchdog goes on without it; with --watchdog it is refused.
         let planned = LoadNote {
+            kind: Some(crate::safety::record::Kind::Hardware),
             module: Some("i6300esb".into()),
             timeout: Some(600),
             mark: "ef56".into(),
@@ -703,7 +773,7 @@ mod tests {
         let before = fake.calls.len();
         let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))
             .unwrap_err();
-        assert!(matches!(e, Error::Net(ChooseError::Refused(_))), "{e}");
+        assert!(matches!(e, Error::Net(ChooseError::NotPlanned)), "{e}");
         assert_eq!(fake.calls.len(), before);
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));

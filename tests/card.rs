@@ -527,3 +527,47 @@ fn a_number_given_to_a_flag_is_not_echoed_by_the_usage_error() {
         }
     }
 }
+
+/// Every digit of `text`, of any script, in order: what a reader could
+/// piece a number together from.
+fn digits_shown(text: &str) -> usize {
+    text.chars().filter(|c| c.is_numeric()).count()
+}
+
+#[test]
+fn a_number_written_with_any_separator_or_digit_script_is_masked_in_usage_errors() {
+    let fullwidth: String =
+        "4111111111111111".chars().map(|c| char::from_u32(u32::from(c) + 0xFF10 - 0x30).unwrap()).collect();
+    let arabic: String =
+        "4111111111111111".chars().map(|c| char::from_u32(u32::from(c) + 0x0660 - 0x30).unwrap()).collect();
+    for written in [
+        "4111.1111.1111.1111",
+        "4111_1111_1111_1111",
+        "4111/1111/1111/1111",
+        "4111 . 1111 . 1111 . 1111",
+        "4111\t1111\t1111\t1111",
+        &fullwidth,
+        &arabic,
+    ] {
+        let o = run(&["card", &format!("--json={written}")]);
+        assert_eq!(o.status.code(), Some(2), "{written:?}");
+        let err = stderr(&o);
+        assert!(err.contains("unexpected value"), "the parser's error is still there: {err}");
+        assert!(!err.contains(written), "{written:?} leaked: {err}");
+        // The mask of a 16-digit number shows 10 digits; nothing else in
+        // the message is a digit.
+        assert_eq!(digits_shown(&err), 10, "{written:?}: {err}");
+        assert!(err.contains("******"), "{written:?} is masked as numbers are: {err}");
+    }
+}
+
+#[test]
+fn control_characters_in_a_usage_error_are_escaped() {
+    // clap drops whole ESC sequences itself, but not a lone CR (which
+    // rewrites the line on a terminal) or a C1 control.
+    let o = run(&["card", "--json=\rcard: all valid\u{9b}2J"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(!err.contains('\r') && !err.contains('\u{9b}'), "{err:?}");
+    assert!(err.contains("'\\015card: all valid\\302\\2332J'"), "{err}");
+}

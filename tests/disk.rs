@@ -343,6 +343,64 @@ fn the_nagios_line_parses_with_the_perfdata_grammar() {
 }
 
 #[test]
+fn an_error_in_nagios_mode_cannot_forge_perfdata() {
+    let o = common::run(&["--root", "/nonexistent/kc|'x'=1B;2;3;0;4\r", "disk", "--nagios"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let line = stdout(&o);
+    assert!(line.starts_with("DISK UNKNOWN - "), "{line}");
+    assert!(!line.contains('|') && !line.contains('\r'), "no perfdata, no raw control character: {line:?}");
+    assert!(line.contains("/nonexistent/kc\\174'x'=1B;2;3;0;4\\015"), "{line}");
+}
+
+/// Mounts a tmpfs at a directory named to forge a Nagios line, and a FUSE
+/// filesystem (whose daemon never answers) of a type named with a terminal
+/// sequence, then runs `disk "$@"` on both.
+const HOSTILE: &str = r#"
+bin=$1; dir=$2; shift 2
+forged="$dir/x|DISK OK - y;| 'z'=1B;2;3;0;4 a=b"
+mkdir -p "$forged" "$dir/fuse"
+mount -t tmpfs -o size=1m kc-forged "$forged"
+exec {fd}<>/dev/fuse
+mount -i -t "fuse.$(printf '\033')]0;owned$(printf '\007')" -o "fd=$fd,rootmode=40000,user_id=0,group_id=0" kc-fuse "$dir/fuse"
+exec "$bin" disk --timeout 0.3 "$@" "$forged" "$dir/fuse"
+"#;
+
+/// [`HOSTILE`] in a fresh directory: that directory and what `disk ARGS` printed.
+fn among_hostile_names(args: &[&str]) -> (String, String) {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let o = in_namespace(HOSTILE, &[&[d.as_str()][..], args].concat());
+    (d, stdout(&o))
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_mount_point_cannot_forge_the_nagios_line_and_its_perfdata_parses() {
+    let (d, line) = among_hostile_names(&["--nagios"]);
+    assert_eq!(line.lines().count(), 1, "{line:?}");
+    assert_eq!(line.matches('|').count(), 1, "only the perfdata separator: {line}");
+    let (text, perf) = line.trim_end().split_once('|').unwrap();
+    assert!(text.contains(&format!("{d}/x\\174DISK OK - y;\\174 'z'=1B;2;3;0;4 a=b 1MiB")), "{text}");
+    let labels: Vec<String> = split_perfdata(perf)
+        .iter()
+        .map(|item| perfdata_item(item).unwrap_or_else(|e| panic!("{item:?}: {e}")).0)
+        .collect();
+    let forged = format!("{d}/x\\174DISK OK - y;\\174 'z'\\0751B;2;3;0;4 a\\075b");
+    assert_eq!(labels, [forged.clone(), format!("{forged} (inodes)")]);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn the_table_escapes_a_fuse_type_named_by_its_daemon() {
+    let (_, table) = among_hostile_names(&[]);
+    assert!(!table.contains('\x1b') && !table.contains('\x07'), "{table:?}");
+    let fuse = table.lines().find(|l| l.contains("/fuse ")).unwrap_or_else(|| panic!("no FUSE row: {table}"));
+    assert!(fuse.contains(" fuse.\\033]0;owned\\007 "), "{fuse}");
+    assert!(fuse.contains("UNKNOWN"), "{fuse}");
+}
+
+#[test]
 fn the_perfdata_checker_rejects_what_the_grammar_does() {
     // The checker above must be able to fail, or the test proves nothing.
     for bad in ["'/'=12XB;1;2;0;3", "/ x=1B", "'/=1B", "'/'=abc", "'/'=1;2;3;4;5;6", "'/'=1B;x;;0;1"] {

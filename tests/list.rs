@@ -436,11 +436,17 @@ fn absolute_links_at_osrelease_grub_cfg_and_grubenv_resolve_inside() {
     let (osrel, env, cfg) = (host.path().join("osrelease"), host.path().join("grubenv"), host.path().join("grub.cfg"));
     // On the host: what a read that followed the links out of the root would take.
     std::fs::write(&osrel, "6.1.0-10-amd64\n").unwrap();
-    std::fs::write(&env, "saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-10-amd64-advanced-1c5b\n").unwrap();
+    // grubenv as GRUB reads it: its signature line first.
+    let block = |vars: &str| format!("# GRUB Environment Block\n{vars}{}", "#".repeat(900));
+    std::fs::write(&env, block("saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-10-amd64-advanced-1c5b\n")).unwrap();
     std::fs::copy(t.path().join("boot/grub/grub.cfg"), &cfg).unwrap();
     // Inside the root, at the same paths: what must be taken.
     write_under(t.path(), &osrel, b"6.1.0-9-amd64\n");
-    write_under(t.path(), &env, b"saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-13-amd64-advanced-1c5b\n");
+    write_under(
+        t.path(),
+        &env,
+        block("saved_entry=gnulinux-advanced-1c5b>gnulinux-6.1.0-13-amd64-advanced-1c5b\n").as_bytes(),
+    );
     std::fs::copy(t.path().join("boot/grub/grub.cfg"), under(t.path(), &cfg)).unwrap();
     for (link, target) in
         [("proc/sys/kernel/osrelease", &osrel), ("boot/grub/grubenv", &env), ("boot/grub/grub.cfg", &cfg)]

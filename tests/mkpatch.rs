@@ -599,3 +599,67 @@ fn missing_vcs_program_is_named_in_the_error() {
     let o = s.command(&work, &[]).env("PATH", &empty_path).output().unwrap();
     refused(&s, &o, "cannot run `hg` (is it installed?)");
 }
+
+// -------------------------------------------------------------- hostile names
+
+/// The names in `dir`, none of which may hold a control character.
+fn clean_names(dir: &Path) -> Vec<String> {
+    let names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    for n in &names {
+        assert!(!n.chars().any(char::is_control), "a file name with a control character: {n:?}");
+    }
+    names
+}
+
+#[test]
+fn git_origin_with_control_characters_gives_a_clean_file_name_and_says_so() {
+    let s = Sandbox::new();
+    let (_bare, work) = s.git_repos();
+    s.git(&work, &["remote", "set-url", "origin", "https://example.invalid/team/to\x1b]0;owned\x07ol\r.git"]);
+    let o = s.mkpatch(&work, &["--uncommitted"]);
+    let want = s.patches().join("bug42-to_]0;owned_ol_.patch");
+    assert_eq!(ok(&o), format!("Patch saved to {}\n", want.display()));
+    assert!(want.is_file());
+    assert_eq!(clean_names(&s.patches()), ["bug42-to_]0;owned_ol_.patch"]);
+    let err = stderr(&o);
+    assert!(!err.contains(['\x1b', '\x07', '\r']), "{err:?}");
+    assert!(
+        err.contains("the repository name \"to\\033]0;owned\\007ol\\015\" holds control characters")
+            && err.contains("\"to_]0;owned_ol_\""),
+        "the rename is said: {err}"
+    );
+    // --list finds it under the same name.
+    assert_eq!(ok(&s.mkpatch(&work, &["--list"])), format!("{}\n", want.display()));
+}
+
+#[test]
+fn hg_default_path_with_control_characters_gives_a_clean_file_name() {
+    let s = Sandbox::new();
+    let (_up, work) = s.hg_repos("upstream");
+    fs::write(work.join(".hg/hgrc"), "[paths]\ndefault = /srv/hg/wid\x1b[2Jget\n").unwrap();
+    let o = s.mkpatch(&work, &[]);
+    assert_eq!(saved(&o), s.patches().join("bug468731-wid_[2Jget.patch"));
+    assert_eq!(clean_names(&s.patches()), ["bug468731-wid_[2Jget.patch"]);
+    assert!(stderr(&o).contains("\"wid\\033[2Jget\""), "{}", stderr(&o));
+}
+
+#[test]
+fn paths_are_printed_escaped() {
+    let s = Sandbox::new();
+    let (_bare, work) = s.git_repos();
+    let dir = s.path().join("p\x1b]0;owned\x07");
+    let dir_arg = dir.to_str().unwrap();
+    for args in [
+        &["--uncommitted", "--patchdir", dir_arg][..],
+        &["--uncommitted", "--patchdir", dir_arg],
+        &["--list", "--patchdir", dir_arg],
+    ] {
+        let o = s.mkpatch(&work, args);
+        let out = ok(&o);
+        assert!(!out.contains(['\x1b', '\x07']), "{args:?}: {out:?}");
+        assert!(out.contains(&format!("{}/p\\033]0;owned\\007/bug42-tool.patch", s.path().display())), "{out}");
+    }
+    let o = s.mkpatch(&work, &["--list", "--patchdir", &format!("{dir_arg}/none")]);
+    assert!(!stderr(&o).contains('\x1b') && stderr(&o).contains("no saved version of"), "{:?}", stderr(&o));
+}

@@ -107,7 +107,7 @@ fn man_page_names_every_packaged_unit_and_the_cron_file() {
         assert!(page.contains(&name), "the man page does not name {name}");
         units += 1;
     }
-    assert_eq!(units, 4);
+    assert_eq!(units, 5);
     assert!(page.contains("\\fB/etc/cron.d/kexec\\-chooser\\fR"));
 }
 
@@ -301,11 +301,24 @@ fn confirm_unit_passes_check_as_one_argument_and_the_cli_accepts_it() {
     let args = expand_exec(&unit_values(unit, "ExecStart")[0], &env);
     assert_eq!(args[1..], ["confirm", "--check=systemctl is-active --quiet nginx && curl -fsS http://localhost/"]);
     assert_cli_accepts(unit, &args[1..]);
-    assert_eq!(unit_values(unit, "After"), ["multi-user.target"]);
+    assert_eq!(unit_values(unit, "After"), ["multi-user.target boot-complete.target"]);
+    assert_eq!(unit_values(unit, "Requires"), ["boot-complete.target"]);
+    assert_eq!(unit_values(unit, "OnFailure"), ["kexec-chooser-boot-failed.service"]);
     assert_eq!(unit_values(unit, "WantedBy"), ["multi-user.target"]);
     assert_eq!(unit_values(unit, "StandardOutput"), ["journal+console"]);
     assert_eq!(unit_values(unit, "StandardError"), ["journal+console"]);
     assert_eq!(unit_values(unit, "ConditionPathExists"), [kexec_chooser::paths::PENDING_RECORD]);
+}
+
+#[test]
+fn a_failed_boot_assessment_runs_confirm_boot_failed_and_the_cli_accepts_it() {
+    let unit = "kexec-chooser-boot-failed.service";
+    let (program, args) = exec_start(unit);
+    assert_eq!(program, "/usr/sbin/kexec-chooser");
+    assert_eq!(args, ["confirm", "--boot-failed"]);
+    assert_cli_accepts(unit, &args);
+    assert_eq!(unit_values(unit, "ConditionPathExists"), [kexec_chooser::paths::PENDING_RECORD]);
+    assert!(unit_values(unit, "WantedBy").is_empty(), "static: only OnFailure= starts it");
 }
 
 #[test]

@@ -220,7 +220,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__confirm)
-            opts="-h --check --timeout --root --help"
+            opts="-h --check --timeout --boot-failed --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -690,7 +690,7 @@ _kexec__chooser() {
             return 0
             ;;
         kexec__subcmd__chooser__subcmd__upload)
-            opts="-F -H -X -o -k -h --form --header --method --output --progress --no-progress --insecure --cacert --connect-timeout --stall-timeout --root --help"
+            opts="-F -H -X -o -k -h --form --header --method --output --progress --no-progress --insecure --cacert --connect-timeout --stall-timeout --spool-limit --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +737,10 @@ _kexec__chooser() {
                     return 0
                     ;;
                 --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

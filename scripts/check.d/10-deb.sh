@@ -18,7 +18,8 @@ CACHE=$(python3 tests/vm/harness.py path deb)
 # side by side without file conflicts. No cron: the cron line is run by sh.
 INCLUDE=man-db,systemd,kexec-tools
 TARBALL="$CACHE/$SUITE-minbase-$(echo "$INCLUDE" | tr ',' '+').tar.gz"
-UNITS=(kexec-chooser-disk.service kexec-chooser-disk.timer kexec-chooser-load.service kexec-chooser-confirm.service)
+UNITS=(kexec-chooser-disk.service kexec-chooser-disk.timer kexec-chooser-load.service kexec-chooser-confirm.service
+    kexec-chooser-boot-failed.service)
 start=$(date +%s)
 
 say() { printf '10-deb: [%3ss] %s\n' "$(($(date +%s) - start))" "$*"; }

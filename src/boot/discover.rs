@@ -162,6 +162,7 @@ fn new_entry(id: String, kernel: PathBuf, source: Source, insp: &Inspected) -> B
         problems: insp.problem.iter().cloned().collect(),
         sort_key: None,
         sections: insp.sections.clone(),
+        loader_id: None,
     }
 }
 
@@ -384,6 +385,7 @@ fn scan_bls(root: &Root, part: &Path, out: &mut Vec<Candidate>, notes: &mut Vec<
         e.title = b.title.clone();
         e.cmdline = b.options.clone();
         e.sort_key = b.sort_key.clone();
+        e.loader_id = Some(name.to_string_lossy().to_lowercase());
         e.devicetree = b.devicetree.as_deref().map(|d| bls_path(root, part, d));
         for i in &b.initrds {
             let p = bls_path(root, part, i);
@@ -425,6 +427,7 @@ fn scan_uki(root: &Root, part: &Path, out: &mut Vec<Candidate>, notes: &mut Vec<
         let stem = Path::new(&name).file_stem().map(OsStr::to_string_lossy).unwrap_or_default().into_owned();
         let insp = inspect_path(root, &sys);
         let mut e = new_entry(stem.clone(), sys.clone(), Source::Uki, &insp);
+        e.loader_id = Some(name.to_string_lossy().to_lowercase());
         if e.usable && insp.format != Format::Uki {
             e.usable = false;
             e.problems.push(format!("not a unified kernel image (it is {})", insp.format));
@@ -468,7 +471,7 @@ fn mark_grub_default(
                                   // GRUB boots with the defaults of grub.cfg alone when its environment
                                   // block cannot be loaded; so does this.
     let env = match root.read(dir.join("grubenv"), grub::ENV_MAX) {
-        Ok(b) => grub::parse_env(&String::from_utf8_lossy(&b)),
+        Ok(b) => grub::parse_env(&b),
         Err(e) => {
             if !e.is_not_found() {
                 notes.push(format!("ignored: {e}"));

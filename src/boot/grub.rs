@@ -26,6 +26,8 @@ pub struct MenuEntry {
     pub id: Option<String>,
     /// The path on the `linux` line, as GRUB sees it.
     pub linux: Option<String>,
+    /// The words after it: the kernel's command line.
+    pub args: Vec<String>,
     pub initrds: Vec<String>,
 }
 
@@ -35,15 +37,16 @@ pub struct Config {
     pub items: Vec<Item>,
     /// The value of the last top-level `set default=` other than `${next_entry}`.
     pub default: Option<String>,
+    /// It boots `next_entry` once (`set default="${next_entry}"`) and clears
+    /// it from grubenv (`save_env next_entry`), as grub-mkconfig's 00_header
+    /// writes it: what `grub-reboot` relies on.
+    pub one_time_entry: bool,
 }
 
-/// `grubenv`: `key=value` lines, padded with `#`.
-pub fn parse_env(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+/// The variables of `grubenv` ([`super::grubenv`]); none when it is not an
+/// environment block, as GRUB's `load_env` would find none.
+pub fn parse_env(bytes: &[u8]) -> HashMap<String, String> {
+    super::grubenv::Env::parse(bytes).map(|e| e.vars().into_iter().collect()).unwrap_or_default()
 }
 
 /// Split a line into words with GRUB's quoting: `'...'` literal, `"..."` with
@@ -141,6 +144,7 @@ pub fn parse_cfg(text: &str) -> Config {
     // Depth of other `{ }` blocks (functions) and `if`/`fi` nesting is not
     // tracked: `set default` is taken wherever it is outside an entry.
     let mut other_depth = 0usize;
+    let (mut boots_next_entry, mut clears_next_entry) = (false, false);
     for line in text.lines() {
         let w = words(line);
         let Some(first) = w.first() else { continue };
@@ -156,6 +160,7 @@ pub fn parse_cfg(text: &str) -> Config {
             "linux" | "linux16" | "linuxefi" => {
                 if let Some(e) = entry.as_mut() {
                     e.linux = w.get(1).cloned();
+                    e.args = w.get(2..).unwrap_or(&[]).to_vec();
                 }
             }
             "initrd" | "initrd16" | "initrdefi" => {
@@ -165,11 +170,14 @@ pub fn parse_cfg(text: &str) -> Config {
             }
             "set" if entry.is_none() => {
                 if let Some(v) = w.get(1).and_then(|a| a.strip_prefix("default=")) {
-                    if v != "${next_entry}" && v != "$next_entry" {
+                    if v == "${next_entry}" || v == "$next_entry" {
+                        boots_next_entry = true;
+                    } else {
                         cfg.default = Some(v.to_owned());
                     }
                 }
             }
+            "save_env" if entry.is_none() && w.iter().skip(1).any(|v| v == "next_entry") => clears_next_entry = true,
             "function" => other_depth += 1,
             "}" => {
                 if let Some(e) = entry.take() {
@@ -190,7 +198,37 @@ pub fn parse_cfg(text: &str) -> Config {
             _ => {}
         }
     }
+    cfg.one_time_entry = boots_next_entry && clears_next_entry;
     cfg
+}
+
+/// A menu entry and the path that names it for `grub-reboot`: each level's
+/// id where it has one (its title where not), joined by `>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<'a> {
+    pub path: String,
+    pub entry: &'a MenuEntry,
+}
+
+/// Every menu entry with the path that names it, in menu order.
+pub fn entries(items: &[Item]) -> Vec<Found<'_>> {
+    fn walk<'a>(items: &'a [Item], prefix: &str, out: &mut Vec<Found<'a>>) {
+        for it in items {
+            let (title, id) = match it {
+                Item::Entry(e) => (&e.title, &e.id),
+                Item::Submenu { title, id, .. } => (title, id),
+            };
+            let name = id.as_deref().filter(|i| !i.is_empty()).unwrap_or(title);
+            let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}>{name}") };
+            match it {
+                Item::Entry(entry) => out.push(Found { path, entry }),
+                Item::Submenu { items, .. } => walk(items, &path, out),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(items, "", &mut out);
+    out
 }
 
 /// Why the default could not be resolved.
@@ -338,7 +376,7 @@ submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-a
 
     #[test]
     fn grubenv_is_read_past_padding() {
-        let e = parse_env("# GRUB Environment Block\nsaved_entry=1>0\n####################\n");
+        let e = parse_env(b"# GRUB Environment Block\nsaved_entry=1>0\n####################\n");
         assert_eq!(e.get("saved_entry").map(String::as_str), Some("1>0"));
     }
 

@@ -61,6 +61,11 @@ pub struct BootEntry {
     /// PE sections of a UKI, for loading its `.linux`, `.initrd`, `.cmdline`.
     #[serde(skip)]
     pub sections: Vec<Section>,
+    /// How systemd-boot names a BLS entry or a UKI (`LoaderEntryOneShot`,
+    /// `bootctl list`): its file name, `.conf` or `.efi` included, in lower
+    /// case (src/boot/efi/boot.c, `config_entry_add_type1`).
+    #[serde(skip)]
+    pub loader_id: Option<String>,
 }
 
 impl BootEntry {
@@ -96,7 +101,8 @@ pub mod bls;
 pub mod cmdline;
 pub(crate) mod discover;
 pub mod grub;
+pub mod grubenv;
 pub(crate) mod select;
 pub mod version;
 
-pub(crate) use discover::discover;
+pub(crate) use discover::{discover, Discovery};

@@ -2,14 +2,18 @@
 //! which network issued them and why a bad one is bad, without ever needing
 //! to print them (docs/card.md).
 //!
-//! Pure functions over bytes; reading, printing and exit codes are the CLI's.
+//! Pure functions over bytes, and [`report`], which checks a stream of them
+//! and writes the results to any writer; opening the streams, printing
+//! diagnostics and exit codes are the CLI's.
 
 use std::fmt;
 
-pub mod input;
-pub mod luhn;
-pub mod mask;
+pub(crate) mod input;
+pub(crate) mod luhn;
+pub(crate) mod mask;
 pub mod networks;
+pub(crate) mod redact;
+pub(crate) mod report;
 
 pub use input::{digits_of, Digits, Line, LineError, Lines, LINE_LIMIT};
 pub use mask::Masked;

@@ -12,6 +12,7 @@ use clap::Args;
 use super::kexec::DEFAULT_TIMEOUT;
 use super::{exit, Ctx};
 use crate::safety::confirm::{self, Confirmation, Options};
+use crate::safety::fallback::Cleared;
 use crate::sys::Real;
 use crate::text;
 
@@ -26,10 +27,19 @@ pub struct ConfirmArgs {
     /// failed check reboot a machine without systemd.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT)]
     pub timeout: u64,
+    /// systemd's boot assessment failed (boot-complete.target could not
+    /// start): a warm boot is check-failed. kexec-chooser-boot-failed.service
+    /// passes it when kexec-chooser-confirm.service's dependency fails.
+    #[arg(long)]
+    pub boot_failed: bool,
 }
 
 pub fn run(ctx: &Ctx, args: &ConfirmArgs) -> anyhow::Result<u8> {
-    let opts = Options { check: args.check.clone(), timeout: Duration::from_secs(args.timeout) };
+    let opts = Options {
+        check: args.check.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        boot_failed: args.boot_failed,
+    };
     let mut err = std::io::stderr().lock();
     let outcome = confirm::confirm(&ctx.root, &mut Real, &mut err, &opts, SystemTime::now())?;
     drop(err);
@@ -46,7 +56,7 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
             crate::say!(err, "the warm reboot into {} is still to happen in this boot", t(&r.target))?;
             Ok(exit::OK)
         }
-        Confirmation::Confirmed { record, watchdog } => {
+        Confirmation::Confirmed { record, watchdog, one_time } => {
             let seconds = record.seconds.map(|s| format!(" in {s:.1} s")).unwrap_or_default();
             let watchdog = watchdog.as_ref().map(|w| format!("; {w}")).unwrap_or_default();
             crate::say!(
@@ -55,9 +65,10 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
                 t(&record.from),
                 t(&record.target)
             )?;
+            say_one_time(err, one_time)?;
             Ok(exit::OK)
         }
-        Confirmation::FellBack { record, running, watchdog } => {
+        Confirmation::FellBack { record, running, watchdog, one_time } => {
             let why = record.reason.as_deref().map(|r| format!(": {}", t(r))).unwrap_or_default();
             crate::say!(
                 err,
@@ -70,19 +81,38 @@ fn report(outcome: &Confirmation, out: &mut dyn Write, err: &mut dyn Write) -> a
                 Some(Err(e)) => crate::say!(err, "the watchdog is still armed: {}", t(e))?,
                 None => {}
             }
+            say_one_time(err, one_time)?;
             Ok(exit::FAILURE)
         }
-        Confirmation::CheckFailed { record, reboot } => {
+        Confirmation::CheckFailed { record, back_to, reboot } => {
             let why = record.reason.as_deref().map(t).unwrap_or_default();
             crate::say!(err, "CHECK FAILED: the warm boot into {} is not confirmed: {why}", t(&record.target))?;
             match reboot {
-                Ok(()) => crate::say!(err, "rebooting through the firmware to the boot loader's default")?,
+                Ok(()) => crate::say!(err, "rebooting through the firmware into {back_to}")?,
                 Err(e) => {
                     crate::say!(err, "the reboot through the firmware failed: {}; reboot this machine", t(&chain(e)))?
                 }
             }
             Ok(exit::FAILURE)
         }
+    }
+}
+
+/// What became of the boot loader's one-time entry, when it is news: one
+/// that could not be removed would send the next cold boot back.
+fn say_one_time(err: &mut dyn Write, one_time: &Option<Result<Cleared, String>>) -> std::io::Result<()> {
+    match one_time {
+        Some(Err(e)) => {
+            crate::say!(err, "warning: {}; the next cold boot goes back to the old kernel", text::escape(e))
+        }
+        Some(Ok(Cleared::Other(v))) => {
+            crate::say!(
+                err,
+                "the boot loader's one-time entry is now {}, set by someone else: left alone",
+                text::escape(v)
+            )
+        }
+        _ => Ok(()),
     }
 }
 
@@ -119,6 +149,8 @@ mod tests {
             reason: reason.map(Into::into),
             mode: crate::kexec::plan::Mode::Systemd,
             watchdog: None,
+            fallback: None,
+            came_back: None,
         }
     }
 
@@ -133,6 +165,7 @@ mod tests {
         let c = Confirmation::Confirmed {
             record: record(Outcome::Confirmed, Some(42.04), None),
             watchdog: Some(Released::Stopped("/dev/watchdog1".into())),
+            one_time: Some(Ok(Cleared::Removed)),
         };
         let (code, out, err) = printed(&c);
         assert_eq!(code, exit::OK);
@@ -151,6 +184,7 @@ mod tests {
             record: record(Outcome::FellBack, None, Some("came back\x1b[2J")),
             running: Some("6.1.0-9-amd64".into()),
             watchdog: Some(Err("cannot stop it".into())),
+            one_time: Some(Err("cannot remove the GRUB next_entry: read-only".into())),
         };
         let (code, out, err) = printed(&c);
         assert_eq!(code, exit::FAILURE);
@@ -162,9 +196,11 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("still armed: cannot stop it"), "{err}");
+        assert!(err.contains("warning: cannot remove the GRUB next_entry: read-only; the next cold boot"), "{err}");
         assert!(!err.contains('\x1b'), "{err:?}");
         let c = Confirmation::CheckFailed {
             record: record(Outcome::CheckFailed, None, Some("the health check `false` failed")),
+            back_to: "6.1.0-9-amd64 (GRUB next_entry)".into(),
             reboot: Err(crate::shutdown::ShutdownError::RebootFirmware(nix::errno::Errno::EPERM)),
         };
         let (code, _, err) = printed(&c);

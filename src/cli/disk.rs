@@ -115,10 +115,11 @@ pub fn run(ctx: &Ctx, args: &DiskArgs) -> anyhow::Result<u8> {
     check_limits(&thresholds).map_err(|msg| ExitError::new(USAGE_EXIT_CODE, msg))?;
     match check(ctx, args, thresholds) {
         // A monitoring plugin's output is its stdout: in `--nagios` mode an
-        // error is said there too, as UNKNOWN.
+        // error is said there too, as UNKNOWN, and a path in it cannot
+        // start perfdata.
         Err(err) if args.nagios && !is_broken_pipe(&err) => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "DISK UNKNOWN - {err:#}")?;
+            writeln!(out, "DISK UNKNOWN - {}", report::nagios_text(&format!("{err:#}")))?;
             out.flush()?;
             Ok(State::Unknown.code())
         }

@@ -10,6 +10,7 @@ use clap::{ArgGroup, Args};
 
 use super::{exit, Ctx, ExitError};
 use crate::patch::{self, store, GitSelection, Repo, Saved, Vcs};
+use crate::text;
 
 const AFTER_HELP: &str = "\
 Mercurial: the patch is the top applied MQ patch (hg qtop), the content is
@@ -104,7 +105,17 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
     let id = repo.identify(args.name.as_deref()).with_context(|| {
         format!("cannot name the patch of the {} repository {}", repo.vcs.name(), repo.root.display())
     })?;
-    let base = patch::name::file_name(&id.patch_name, &id.repo_name)?;
+    let file = patch::name::file_name(&id.patch_name, &id.repo_name)?;
+    for r in &file.renamed {
+        let _ = crate::say!(
+            std::io::stderr(),
+            "the {} \"{}\" holds control characters, which are not put in a file name: it is written \"{}\"",
+            r.part,
+            text::escape(&r.from),
+            r.to
+        );
+    }
+    let base = file.name;
     let home = std::env::var_os("HOME");
     let dir = store::resolve_patchdir(args.patchdir.as_deref(), id.configured_patchdir.as_deref(), home.as_deref())?;
 
@@ -113,10 +124,10 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
         let versions = store::versions(&dir, &base)?;
         if versions.is_empty() {
             let mut err = std::io::stderr().lock();
-            let _ = crate::say!(err, "no saved version of {}", dir.join(&base).display());
+            let _ = crate::say!(err, "no saved version of {}", text::path(&dir.join(&base)));
         }
         for v in versions {
-            writeln!(out, "{}", v.path.display())?;
+            writeln!(out, "{}", text::path(&v.path))?;
         }
         return Ok(exit::OK);
     }
@@ -126,8 +137,8 @@ pub fn run(_ctx: &Ctx, args: &MkpatchArgs) -> anyhow::Result<u8> {
     let content = repo.diff(&args.git_selection(), &args.diff_args)?;
     store::ensure_patchdir(&dir)?;
     match store::save(&dir, &base, &content)? {
-        Saved::New(path) => writeln!(out, "Patch saved to {}", path.display())?,
-        Saved::Identical(path) => writeln!(out, "Patch is identical to {}; not saving", path.display())?,
+        Saved::New(path) => writeln!(out, "Patch saved to {}", text::path(&path))?,
+        Saved::Identical(path) => writeln!(out, "Patch is identical to {}; not saving", text::path(&path))?,
     }
     Ok(exit::OK)
 }

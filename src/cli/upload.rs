@@ -12,18 +12,18 @@ use clap::{Args, ValueEnum};
 
 use super::{Ctx, ExitError};
 use crate::atomic_file::AtomicFile;
+use crate::disk::threshold::{Limit, LimitError};
 use crate::text;
 use crate::upload::http::{self, Method};
-use crate::upload::multipart::{self, Body};
+use crate::upload::multipart::{self, Body, Spool};
 use crate::upload::progress::Progress;
 use crate::upload::{form, UploadError};
 
-/// Exit codes of `upload`.
+/// Exit codes of `upload`. When nothing or not all was sent (a file, the
+/// connection, TLS, a stall), the error is the program's, exit 1.
 pub mod exit {
     /// The server answered 2xx.
     pub const OK: u8 = 0;
-    /// Nothing or not all was sent: a file, the connection, TLS, a timeout.
-    pub const FAILURE: u8 = 1;
     /// Bad arguments (`-F`, `-H`, the URL).
     pub const USAGE: u8 = 2;
     /// The server answered, but not with 2xx.
@@ -38,6 +38,8 @@ const AFTER_HELP: &str = "\
   NAME=VALUE                      a text field (NAME=\"a;b\" to keep a semicolon)
   NAME=@FILE[;type=T][;filename=N] a file, streamed; type guessed from the name
   NAME=@-                         standard input, spooled to $TMPDIR first
+                                  (as is any FILE that is not a regular file or
+                                  a block device; at most --spool-limit bytes)
   NAME=<FILE                      a text field whose value is the file's content
 
 Environment:
@@ -107,6 +109,11 @@ pub struct UploadArgs {
     /// Give up when no byte moves for SECS seconds, either way.
     #[arg(long, value_name = "SECS", default_value = "120", value_parser = parse_secs)]
     pub stall_timeout: Duration,
+
+    /// The most standard input, a pipe or a device may hold when it is
+    /// spooled to learn its length (512M, 4G; powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub spool_limit: u64,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -115,6 +122,14 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?} is not between 0 and 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    match Limit::parse_space(s) {
+        Ok(Limit::Amount(n)) if n > 0 => Ok(n),
+        Err(LimitError::TooLarge(_)) => Err(format!("{s:?} is too large")),
+        _ => Err(format!("{s:?} is not a size above 0 (such as 512M or 4G)")),
+    }
 }
 
 fn usage(err: UploadError) -> anyhow::Error {
@@ -136,12 +151,13 @@ pub fn run(_ctx: &Ctx, args: &UploadArgs) -> anyhow::Result<u8> {
         crate::say!(io::stderr(), "warning: --insecure: the server's certificate is not verified")?;
     }
 
-    let parts = multipart::open_parts(specs, &mut io::stdin().lock(), &std::env::temp_dir())?;
+    let spool = Spool { dir: std::env::temp_dir(), limit: args.spool_limit };
+    let parts = multipart::open_parts(specs, &mut io::stdin().lock(), &spool)?;
     let mut body = Body::new(parts, multipart::random_boundary)?;
 
     let show = args.progress || (!args.no_progress && io::stderr().is_terminal());
     // Both callbacks below draw on the one bar.
-    let progress = RefCell::new(Progress::new(show, body.len()));
+    let progress = RefCell::new(Progress::new(show, body.content_length()));
     let request = http::Request {
         url,
         method: match args.method {
@@ -219,4 +235,16 @@ fn created_mode() -> u32 {
     let umask =
         status.lines().find_map(|l| l.strip_prefix("Umask:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
     umask.map_or(0o600, |u| 0o666 & !u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spool_limits_parse_as_disk_sizes_do_and_must_be_above_zero() {
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert!(parse_size("0").is_err() && parse_size("10%").is_err() && parse_size("lots").is_err());
+    }
 }

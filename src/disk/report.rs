@@ -38,6 +38,18 @@ pub fn printable(p: &Path) -> String {
     crate::text::path(p)
 }
 
+/// Text for the Nagios status line: escaped as for a person, and with `|`,
+/// which starts the perfdata, written `\174` as the other escapes are.
+pub fn nagios_text(s: &str) -> String {
+    crate::text::escape(s).replace('|', "\\174")
+}
+
+/// A perfdata label, quoted: as [`nagios_text`], with `=` (which ends a
+/// label) written `\075` and `'` doubled, the plugin guidelines' escape.
+fn nagios_label(s: &str) -> String {
+    format!("'{}'", nagios_text(s).replace('=', "\\075").replace('\'', "''"))
+}
+
 // ---------------------------------------------------------------- table
 
 /// ANSI colours of the states, for a terminal.
@@ -70,7 +82,9 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
         };
-        cells.push([printable(&r.mount), r.fstype.clone(), size, used, avail, pct, ipct, r.state.name().into()]);
+        // The type of a FUSE mount (`fuse.NAME`) is named by the program that mounted it.
+        let fstype = crate::text::escape(&r.fstype).into_owned();
+        cells.push([printable(&r.mount), fstype, size, used, avail, pct, ipct, r.state.name().into()]);
     }
     let mut width = [0usize; 8];
     for row in &cells {
@@ -101,7 +115,7 @@ pub fn table(rows: &[Row], use_colour: bool) -> String {
             }
         }
         if let Some(reason) = n.checked_sub(1).and_then(|i| rows.get(i)).and_then(|r| r.reason.as_ref()) {
-            let _ = write!(line, "  {reason}");
+            let _ = write!(line, "  {}", crate::text::escape(reason));
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -120,7 +134,7 @@ pub fn cron(rows: &[Row]) -> String {
     let mut out = String::new();
     for r in rows.iter().filter(|r| r.state != State::Ok) {
         let reason = r.reason.as_deref().unwrap_or("");
-        let _ = writeln!(out, "{} {}: {}", r.state.name(), printable(&r.mount), reason);
+        let _ = writeln!(out, "{} {}: {}", r.state.name(), printable(&r.mount), crate::text::escape(reason));
     }
     if rows.is_empty() {
         out.push_str("UNKNOWN: no filesystem to check\n");
@@ -134,6 +148,7 @@ pub fn cron(rows: &[Row]) -> String {
 /// `DISK OK - free space: / 543MiB (58.0% inode=98%);| '/'=412090368B;826277888;929562624;0;1032847360`
 /// Perfdata is used bytes, with the warning and critical limits turned into
 /// used-byte limits, min 0 and max the size; inodes likewise under `'/ (inodes)'`.
+/// A mount point can forge neither: see [`nagios_text`] and [`nagios_label`].
 pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
     let state = overall(rows);
     if rows.is_empty() {
@@ -142,7 +157,8 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
     let mut text = String::new();
     let mut perf = String::new();
     for r in rows {
-        let name = printable(&r.mount);
+        let mount = r.mount.to_string_lossy();
+        let name = nagios_text(&mount);
         match &r.usage {
             Some(u) => {
                 let mib = u.avail.saturating_add(1 << 19) >> 20;
@@ -151,10 +167,10 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
                     None => "-".to_string(),
                 };
                 let _ = write!(text, " {name} {mib}MiB ({} inode={inode});", percent_text(u.free_fraction()));
-                let label = name.replace('\'', "''");
                 let _ = write!(
                     perf,
-                    " '{label}'={}B;{};{};0;{}",
+                    " {}={}B;{};{};0;{}",
+                    nagios_label(&mount),
                     u.used,
                     t.warn.used_limit(u.size),
                     t.crit.used_limit(u.size),
@@ -163,7 +179,8 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
                 if let Some(i) = &u.inodes {
                     let _ = write!(
                         perf,
-                        " '{label} (inodes)'={};{};{};0;{}",
+                        " {}={};{};{};0;{}",
+                        nagios_label(&format!("{mount} (inodes)")),
                         i.used,
                         t.warn_inodes.used_limit(i.total),
                         t.crit_inodes.used_limit(i.total),
@@ -172,7 +189,7 @@ pub fn nagios(rows: &[Row], t: &Thresholds) -> String {
                 }
             }
             None => {
-                let reason = r.reason.as_deref().unwrap_or("no figures");
+                let reason = nagios_text(r.reason.as_deref().unwrap_or("no figures"));
                 let _ = write!(text, " {name} {} ({reason});", r.state.name());
             }
         }
@@ -357,6 +374,42 @@ mod tests {
         let line = nagios(&[r], &defaults());
         assert_eq!(line.matches('\n').count(), 1);
         assert!(line.contains("'/mnt/it''s\\012here'="), "{line}");
+    }
+
+    #[test]
+    fn a_mount_point_cannot_forge_the_status_line_or_the_perfdata() {
+        let mut r = example();
+        r.mount = PathBuf::from("/mnt/x|DISK OK - y;| 'z'=1B;2;3;0;4 a=b\x1b[2J");
+        let mut hung = hung();
+        hung.mount = PathBuf::from("/mnt/p|q");
+        hung.reason = Some("odd | reason".into());
+        let line = nagios(&[r, hung], &defaults());
+        assert_eq!(line.matches('|').count(), 1, "only the perfdata separator: {line}");
+        assert!(!line.contains('\x1b'), "{line:?}");
+        let (text, perf) = line.trim_end().split_once('|').unwrap();
+        assert!(text.contains(" /mnt/x\\174DISK OK - y;\\174 'z'=1B;2;3;0;4 a=b\\033[2J 543MiB"), "{text}");
+        assert!(text.contains(" /mnt/p\\174q UNKNOWN (odd \\174 reason);"), "{text}");
+        // One quoted label per item: '' is a quote, and no = or | inside.
+        let label = "'/mnt/x\\174DISK OK - y;\\174 ''z''\\0751B;2;3;0;4 a\\075b\\033[2J'";
+        assert_eq!(
+            perf,
+            format!(
+                " {label}=412090368B;826277888;929562624;0;1032847360 {}=1100;58982;62259;0;65536",
+                label.replace("J'", "J (inodes)'")
+            )
+        );
+    }
+
+    #[test]
+    fn the_table_escapes_what_the_mounting_program_named() {
+        let mut r = example();
+        r.fstype = "fuse.\x1b]0;owned\x07x".into();
+        r.reason = Some("a\nb".into());
+        let t = table(&[r], false);
+        assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
+        assert!(t.contains("fuse.\\033]0;owned\\007x"), "{t}");
+        assert!(t.contains("a\\012b"), "the reason stays on its row: {t}");
+        assert_eq!(t.lines().count(), 2);
     }
 
     #[test]

@@ -240,6 +240,7 @@ pub(crate) mod tests {
             problems: vec![],
             sort_key: None,
             sections: vec![],
+            loader_id: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Names: the repository name from a remote URL or a directory, and the one
 //! file-name component `<patch>-<repo>.patch` built from the two names.
 
+use std::fmt;
 use std::path::Path;
 
 use super::{Error, Result};
@@ -74,15 +75,60 @@ fn usable(name: &str) -> bool {
     !name.is_empty() && name != ".." && !name.contains('\0')
 }
 
+/// Which of the two names a [`Renamed`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePart {
+    Patch,
+    Repository,
+}
+
+impl fmt::Display for NamePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NamePart::Patch => "patch name",
+            NamePart::Repository => "repository name",
+        })
+    }
+}
+
+/// A name that had to change to go into a file name, for the person to be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renamed {
+    pub part: NamePart,
+    pub from: String,
+    pub to: String,
+}
+
+/// The file name to save under, and the names that were changed to make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName {
+    pub name: String,
+    pub renamed: Vec<Renamed>,
+}
+
 /// `<patch>-<repo>.patch`, a single file-name component. A `/` in the patch
 /// name (MQ `sub/bug1`, Git `feature/x`) becomes `-` so the file stays in the
-/// patch directory instead of a subdirectory that may not exist.
-pub fn file_name(patch: &str, repo: &str) -> Result<String> {
+/// patch directory instead of a subdirectory that may not exist. Control
+/// characters (which the remote's URL or the repository's directory can
+/// hold: they would drive a terminal in every `ls`) become `_`, and the
+/// change is given back in [`FileName::renamed`].
+pub fn file_name(patch: &str, repo: &str) -> Result<FileName> {
     let patch_part = patch.trim().replace('/', "-");
     if patch_part.is_empty() || patch_part.contains('\0') {
         return Err(Error::BadPatchName { name: patch.to_owned() });
     }
-    Ok(format!("{patch_part}-{}.patch", repo.replace('/', "-")))
+    let mut renamed = Vec::new();
+    let mut fit = |part: NamePart, name: String| {
+        if !name.chars().any(crate::text::needs_escape) {
+            return name;
+        }
+        let to: String = name.chars().map(|c| if crate::text::needs_escape(c) { '_' } else { c }).collect();
+        renamed.push(Renamed { part, from: name, to: to.clone() });
+        to
+    };
+    let patch_part = fit(NamePart::Patch, patch_part);
+    let repo_part = fit(NamePart::Repository, repo.replace('/', "-"));
+    Ok(FileName { name: format!("{patch_part}-{repo_part}.patch"), renamed })
 }
 
 #[cfg(test)]
@@ -134,10 +180,27 @@ mod tests {
         assert_eq!(hg("odd:name").as_deref(), Some("odd:name"));
     }
 
+    fn plain(patch: &str, repo: &str) -> Option<String> {
+        file_name(patch, repo).ok().filter(|f| f.renamed.is_empty()).map(|f| f.name)
+    }
+
     #[test]
     fn slash_in_patch_name_stays_in_one_component() {
-        assert_eq!(file_name("feature/x", "tool").ok().as_deref(), Some("feature-x-tool.patch"));
-        assert_eq!(file_name("bug468731", "buildbotcustom").ok().as_deref(), Some("bug468731-buildbotcustom.patch"));
+        assert_eq!(plain("feature/x", "tool").as_deref(), Some("feature-x-tool.patch"));
+        assert_eq!(plain("bug468731", "buildbotcustom").as_deref(), Some("bug468731-buildbotcustom.patch"));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_file_name_and_the_change_is_told() {
+        let f = file_name("bug\u{9b}1", &git("https://h/to\x1b]0;x\x07ol.git").unwrap()).unwrap();
+        assert_eq!(f.name, "bug_1-to_]0;x_ol.patch");
+        assert_eq!(
+            f.renamed,
+            [
+                Renamed { part: NamePart::Patch, from: "bug\u{9b}1".into(), to: "bug_1".into() },
+                Renamed { part: NamePart::Repository, from: "to\x1b]0;x\x07ol".into(), to: "to_]0;x_ol".into() },
+            ]
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `kexec-chooser confirm`: run once at boot, it judges the pending warm
 //! reboot against this boot and ends it — confirmed (after the health
-//! check, with the watchdog stopped or handed to systemd), fell back, or
-//! check-failed (then the machine is rebooted through the firmware, to the
-//! boot loader's default). docs/confirm.md says what each outcome means to
-//! the person and to the fleet.
+//! check, with the net released: the watchdog stopped or handed back, the
+//! boot loader's one-time entry removed), fell back, or check-failed (then
+//! the machine is rebooted through the firmware, into the kernel it came
+//! from where the boot loader allows it). docs/confirm.md says what each
+//! outcome means to the person and to the fleet.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,7 +16,8 @@ use crate::shutdown::{self, direct, ShutdownError};
 use crate::sys::{run_checked, System};
 use crate::text;
 
-use super::net::{release, Released};
+use super::fallback::Cleared;
+use super::net::{back_to_running, release, release_one_time, Released};
 use super::record::{Outcome, Record, RecordError, Store};
 use super::{ended, instant, judge, this_boot, Verdict};
 
@@ -26,6 +28,10 @@ pub struct Options {
     pub check: Option<String>,
     /// Between SIGTERM and SIGKILL, should the direct shutdown be needed.
     pub timeout: Duration,
+    /// systemd's boot assessment failed in this boot (`boot-complete.target`
+    /// did not start: a unit it requires failed): a warm boot is not
+    /// confirmed, whatever the check says.
+    pub boot_failed: bool,
 }
 
 /// How `confirm` ended.
@@ -35,16 +41,22 @@ pub enum Confirmation {
     NothingPending,
     /// The pending record is from this very boot: the hand-over has not happened.
     SameBoot(Record),
-    /// The warm boot came up and passed its check; `record` is in the history.
-    Confirmed { record: Record, watchdog: Option<Released> },
+    /// The warm boot came up and passed its check; `record` is in the
+    /// history. `one_time`: what became of the boot loader's one-time entry.
+    Confirmed { record: Record, watchdog: Option<Released>, one_time: Option<Result<Cleared, String>> },
     /// The machine came back some other way; `record` says why. When the
     /// warm boot did happen (into another release than planned), its
     /// watchdog was released too, or could not be (the text says why).
-    FellBack { record: Record, running: Option<String>, watchdog: Option<Result<Released, String>> },
+    FellBack {
+        record: Record,
+        running: Option<String>,
+        watchdog: Option<Result<Released, String>>,
+        one_time: Option<Result<Cleared, String>>,
+    },
     /// The check failed (or the watchdog could not be stopped): `record` is
-    /// in the history and the reboot through the firmware was asked for;
-    /// `reboot` is its failure, if it failed.
-    CheckFailed { record: Record, reboot: Result<(), ShutdownError> },
+    /// in the history and the reboot through the firmware was asked for,
+    /// into `back_to`; `reboot` is its failure, if it failed.
+    CheckFailed { record: Record, back_to: String, reboot: Result<(), ShutdownError> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,16 +105,27 @@ pub fn confirm(
                 (Some(_), true, false) => Some(Err(ConfirmError::ForeignRoot(root.dir().into()).to_string())),
                 _ => None,
             };
+            // A one-time entry the boot loader could not clear would send
+            // every later boot back: removed too.
+            let one_time = if acts { release_one_time(root, sys, log, &pending) } else { None };
             let (secs, text) = instant(now);
-            let record = ended(&pending, Outcome::FellBack, secs, text, Some(reason));
+            let mut record = ended(&pending, Outcome::FellBack, secs, text, Some(reason));
+            record.came_back = boot.release.clone();
             store.end(&record)?;
-            Ok(Confirmation::FellBack { record, running: boot.release, watchdog })
+            Ok(Confirmation::FellBack { record, running: boot.release, watchdog, one_time })
         }
         Verdict::WarmBoot => {
             if !acts {
                 return Err(ConfirmError::ForeignRoot(root.dir().into()));
             }
-            let verdict = match check(sys, log, opts.check.as_deref()) {
+            let checked = if opts.boot_failed {
+                Err("systemd's boot assessment failed: boot-complete.target did not start because a unit it \
+                     requires failed (systemctl --failed lists it)"
+                    .to_string())
+            } else {
+                check(sys, log, opts.check.as_deref())
+            };
+            let verdict = match checked {
                 Err(why) => Err(why),
                 Ok(()) => match &pending.watchdog {
                     None => Ok(None),
@@ -114,9 +137,10 @@ pub fn confirm(
             let (secs, text) = instant(now);
             match verdict {
                 Ok(watchdog) => {
+                    let one_time = release_one_time(root, sys, log, &pending);
                     let record = ended(&pending, Outcome::Confirmed, secs, text, None);
                     store.end(&record)?;
-                    Ok(Confirmation::Confirmed { record, watchdog })
+                    Ok(Confirmation::Confirmed { record, watchdog, one_time })
                 }
                 Err(reason) => {
                     say(log, format_args!("{}", text::escape(&reason)));
@@ -124,8 +148,9 @@ pub fn confirm(
                     // Recorded before the reboot: the next boot finds nothing
                     // pending, and status tells what happened.
                     store.end(&record)?;
+                    let back_to = back_to_running(root, sys, &record);
                     let reboot = reboot_firmware(root, sys, log, opts);
-                    Ok(Confirmation::CheckFailed { record, reboot })
+                    Ok(Confirmation::CheckFailed { record, back_to, reboot })
                 }
             }
         }
@@ -163,6 +188,7 @@ mod tests {
 
     use super::super::record::tests::record;
     use super::*;
+    use crate::safety::fallback::{Loader, OneTime};
     use crate::sys::fake::{Call, Fake};
     use crate::testing::TempRoot;
 
@@ -223,7 +249,7 @@ mod tests {
 
     fn run(m: &Machine, fake: &mut Fake, check: Option<&str>) -> (Result<Confirmation, ConfirmError>, String) {
         let mut log = Vec::new();
-        let opts = Options { check: check.map(Into::into), timeout: Duration::from_secs(1) };
+        let opts = Options { check: check.map(Into::into), timeout: Duration::from_secs(1), boot_failed: false };
         let r = confirm(&m.root(), fake, &mut log, &opts, now(&record("a1"), 42.0));
         (r, String::from_utf8(log).unwrap())
     }
@@ -260,7 +286,7 @@ mod tests {
         m.pending(&without_watchdog("a1"));
         let mut fake = Fake::default();
         let (r, log) = run(&m, &mut fake, None);
-        let Ok(Confirmation::Confirmed { record, watchdog: None }) = r else { panic!("{r:?}") };
+        let Ok(Confirmation::Confirmed { record, watchdog: None, one_time: None }) = r else { panic!("{r:?}") };
         assert_eq!(record.result, Outcome::Confirmed);
         assert_eq!(record.seconds, Some(42.0));
         assert!(record.ended.as_deref().is_some_and(|e| e.ends_with('Z')), "{:?}", record.ended);
@@ -295,7 +321,7 @@ mod tests {
         let mut fake = Fake::default();
         fake.run_codes.insert("sh".into(), 3);
         let (r, log) = run(&m, &mut fake, Some("curl -fs http://localhost/"));
-        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()) }) = r else { panic!("{r:?}") };
+        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()), .. }) = r else { panic!("{r:?}") };
         assert_eq!(record.result, Outcome::CheckFailed);
         let reason = record.reason.clone().unwrap();
         assert!(reason.contains("curl -fs http://localhost/") && reason.contains('3'), "{reason}");
@@ -334,7 +360,7 @@ mod tests {
         m.pending(&record("a1"));
         let mut fake = Fake::default();
         let (r, log) = run(&m, &mut fake, Some("true"));
-        let Ok(Confirmation::Confirmed { watchdog: Some(w), record }) = r else { panic!("{r:?}") };
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), record, .. }) = r else { panic!("{r:?}") };
         assert_eq!(w, Released::Stopped("/dev/watchdog1".into()));
         assert_eq!(record.result, Outcome::Confirmed);
         assert_eq!(
@@ -387,7 +413,7 @@ mod tests {
         m.pending(&record("a1"));
         let mut fake = Fake::default();
         let (r, _) = run(&m, &mut fake, None);
-        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()) }) = r else { panic!("{r:?}") };
+        let Ok(Confirmation::CheckFailed { record, reboot: Ok(()), .. }) = r else { panic!("{r:?}") };
         let reason = record.reason.unwrap();
         assert!(reason.contains("did not appear") && reason.contains("reset the machine"), "{reason}");
         let waited: Duration =
@@ -423,7 +449,7 @@ mod tests {
         m.pending(&record("a1"));
         let mut fake = Fake::default();
         let (r, log) = run(&m, &mut fake, Some("true"));
-        let Ok(Confirmation::FellBack { record, running, watchdog: None }) = r else { panic!("{r:?}") };
+        let Ok(Confirmation::FellBack { record, running, watchdog: None, one_time: None }) = r else { panic!("{r:?}") };
         assert_eq!(record.result, Outcome::FellBack);
         assert_eq!(running.as_deref(), Some("6.1.0-9-amd64"));
         let reason = record.reason.clone().unwrap();
@@ -468,5 +494,136 @@ mod tests {
         assert!(matches!(r, Err(ConfirmError::ForeignRoot(_))), "{r:?}");
         assert!(fake.calls.is_empty(), "{:?}", fake.calls);
         assert_eq!(m.store().pending().unwrap().unwrap().result, Outcome::Pending);
+    }
+
+    /// GRUB's files with the one-time entry of record `a1` still set (a
+    /// warm boot never goes through GRUB).
+    fn with_next_entry(m: &Machine) -> Record {
+        let mut env = crate::boot::grubenv::SIGNATURE.to_vec();
+        env.extend_from_slice(b"next_entry=gnulinux-advanced-u1>a\n");
+        env.resize(1024, b'#');
+        m.write("boot/grub/grub.cfg", "set default=\"${next_entry}\"\nsave_env next_entry\n");
+        m.write("boot/grub/grubenv", env);
+        let o =
+            OneTime { loader: Loader::Grub, entry: "gnulinux-advanced-u1>a".into(), release: "6.1.0-9-amd64".into() };
+        Record { fallback: Some(o), ..without_watchdog("a1") }
+    }
+
+    fn next_entry(m: &Machine) -> Option<String> {
+        crate::safety::fallback::current(&m.root(), Loader::Grub).unwrap()
+    }
+
+    #[test]
+    fn the_confirmed_warm_boot_removes_the_one_time_entry() {
+        let m = Machine::warm();
+        m.pending(&with_next_entry(&m));
+        let (r, _) = run(&m, &mut Fake::default(), None);
+        let Ok(Confirmation::Confirmed { one_time: Some(Ok(Cleared::Removed)), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(next_entry(&m), None, "the next cold reboot boots the default again");
+        let last = m.store().last().unwrap().unwrap();
+        assert_eq!(last.fallback.map(|f| f.release).as_deref(), Some("6.1.0-9-amd64"));
+    }
+
+    #[test]
+    fn a_fall_back_records_what_came_back_and_removes_an_entry_grub_could_not_clear() {
+        let m = Machine::new("6.1.0-9-amd64", "root=/dev/vda", "b1");
+        m.pending(&with_next_entry(&m));
+        let (r, _) = run(&m, &mut Fake::default(), None);
+        let Ok(Confirmation::FellBack { record, one_time: Some(Ok(Cleared::Removed)), .. }) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(record.came_back.as_deref(), Some("6.1.0-9-amd64"));
+        assert_eq!(next_entry(&m), None);
+        // GRUB cleared it itself, as it does on ext4: nothing to do.
+        let m = Machine::new("6.1.0-9-amd64", "root=/dev/vda", "b1");
+        let r = with_next_entry(&m);
+        let mut env = crate::boot::grubenv::SIGNATURE.to_vec();
+        env.resize(1024, b'#');
+        m.write("boot/grub/grubenv", env);
+        m.pending(&r);
+        let (r, _) = run(&m, &mut Fake::default(), None);
+        assert!(matches!(r, Ok(Confirmation::FellBack { one_time: Some(Ok(Cleared::Gone)), .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_failed_check_reboots_into_the_kernel_it_came_from() {
+        let m = Machine::warm();
+        m.systemd();
+        let record = with_next_entry(&m);
+        m.pending(&record);
+        // Someone cleared it meanwhile: set again before the reboot.
+        m.write("boot/grub/grubenv", {
+            let mut env = crate::boot::grubenv::SIGNATURE.to_vec();
+            env.resize(1024, b'#');
+            env
+        });
+        let mut fake = Fake::default();
+        fake.run_codes.insert("sh".into(), 1);
+        let (r, _) = run(&m, &mut fake, Some("false"));
+        let Ok(Confirmation::CheckFailed { back_to, reboot: Ok(()), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(back_to, "6.1.0-9-amd64 (GRUB next_entry)");
+        assert_eq!(next_entry(&m).as_deref(), Some("gnulinux-advanced-u1>a"));
+        assert_eq!(fake.calls.last(), Some(&Call::Run("systemctl".into(), vec!["reboot".into()])));
+    }
+
+    #[test]
+    fn a_failed_boot_assessment_is_a_failed_check() {
+        let m = Machine::warm();
+        m.systemd();
+        m.pending(&with_next_entry(&m));
+        let mut log = Vec::new();
+        let opts = Options { check: Some("true".into()), timeout: Duration::from_secs(1), boot_failed: true };
+        let mut fake = Fake::default();
+        let r = confirm(&m.root(), &mut fake, &mut log, &opts, now(&record("a1"), 42.0));
+        let Ok(Confirmation::CheckFailed { record: failed, .. }) = r else { panic!("{r:?}") };
+        assert!(failed.reason.unwrap().contains("boot-complete.target"));
+        assert!(!fake.calls.contains(&Call::Run("sh".into(), vec!["-c".into(), "true".into()])), "{:?}", fake.calls);
+        assert_eq!(next_entry(&m).as_deref(), Some("gnulinux-advanced-u1>a"));
+        // With nothing pending (the unit runs after confirm ended it), nothing happens.
+        let mut fake = Fake::default();
+        let r = confirm(&m.root(), &mut fake, &mut log, &opts, now(&record("a1"), 42.0));
+        assert!(matches!(r, Ok(Confirmation::NothingPending)), "{r:?}");
+        assert!(fake.calls.is_empty());
+    }
+
+    #[test]
+    fn the_confirmed_warm_boot_releases_each_kind_of_watchdog() {
+        use crate::safety::record::{Kind, WatchdogUsed};
+        use crate::safety::watchdog::ArmedBy;
+        let used = |kind, device: &str| WatchdogUsed {
+            kind,
+            device: device.into(),
+            timeout: 120,
+            module: None,
+            identity: String::new(),
+            armed_by: ArmedBy::KexecChooser,
+            hand_back: None,
+            panic_before: Some("0".into()),
+        };
+        // The BMC's: stopped through IPMI.
+        let m = Machine::warm();
+        m.write("dev/ipmi0", "");
+        m.pending(&Record { watchdog: Some(used(Kind::Ipmi, "/dev/ipmi0")), ..record("a1") });
+        let bmc = crate::sys::fake::FakeBmc {
+            timer_use: 0x44,
+            actions: 1,
+            countdown: 1200,
+            running: true,
+            ..Default::default()
+        };
+        let mut fake = Fake { bmc: Some(bmc), ..Fake::default() };
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::BmcStopped { device: "/dev/ipmi0".into(), handed_back: None });
+        assert!(!fake.bmc.unwrap().running);
+        // The software net: softdog stopped, kernel.panic back.
+        let m = Machine::warm();
+        m.write("sys/class/watchdog/watchdog0/identity", "Software Watchdog\n");
+        m.pending(&Record { watchdog: Some(used(Kind::Software, "")), ..record("a1") });
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::Software { softdog: Some("/dev/watchdog0".into()), panic: Some("0".into()) });
+        assert!(fake.calls.contains(&Call::SetSysctl("/proc/sys/kernel/panic".into(), "0".into())), "{:?}", fake.calls);
     }
 }

@@ -11,8 +11,11 @@
 //! kernel's command line and what a boot says of itself.
 
 pub mod confirm;
+pub mod fallback;
+pub mod ipmi;
 pub mod net;
 pub mod record;
+pub mod software;
 pub mod watchdog;
 
 use std::time::SystemTime;
@@ -41,7 +44,7 @@ pub fn boot_mark(cmdline: &str) -> Option<String> {
 /// A new record id: 16 hex digits, unique per run (never waiting for the
 /// kernel's entropy: a plan is made early in a boot too).
 pub fn new_id() -> String {
-    format!("{:016x}", crate::sys::unique::unique_u64())
+    format!("{:016x}", crate::sys::random::unique_u64())
 }
 
 /// What the running boot says of itself.

@@ -79,26 +79,6 @@ pub fn kexec_load(entry: u64, segments: &[Segment<'_>], flags: u64) -> Result<()
     Errno::result(ret).map(drop)
 }
 
-/// Fill `buf` from the kernel's random source (`getrandom(2)`, blocking until
-/// the pool is initialised, which it is long after boot).
-pub fn random_bytes(buf: &mut [u8]) -> Result<(), Errno> {
-    let mut done = 0;
-    while let Some(rest) = buf.get_mut(done..) {
-        if rest.is_empty() {
-            break;
-        }
-        // SAFETY: `rest` is a writable buffer of `rest.len()` bytes that the
-        // kernel fills with at most that many bytes.
-        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
-        match Errno::result(n) {
-            Ok(n) => done = done.saturating_add(usize::try_from(n).map_err(|_| Errno::EIO)?),
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,15 +93,5 @@ mod tests {
     fn more_than_sixteen_segments_never_reach_the_kernel() {
         let seg = Segment { buf: &[], mem: 0, memsz: 0 };
         assert_eq!(kexec_load(0, &[seg; 17], 0), Err(Errno::EINVAL));
-    }
-
-    #[test]
-    fn random_bytes_fill_the_whole_buffer() {
-        let mut a = [0u8; 64];
-        let mut b = [0u8; 64];
-        random_bytes(&mut a).unwrap();
-        random_bytes(&mut b).unwrap();
-        assert_ne!(a, b);
-        assert_ne!(a, [0u8; 64]);
     }
 }

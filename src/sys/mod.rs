@@ -10,6 +10,7 @@
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -17,11 +18,13 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
+pub mod efivar;
 pub mod in_root;
 pub mod interrupt;
+pub mod ipmi;
 pub mod kexec_load;
 pub mod proc;
-pub mod unique;
+pub mod random;
 pub mod watchdog;
 
 #[cfg(test)]
@@ -100,7 +103,27 @@ pub trait System {
     fn watchdog_arm(&mut self, device: &Path, timeout: u32, identity: &str) -> Result<u32, watchdog::ArmError>;
     /// Stop the hardware watchdog `device`.
     fn watchdog_disarm(&mut self, device: &Path) -> Result<(), watchdog::ArmError>;
+    /// Write the EFI variable `name` (`NAME-GUID`): `bytes` are its
+    /// attributes and data, as efivarfs takes them.
+    fn efi_var_set(&mut self, name: &str, bytes: &[u8]) -> Result<(), Errno>;
+    /// Remove the EFI variable `name`; none there is no error.
+    fn efi_var_remove(&mut self, name: &str) -> Result<(), Errno>;
+    /// From the moment the safety net is set until the hand-over is over:
+    /// Ctrl-C, a closed terminal and `kill` (SIGINT, SIGHUP, SIGTERM,
+    /// SIGQUIT) no longer stop this process, so that it can never leave a
+    /// net set behind it (docs/reboot.md, "Signals").
+    fn hold_signals(&mut self) -> Result<(), Errno>;
+    /// The hand-over failed and the net is down: those signals act again.
+    fn release_signals(&mut self);
+    /// One IPMI request to the BMC through `device` (`/dev/ipmiN`): the
+    /// response's data, its completion code first.
+    fn ipmi(&mut self, device: &Path, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ipmi::IpmiError>;
+    /// Write `value` to the sysctl at `path` (under /proc/sys).
+    fn set_sysctl(&mut self, path: &Path, value: &str) -> io::Result<()>;
 }
+
+/// The signals [`System::hold_signals`] holds.
+pub const HELD_SIGNALS: [Signal; 4] = [Signal::SIGINT, Signal::SIGHUP, Signal::SIGTERM, Signal::SIGQUIT];
 
 /// Why a program run through [`System::run`] did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -287,6 +310,43 @@ impl System for Real {
 
     fn watchdog_disarm(&mut self, device: &Path) -> Result<(), watchdog::ArmError> {
         watchdog::disarm(device)
+    }
+
+    fn efi_var_set(&mut self, name: &str, bytes: &[u8]) -> Result<(), Errno> {
+        efivar::set(name, bytes)
+    }
+
+    fn efi_var_remove(&mut self, name: &str) -> Result<(), Errno> {
+        efivar::remove(name)
+    }
+
+    fn hold_signals(&mut self) -> Result<(), Errno> {
+        use nix::sys::signal::{signal, SigHandler};
+        for sig in HELD_SIGNALS {
+            // SAFETY: SIG_IGN installs no handler code, so nothing can run in
+            // signal context.
+            unsafe { signal(sig, SigHandler::SigIgn) }?;
+        }
+        Ok(())
+    }
+
+    fn release_signals(&mut self) {
+        use nix::sys::signal::{signal, SigHandler};
+        for sig in HELD_SIGNALS {
+            // SAFETY: SIG_DFL installs no handler code either.
+            let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+        }
+    }
+
+    fn ipmi(&mut self, device: &Path, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ipmi::IpmiError> {
+        // A BMC answers in milliseconds; a busy one within seconds.
+        ipmi::request(device, netfn, cmd, data, Duration::from_secs(5))
+    }
+
+    fn set_sysctl(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+        f.write_all(value.as_bytes())
     }
 }
 

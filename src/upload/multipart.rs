@@ -44,8 +44,8 @@ pub struct Part {
 /// Open every part. Files are opened and measured now, before any connection,
 /// so a missing file is reported before a byte is sent. Standard input (and
 /// any other pipe-like file) is spooled to an unnamed temporary file so that
-/// its length is known; `spool_dir` is where (TMPDIR by default).
-pub fn open_parts(specs: Vec<FormSpec>, stdin: &mut dyn Read, spool_dir: &Path) -> Result<Vec<Part>, UploadError> {
+/// its length is known; `spool.dir` is where (TMPDIR by default).
+pub fn open_parts(specs: Vec<FormSpec>, stdin: &mut dyn Read, spool: &Spool) -> Result<Vec<Part>, UploadError> {
     let mut stdin_used = false;
     let mut parts = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -56,9 +56,9 @@ pub fn open_parts(specs: Vec<FormSpec>, stdin: &mut dyn Read, spool_dir: &Path) 
                     return Err(UploadError::StdinTwice);
                 }
                 stdin_used = true;
-                Content::File(spool(stdin, Path::new("-"), spool_dir)?)
+                Content::File(spool.copy(stdin, Path::new("-"))?)
             }
-            Source::Path(path) => Content::File(open_file(path, spool_dir)?),
+            Source::Path(path) => Content::File(open_file(path, spool)?),
         };
         let filename = match (&spec.filename, &spec.source, spec.is_file) {
             (_, _, false) => None,
@@ -81,7 +81,7 @@ pub fn open_parts(specs: Vec<FormSpec>, stdin: &mut dyn Read, spool_dir: &Path) 
 /// Open a named file and learn its length: regular files from fstat, block
 /// devices (a disk to upload) by seeking to their end, anything else (a FIFO,
 /// /dev/stdin on a pipe) by spooling it.
-fn open_file(path: &Path, spool_dir: &Path) -> Result<FilePart, UploadError> {
+fn open_file(path: &Path, spool: &Spool) -> Result<FilePart, UploadError> {
     let file_err = |source| UploadError::FileOpen { path: path.to_owned(), source };
     let mut file = File::open(path).map_err(file_err)?;
     let meta = file.metadata().map_err(file_err)?;
@@ -96,15 +96,32 @@ fn open_file(path: &Path, spool_dir: &Path) -> Result<FilePart, UploadError> {
             return Ok(FilePart { file, len, regular: false, label: path.to_owned() });
         }
     }
-    spool(&mut file, path, spool_dir)
+    spool.copy(&mut file, path)
 }
 
-fn spool(input: &mut dyn Read, label: &Path, dir: &Path) -> Result<FilePart, UploadError> {
-    let spool_err = |source| UploadError::Spool { path: label.to_owned(), dir: dir.to_owned(), source };
-    let mut file = tempfile::tempfile_in(dir).map_err(spool_err)?;
-    let len = io::copy(input, &mut file).map_err(spool_err)?;
-    file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
-    Ok(FilePart { file, len, regular: false, label: label.to_owned() })
+/// Where sources that are not regular files (pipes, FIFOs, character
+/// devices) are copied to learn their length, and the most each may hold:
+/// without a bound, `</dev/zero` or a runaway pipe would fill TMPDIR
+/// (memory, when it is a tmpfs).
+#[derive(Debug, Clone)]
+pub struct Spool {
+    pub dir: PathBuf,
+    pub limit: u64,
+}
+
+impl Spool {
+    /// Copy `input` to an unnamed temporary file (gone when closed, whatever
+    /// happens), refusing it once it holds more than the limit.
+    fn copy(&self, input: &mut dyn Read, label: &Path) -> Result<FilePart, UploadError> {
+        let spool_err = |source| UploadError::Spool { path: label.to_owned(), dir: self.dir.clone(), source };
+        let mut file = tempfile::tempfile_in(&self.dir).map_err(spool_err)?;
+        let len = io::copy(&mut Read::take(input, self.limit.saturating_add(1)), &mut file).map_err(spool_err)?;
+        if len > self.limit {
+            return Err(UploadError::SpoolLimit { path: label.to_owned(), limit: self.limit });
+        }
+        file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
+        Ok(FilePart { file, len, regular: false, label: label.to_owned() })
+    }
 }
 
 /// Quote a name or file name for Content-Disposition as browsers do (WHATWG
@@ -142,7 +159,7 @@ pub fn random_boundary() -> Result<String, UploadError> {
     let mut out = String::from(BOUNDARY_PREFIX);
     let mut buf = [0u8; 64];
     while out.len() < BOUNDARY_PREFIX.len() + BOUNDARY_RANDOM_CHARS {
-        getrandom::fill(&mut buf).map_err(|e| UploadError::Random { reason: e.to_string() })?;
+        crate::sys::random::fill(&mut buf).map_err(|e| UploadError::Random { reason: e.to_string() })?;
         // Rejection sampling keeps every character equally likely.
         for b in buf.iter().filter(|b| **b < 248) {
             if out.len() >= BOUNDARY_PREFIX.len() + BOUNDARY_RANDOM_CHARS {
@@ -230,17 +247,9 @@ impl Body {
         Ok(Body { boundary, segments, len })
     }
 
-    /// The exact number of bytes the body has: the Content-Length.
-    pub fn len(&self) -> u64 {
+    /// The exact number of bytes the body has.
+    pub fn content_length(&self) -> u64 {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn boundary(&self) -> &str {
-        &self.boundary
     }
 
     /// The Content-Type header of the request.
@@ -378,6 +387,10 @@ mod tests {
     use crate::upload::form::parse_form;
     use std::io::Write;
 
+    fn spool_in(dir: &Path) -> Spool {
+        Spool { dir: dir.to_owned(), limit: 1 << 30 }
+    }
+
     fn fixed(b: &str) -> impl FnMut() -> Result<String, UploadError> + '_ {
         move || Ok(b.to_owned())
     }
@@ -400,7 +413,7 @@ mod tests {
             parse_form("field=va\"lue").unwrap(),
             parse_form(&format!("up=@{};filename=n\"a\r\nme.txt", path.display())).unwrap(),
         ];
-        let parts = open_parts(specs, &mut io::empty(), dir.path()).unwrap();
+        let parts = open_parts(specs, &mut io::empty(), &spool_in(dir.path())).unwrap();
         let mut body = Body::new(parts, fixed("BOUNDARYxxxxxxxxxxxxxxxxxxxxxxxx")).unwrap();
         let (bytes, failure) = read_all(&mut body);
         assert!(failure.is_none());
@@ -413,16 +426,16 @@ mod tests {
             hello\n\r\n\
             --BOUNDARYxxxxxxxxxxxxxxxxxxxxxxxx--\r\n";
         assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
-        assert_eq!(body.len(), bytes.len() as u64);
+        assert_eq!(body.content_length(), bytes.len() as u64);
     }
 
     #[test]
     fn boundary_is_drawn_again_when_it_appears_in_a_header_or_value() {
         let specs = vec![parse_form("f=has BAD inside").unwrap()];
-        let parts = open_parts(specs, &mut io::empty(), Path::new("/tmp")).unwrap();
+        let parts = open_parts(specs, &mut io::empty(), &spool_in(Path::new("/tmp"))).unwrap();
         let mut draws = vec!["GOODgoodGOODgoodGOODgood", "BAD"];
         let body = Body::new(parts, || Ok(draws.pop().unwrap().to_owned())).unwrap();
-        assert_eq!(body.boundary(), "GOODgoodGOODgoodGOODgood");
+        assert_eq!(body.boundary, "GOODgoodGOODgoodGOODgood");
     }
 
     #[test]
@@ -439,23 +452,36 @@ mod tests {
     #[test]
     fn stdin_is_spooled_and_measured() {
         let dir = tempfile::tempdir().unwrap();
-        let parts = open_parts(vec![parse_form("f=@-").unwrap()], &mut &b"piped data"[..], dir.path()).unwrap();
+        let parts =
+            open_parts(vec![parse_form("f=@-").unwrap()], &mut &b"piped data"[..], &spool_in(dir.path())).unwrap();
         let part = parts.first().unwrap();
         assert_eq!(part.filename.as_deref(), Some("stdin"));
         assert!(matches!(&part.content, Content::File(f) if f.len == 10));
     }
 
     #[test]
+    fn a_spooled_source_over_the_limit_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool { dir: dir.path().to_owned(), limit: 10 };
+        let just = open_parts(vec![parse_form("f=@-").unwrap()], &mut &[1u8; 10][..], &spool).unwrap();
+        assert!(matches!(&just[0].content, Content::File(f) if f.len == 10));
+        let err = open_parts(vec![parse_form("f=@-").unwrap()], &mut io::repeat(0), &spool).unwrap_err();
+        assert!(matches!(err, UploadError::SpoolLimit { limit: 10, .. }), "{err:?}");
+        assert!(err.to_string().starts_with("standard input is not a regular file"), "{err}");
+    }
+
+    #[test]
     fn stdin_cannot_feed_two_parts() {
         let specs = vec![parse_form("a=@-").unwrap(), parse_form("b=<-").unwrap()];
-        let err = open_parts(specs, &mut io::empty(), Path::new("/tmp")).unwrap_err();
+        let err = open_parts(specs, &mut io::empty(), &spool_in(Path::new("/tmp"))).unwrap_err();
         assert!(matches!(err, UploadError::StdinTwice));
     }
 
     #[test]
     fn missing_file_is_an_open_error_naming_it() {
-        let err = open_parts(vec![parse_form("f=@/nonexistent/x").unwrap()], &mut io::empty(), Path::new("/tmp"))
-            .unwrap_err();
+        let err =
+            open_parts(vec![parse_form("f=@/nonexistent/x").unwrap()], &mut io::empty(), &spool_in(Path::new("/tmp")))
+                .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/x"), "{err}");
     }
 
@@ -463,7 +489,7 @@ mod tests {
         let path = dir.join("f.bin");
         std::fs::write(&path, content).unwrap();
         let specs = vec![parse_form(&format!("f=@{}", path.display())).unwrap()];
-        let parts = open_parts(specs, &mut io::empty(), dir).unwrap();
+        let parts = open_parts(specs, &mut io::empty(), &spool_in(dir)).unwrap();
         (path, Body::new(parts, fixed("BOUNDARYxxxxxxxxxxxxxxxxxxxxxxxx")).unwrap())
     }
 

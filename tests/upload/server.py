@@ -18,6 +18,12 @@ Paths (any method):
     /stall                 read nothing, answer nothing for 30 s
     /early                 answer 413 before reading the body, then drain it
     /slow                  wait 4 s before reading the body, then answer 200
+    /continue/flood        drain the body, then send `100 Continue` answers
+                           as fast as the client takes them, until it leaves
+    /continue/trickle      the same, one every 0.2 s
+    /stall-answer          drain the body, send a head announcing 100 bytes
+                           and 10 of them, then nothing for 30 s
+    /raw/NAME              drain the body, then send RAW_ANSWERS[NAME] as it is
 """
 
 import hashlib
@@ -36,6 +42,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import multipart
 
 CHUNK = 1 << 20
+
+# Answers with hostile framing, sent byte for byte by /raw/NAME.
+RAW_ANSWERS = {
+    "length-differs": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\nokSMUGGLED!!",
+    "length-list-differs": b"HTTP/1.1 200 OK\r\nContent-Length: 2, 12\r\n\r\nokSMUGGLED!!",
+    "length-same-twice": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2, 2\r\n\r\nok",
+    "length-signed": b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
+    "chunked-and-length": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n"
+    b"2\r\nok\r\n0\r\n\r\n",
+    "gzip-coding": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    "folded-length": b"HTTP/1.1 200 OK\r\nX-Note: a\r\n Content-Length: 12\r\nContent-Length: 2\r\n\r\nok",
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -107,6 +125,31 @@ class Handler(BaseHTTPRequestHandler):
             )
             self.wfile.flush()
             self.read_body(None)  # a lingering close: the client may finish sending
+            self.close_connection = True
+            return
+        if path.startswith("/continue/"):
+            self.read_body(None)
+            pause = 0.2 if path.endswith("trickle") else 0
+            try:
+                while True:
+                    self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except OSError:  # the client gave up, as it should
+                pass
+            self.close_connection = True
+            return
+        if path == "/stall-answer":
+            self.read_body(None)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+            self.wfile.flush()
+            time.sleep(30)
+            self.close_connection = True
+            return
+        if path.startswith("/raw/"):
+            self.read_body(None)
+            self.wfile.write(RAW_ANSWERS[path[len("/raw/"):]])
+            self.wfile.flush()
             self.close_connection = True
             return
         if path == "/discard":

@@ -209,7 +209,7 @@ pub fn load(root: &Root, sys: &mut dyn System, prepared: &Prepared) -> Result<Re
     let map_text = String::from_utf8_lossy(&read(paths::IOMEM)?).into_owned();
     let map = iomem::parse(&map_text)?;
     let mut rng = vec![0u8; RNG_SEED_LEN.saturating_add(8)];
-    crate::sys::kexec_load::random_bytes(&mut rng).map_err(Arm64Error::Random)?;
+    crate::sys::random::fill(&mut rng).map_err(Arm64Error::Random)?;
     let (k, r) = rng.split_at(8);
     let mut kaslr = [0u8; 8];
     kaslr.copy_from_slice(k);
