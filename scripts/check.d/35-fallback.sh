@@ -9,4 +9,5 @@ cd "$(dirname "$0")/../.."
 # The guests install the .deb that 10-deb.sh built and checked (or one built now).
 deb=$(ls target/debian/kexec-chooser_*_amd64.deb 2>/dev/null | head -n1 || true)
 [ -n "$deb" ] || { cargo deb --locked >/dev/null && deb=$(ls target/debian/kexec-chooser_*_amd64.deb | head -n1); }
-exec timeout 2400 python3 tests/vm/fallback.py --artifact "$deb" grub sdboot
+# The two guests run side by side, one core each (--parallel).
+exec timeout 1800 python3 tests/vm/fallback.py --parallel --artifact "$deb" grub sdboot

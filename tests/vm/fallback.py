@@ -38,6 +38,7 @@ install the .deb and tests/vm/fallback-test.sh. The scenarios, in one run
 """
 
 import argparse
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -492,12 +493,20 @@ def scenario_healthy(r, i, stay):
     return i
 
 
-def test(work, loader, artifact, timeout, stay, scenarios, echo=False):
+def setup(work, loader, artifact, timeout, stay, scenarios):
+    """This run's disks, with the .deb and the test installed, and its
+    QEMU; (Qemu, A's and B's entries)."""
     disks = cached_disks(work, loader)
     entries = prepare_run(disks, artifact, loader, timeout, stay, scenarios)
     names = LOADERS[loader][2]
     q = harness.firmware_qemu([disks / n for n in names],
                               disks / "efivars.fd" if loader == "sdboot" else None, **safety.WATCHDOG)
+    return q, entries
+
+
+def test(loader, prepared, timeout, stay, scenarios, echo=False):
+    """The guest's one QEMU run through SCENARIOS."""
+    q, entries = prepared
 
     def body(c):
         r = Run(c, loader, entries, timeout)
@@ -528,6 +537,7 @@ def main():
                     "the watchdog was disarmed (default: 0)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--echo", action="store_true", help="copy the serial consoles to stdout")
+    ap.add_argument("--parallel", action="store_true", help="run the guests side by side")
     args = ap.parse_args()
     suite = Suite("fallback", "fallback")
     artifact = args.artifact or os.environ.get("KC_DEB")
@@ -542,9 +552,30 @@ def main():
             raise Failure(f"no scenario {', '.join(bad)}")
         return [s for s in SCENARIOS if s in chosen]
 
-    tests = {loader: (lambda loader=loader: test(suite.work, loader, artifact, args.timeout, args.stay,
-                                                 scenarios(loader), args.echo))
-             for loader in LOADERS}
+    def one(loader):
+        prepared = setup(suite.work, loader, artifact, args.timeout, args.stay, scenarios(loader))
+        test(loader, prepared, args.timeout, args.stay, scenarios(loader), args.echo)
+
+    # --parallel: every guest's disks first, one after another (they share
+    # the cache), then the QEMU runs side by side, one host core each; with
+    # -icount a busy host slows a guest's clock with it, not its timeouts.
+    runs = {}
+
+    def launch():
+        prepared = {loader: setup(suite.work, loader, artifact, args.timeout, args.stay, scenarios(loader))
+                    for loader in args.tests}
+        pool = concurrent.futures.ThreadPoolExecutor(len(prepared))
+        for loader, p in prepared.items():
+            runs[loader] = pool.submit(test, loader, p, args.timeout, args.stay, scenarios(loader), args.echo)
+        pool.shutdown(wait=False)
+    launched = harness.once(launch)
+
+    def side_by_side(loader):
+        launched()
+        runs[loader].result()
+
+    run = side_by_side if args.parallel else one
+    tests = {loader: (lambda loader=loader: run(loader)) for loader in LOADERS}
     return suite.run(args.tests, tests, keep=args.keep)
 
 
