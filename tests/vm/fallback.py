@@ -33,8 +33,14 @@ install the .deb and tests/vm/fallback-test.sh. The scenarios, in one run
             warm boot → check-failed → a reboot through the firmware → A.
   healthy   warm reboot into a healthy B: the one-time entry names A before
             confirm runs (kct-early.service), confirm confirms and removes
-            it; B stays up past the watchdog's timeout (grub); a cold reboot
-            boots B, the default.
+            it (grubenv stays 1024 bytes); with --stay B stays up past the
+            watchdog's timeout (grub); a cold reboot boots B, the default.
+
+scripts/check.d/35-fallback.sh runs both guests side by side (--parallel)
+with --stay 150: the GRUB guest stands in for safety.py's -kernel Debian
+guest in test-all. Contract checks (the plan's "then A" line, the one-time
+entry before confirm, status's fallback) are judged after the behaviour
+they describe, so that a failure says first what the machine did.
 """
 
 import argparse
@@ -520,7 +526,7 @@ def test(loader, prepared, timeout, stay, scenarios, echo=False):
         i = first_boot(r)
         for s in scenarios:
             if s == "healthy":
-                i = scenario_healthy(r, i, stay if loader == "grub" else 0)
+                i = scenario_healthy(r, i, stay)
             else:
                 i = globals()[f"scenario_{s}"](r, i)
         c.kct(r"done", 120, i)
@@ -559,9 +565,12 @@ def main():
             raise Failure(f"no scenario {', '.join(bad)}")
         return [s for s in SCENARIOS if s in chosen]
 
+    def stay(loader):
+        return args.stay if loader == "grub" else 0
+
     def one(loader):
-        prepared = setup(suite.work, loader, artifact, args.timeout, args.stay, scenarios(loader))
-        test(loader, prepared, args.timeout, args.stay, scenarios(loader), args.echo)
+        prepared = setup(suite.work, loader, artifact, args.timeout, stay(loader), scenarios(loader))
+        test(loader, prepared, args.timeout, stay(loader), scenarios(loader), args.echo)
 
     # --parallel: every guest's disks first, one after another (they share
     # the cache), then the QEMU runs side by side, one host core each; with
@@ -569,11 +578,11 @@ def main():
     runs = {}
 
     def launch():
-        prepared = {loader: setup(suite.work, loader, artifact, args.timeout, args.stay, scenarios(loader))
+        prepared = {loader: setup(suite.work, loader, artifact, args.timeout, stay(loader), scenarios(loader))
                     for loader in args.tests}
         pool = concurrent.futures.ThreadPoolExecutor(len(prepared))
         for loader, p in prepared.items():
-            runs[loader] = pool.submit(test, loader, p, args.timeout, args.stay, scenarios(loader), args.echo)
+            runs[loader] = pool.submit(test, loader, p, args.timeout, stay(loader), scenarios(loader), args.echo)
         pool.shutdown(wait=False)
     launched = harness.once(launch)
 
