@@ -148,7 +148,8 @@ def prepare(loader, a, b):
         chroot(root, "apt-get", "update", "-qq")
         chroot(root, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *LOADERS[loader][0])
         # The cloud flavour lacks i6300esb and would only lengthen the menu.
-        chroot(root, "apt-get", "purge", "-y", "-qq", "linux-image-cloud-amd64", f"linux-image-{a.replace('-amd64', '-cloud-amd64')}")
+        cloud = f"linux-image-{a.replace('-amd64', '-cloud-amd64')}"
+        chroot(root, "apt-get", "purge", "-y", "-qq", "linux-image-cloud-amd64", cloud)
         chroot(root, "apt-get", "clean")
         shutil.rmtree(root / "var/lib/apt/lists", ignore_errors=True)
         (root / "var/lib/apt/lists/partial").mkdir(parents=True)
@@ -426,7 +427,8 @@ def scenario_fallback(r, i):
     r.plan_says_a(plan)
     r.said.append(f"fallback: plan said '{plan}'; {r.b} without its disk driver "
                   f"({'its initramfs gave up' if gave_up else 'reset before its initramfs gave up'}), "
-                  f"reset {secs:.0f} s after arming, {got} back{chose}; confirm said: {' | '.join(kexec_chooser_said(said))}; "
+                  f"reset {secs:.0f} s after arming, {got} back{chose}; "
+                  f"confirm said: {' | '.join(kexec_chooser_said(said))}; "
                   f"net set in {arm_ms:.1f} ms; file intact")
     return i
 
