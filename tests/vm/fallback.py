@@ -230,6 +230,15 @@ def cached_disks(work, loader):
             shutil.move(efi_vars, dest / "efivars.fd")
         shutil.move(img, dest / "root.img")
 
+    if not (harness.CACHE / "images" / name / ".done").exists():
+        # What earlier scripts made for this loader is of no use any more
+        # (a few GB each): only the current root and disks are kept.
+        keep = {name, f"{name}.tmp", f"fallback-{loader}-{root_tag}", f"fallback-{loader}-{root_tag}.tmp"}
+        for old in [*(harness.CACHE / "images").glob(f"fallback-{loader}-*"),
+                    *(harness.CACHE / "debian").glob(f"*-fallback-{loader}-*")]:
+            if not any(old.name == k or old.name.endswith(f"-{k}") for k in keep):
+                log(f"removing the stale {old}")
+                shutil.rmtree(old, ignore_errors=True)
     return harness.installed_disks(name, make, work / f"disks-{loader}")
 
 
