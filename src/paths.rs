@@ -39,6 +39,15 @@ pub const HISTORY_RECORD: &str = "/var/lib/kexec-chooser/history.json";
 pub const RUN_DIR: &str = "/run/kexec-chooser";
 /// The hardware watchdogs the kernel knows.
 pub const SYS_CLASS_WATCHDOG: &str = "/sys/class/watchdog";
+/// Where drivers of an IPMI system interface list the devices they bound:
+/// KCS, SMIC and BT (`ipmi_si`, from ACPI or SMBIOS), SSIF (`ipmi_ssif`, I2C).
+pub const IPMI_INTERFACE_DRIVERS: [&str; 2] = ["/sys/bus/platform/drivers/ipmi_si", "/sys/bus/i2c/drivers/ipmi_ssif"];
+/// The legacy watchdog node, which `ipmi_watchdog` registers.
+pub const LEGACY_WATCHDOG: &str = "/dev/watchdog";
+/// The IPMI interfaces that have a device node (`ipmi_devintf`).
+pub const SYS_CLASS_IPMI: &str = "/sys/class/ipmi";
+/// What the kernel does after a panic (`kernel.panic`).
+pub const SYSCTL_PANIC: &str = "/proc/sys/kernel/panic";
 /// The kernel's modules, loaded and built in, with their parameters.
 pub const SYS_MODULE: &str = "/sys/module";
 /// Processes, each with its descriptors under `PID/fd`.

@@ -115,7 +115,19 @@ pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan,
     let state = KexecState::read(root);
     // A load alone is handed over later, by `exec` in its default mode.
     let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
-    let net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
+    let mut net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
+    if req.options.mode.is_none() && matches!(net.watchdog, Some(net::Guard::Software(_))) {
+        // The software net acts by itself in the new kernel (softdog starts
+        // as it loads): on a kernel loaded for a later `systemctl kexec`,
+        // which sets no record that `confirm` would end, it would reset a
+        // healthy machine. Only a watchdog that `exec` arms goes with `load`.
+        net.watchdog = None;
+        net.passed_over.push(
+            "the software net: not on a kernel loaded for later, as it would act even when `systemctl kexec` \
+             hands over without kexec-chooser"
+                .into(),
+        );
+    }
     Ok(Plan::build(root, entry, &req.options, state, net)?)
 }
 
@@ -241,8 +253,9 @@ pub fn load(root: &Root, sys: &mut dyn System, term: &mut dyn Terminal, plan: &P
         mark: plan.mark.clone(),
         id: plan.entry.id.clone(),
         release: plan.entry.version.clone(),
-        module: plan.net.watchdog.as_ref().map(|w| w.module.clone()),
-        timeout: plan.net.watchdog.as_ref().map(|w| w.timeout),
+        kind: plan.net.watchdog.as_ref().map(net::Guard::kind),
+        module: plan.net.watchdog.as_ref().and_then(|g| g.module().map(str::to_string)),
+        timeout: plan.net.watchdog.as_ref().map(net::Guard::timeout),
     };
     if let Err(e) = note.write(root) {
         let _ = crate::say!(term.log(), "warning: {e:#}: `exec` will hand over without the safety net");
@@ -274,7 +287,7 @@ pub fn exec(
     let note = LoadNote::read(root);
     let net = match &note {
         Some(n) => {
-            let planned = net::Planned { module: n.module.as_deref(), timeout: n.timeout };
+            let planned = net::Planned { kind: n.kind, module: n.module.as_deref(), timeout: n.timeout };
             let d = boot::discover(root);
             net::choose_for_loaded(root, &net_for(&n.release, mode, &state, &d.entries), planned, request)?
         }
@@ -559,7 +572,7 @@ mod tests {
 
     fn armed_plan(m: &TempRoot, mode: Mode, w: watchdog::Choice) -> Plan {
         let mut p = reboot_plan(m, mode);
-        p.net = Net { watchdog: Some(w), target: p.entry.version.clone(), ..Net::default() };
+        p.net = Net { watchdog: Some(net::Guard::Hardware(w)), target: p.entry.version.clone(), ..Net::default() };
         p
     }
 
@@ -739,6 +752,7 @@ mod tests {
             mark: "cd34".into(),
             id: "x".into(),
             release: "6.1.0-9-amd64".into(),
+            kind: None,
             module: None,
             timeout: None,
         };
@@ -747,8 +761,9 @@ mod tests {
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert_eq!(pending(&m).expect("record").id, "cd34");
         // A load planned with a watchdog that is gone since: exec without
-        // --watchdog goes on without the net; with --watchdog it is refused.
+        // --watchdog goes on without it; with --watchdog it is refused.
         let planned = LoadNote {
+            kind: Some(crate::safety::record::Kind::Hardware),
             module: Some("i6300esb".into()),
             timeout: Some(600),
             mark: "ef56".into(),
@@ -758,7 +773,7 @@ mod tests {
         let before = fake.calls.len();
         let e = exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Seconds(60))
             .unwrap_err();
-        assert!(matches!(e, Error::Net(ChooseError::Refused(_))), "{e}");
+        assert!(matches!(e, Error::Net(ChooseError::NotPlanned)), "{e}");
         assert_eq!(fake.calls.len(), before);
         exec(&m.root(), &mut fake, &mut term, ModeChoice::Systemd, &handover(), net::Request::Default).unwrap();
         assert!(!fake.calls.iter().any(|c| matches!(c, Call::WatchdogArm(..))));

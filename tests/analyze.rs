@@ -476,3 +476,102 @@ fn segment_keeps_spikes_and_machine_problems_as_the_window_method_does() {
     let text = common::stdout(&analyze(&input, &["--method", "segment"]));
     assert!(text.starts_with("Machine problem: Tp3 on talos1: last 2 points"), "{text}");
 }
+
+/// The series of issue 24, 200 points with one change at point 120 unless
+/// said otherwise: what sizes, counts and whole milliseconds look like;
+/// each with the size of its change in percent and how close a method
+/// must get to it (the milliseconds are drawn at random).
+fn exact_and_quantised_cases() -> Vec<(&'static str, Vec<f64>, usize, f64, f64)> {
+    let mut rng = Rng::new(24);
+    let step = |n: usize, at: usize, old: f64, new: f64| (0..n).map(|i| if i < at { old } else { new }).collect();
+    let size: Vec<f64> = step(200, 120, 4_812_736.0, 4_831_987.0);
+    let instructions: Vec<f64> = (0..200)
+        .map(|i| ((if i < 120 { 1.5e9 } else { 1.53e9 }) * (1.0 + 2e-6 * (rng.uniform() - 0.5))).round())
+        .collect();
+    let ms: Vec<f64> =
+        (0..200).map(|i| if i < 120 { 10.0 } else { 12.0 } + (rng.uniform() < 0.5) as u8 as f64).collect();
+    vec![
+        ("size, exact, +0.4 %", size, 120, 0.4, 1e-4),
+        ("instruction count, 1e-6 jitter, +2 %", instructions, 120, 2.0, 1e-3),
+        ("exact 100 → 200, 100 points", step(100, 50, 100.0, 200.0), 50, 100.0, 1e-9),
+        ("whole milliseconds 10/11 → 12/13", ms, 120, 19.0, 3.0),
+        ("a count that leaves zero", step(200, 120, 0.0, 3.0), 120, f64::INFINITY, 0.0),
+    ]
+}
+
+#[test]
+fn every_method_reports_each_exact_or_quantised_change_once_with_its_size_and_build() {
+    for (name, v, at, pct, close) in exact_and_quantised_cases() {
+        for method in ["segment", "ttest", "window"] {
+            let (doc, code) = json(&csv(&v, 1), &["--method", method]);
+            assert_eq!(code, 1, "{name}, {method}: {}", doc["changes"]);
+            let changes = doc["changes"].as_array().unwrap();
+            assert_eq!(changes.len(), 1, "{name}, {method}: {changes:?}");
+            let c = &changes[0];
+            assert_eq!((c["index"].as_u64(), c["kind"].as_str()), (Some(at as u64), Some("level")), "{name}, {method}");
+            assert_eq!(c["buildid"], (20_090_000_000_000u64 + at as u64).to_string());
+            match c["percent"].as_f64() {
+                Some(got) => assert!((got - pct).abs() <= close, "{name}, {method}: {got}"),
+                None => assert!(pct.is_infinite(), "{name}, {method}: no percentage"),
+            }
+            let first_off = if method == "window" { "spike" } else { "regression" };
+            assert_eq!(classes(&doc)[at], first_off, "{name}, {method}");
+        }
+    }
+}
+
+#[test]
+fn exact_series_get_no_floor_and_timings_keep_theirs() {
+    for (name, v, ..) in exact_and_quantised_cases() {
+        let (doc, _) = json(&csv(&v, 1), &[]);
+        let want = if name.contains("milliseconds") { 2.0 } else { 0.0 };
+        assert_eq!(doc["series"][0]["min_change"].as_f64(), Some(want), "{name}");
+    }
+    // A floor given applies to every series: the 0.4 % of the size is under it.
+    let (name, size, ..) = exact_and_quantised_cases().swap_remove(0);
+    let (doc, code) = json(&csv(&size, 1), &["--min-change", "0.5"]);
+    assert_eq!((code, doc["changes"].as_array().map(Vec::len)), (0, Some(0)), "{name}");
+    assert_eq!(doc["series"][0]["min_change"].as_f64(), Some(0.5));
+}
+
+#[test]
+fn a_constant_series_reports_nothing_with_every_method() {
+    for method in ["segment", "ttest", "window"] {
+        let (doc, code) = json(&csv(&[1234.0; 200], 1), &["--method", method]);
+        assert_eq!(code, 0, "{method}");
+        assert!(doc["changes"].as_array().unwrap().is_empty(), "{method}");
+        assert_eq!(count(&classes(&doc), "good"), 200, "{method}");
+    }
+}
+
+#[test]
+fn a_point_that_leaves_an_exact_series_and_comes_back_is_a_spike_not_two_changes() {
+    let mut v = vec![1_048_576.0; 200];
+    v[80] = 1_048_577.0;
+    for method in ["segment", "ttest", "window"] {
+        let (doc, code) = json(&csv(&v, 1), &["--method", method]);
+        assert_eq!(code, 0, "{method}: {}", doc["changes"]);
+        let cl = classes(&doc);
+        // ttest, as Perfherder, classes no spikes: it reports nothing.
+        let spikes = if method == "ttest" { 0 } else { 1 };
+        assert_eq!(count(&cl, "spike"), spikes, "{method}: {cl:?}");
+        if spikes == 1 {
+            assert_eq!(cl[80], "spike", "{method}");
+        }
+    }
+}
+
+#[test]
+fn quantised_noise_alone_is_neither_spikes_nor_changes() {
+    // Whole milliseconds, 10 or 11 in several proportions: most consecutive
+    // points are equal, which made the noise look like none and every 11 a
+    // spike.
+    for (seed, share_of_11) in [(1, 0.2), (2, 0.3), (3, 0.5)] {
+        let mut rng = Rng::new(seed);
+        let v: Vec<f64> = (0..200).map(|_| if rng.uniform() < share_of_11 { 11.0 } else { 10.0 }).collect();
+        let (doc, code) = json(&csv(&v, 1), &[]);
+        assert_eq!(code, 0, "{share_of_11}: {}", doc["changes"]);
+        let cl = classes(&doc);
+        assert!(count(&cl, "good") >= 195, "{share_of_11}: {cl:?}");
+    }
+}

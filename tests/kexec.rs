@@ -122,7 +122,7 @@ fn status_tells_the_last_warm_reboot_or_null() {
     assert_eq!(w["from"], "6.1.0-9-amd64");
     assert_eq!(w["started"], "2026-12-02T10:00:00Z");
     assert!(w["seconds"].is_null());
-    assert_eq!(w["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
+    assert_eq!(w["watchdog"], serde_json::json!({"kind": "hardware", "device": "/dev/watchdog0", "timeout": 120}));
     let o = run(&["status", "--root", arg(d.path())]);
     assert!(
         stdout(&o).contains("last warm reboot:        fell-back (6.1.0-9-amd64 -> 6.1.0-10-amd64"),

@@ -163,11 +163,11 @@ fn a_dry_run_shows_the_problem_of_an_initrd_that_is_not_a_file() {
     }
 }
 
-/// The plan says whether the safety net is there: an i6300esb as the core's
+/// The plan says what guards the hand-over: an i6300esb as the core's
 /// sysfs shows it (core with stop_on_reboot=0) is armed for 600 s by
 /// default, for SECONDS with --watchdog, not at all with --no-watchdog;
-/// without a device the plan says the machine would stay down, and an
-/// explicit --watchdog is refused before anything is loaded.
+/// without a device the software net guards it (panic= and softdog on the
+/// new kernel's command line), for SECONDS with --watchdog too.
 #[test]
 fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     let t = common::tree_copy("debian");
@@ -176,14 +176,20 @@ fn the_plan_says_whether_a_watchdog_guards_the_hand_over() {
     assert!(none.status.success(), "{}", stderr(&none));
     assert!(
         stdout(&none).contains(
-            "safety:    no watchdog: if the new kernel hangs, the machine stays down until someone resets it"
+            "safety:    software only (no hardware watchdog): a panic, a missing root or a hang after the root is \
+             mounted reboots after 600 s into "
         ),
         "{}",
         stdout(&none)
     );
-    let refused = run(&["reboot", "--dry-run", "latest", "--watchdog", "120", "--root", r]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("--watchdog 120: no usable hardware watchdog"), "{}", stderr(&refused));
+    let soft = run(&["reboot", "--dry-run", "--json", "latest", "--watchdog", "120", "--root", r]);
+    assert!(soft.status.success(), "{}", stderr(&soft));
+    let p = common::plan_json(&soft.stdout);
+    assert_eq!((p["watchdog"]["kind"].as_str(), p["watchdog"]["timeout"].as_u64()), (Some("software"), Some(120)));
+    assert_eq!(p["watchdog"]["device"], Value::Null);
+    let off = stdout(&run(&["reboot", "--dry-run", "latest", "--no-watchdog", "--root", r]));
+    assert!(off.contains("safety:    no watchdog: if the new kernel hangs"), "{off}");
+    assert!(!off.contains("softdog"), "{off}");
 
     let w = |rel: &str, text: &str| {
         let p = t.path().join(rel);
@@ -247,7 +253,7 @@ fn the_plan_says_a_reset_brings_back_the_running_kernel_through_grub() {
     );
     assert_eq!(p["fallback_note"], "6.1.0-13-amd64 (GRUB next_entry)");
     let text = stdout(&run(&["reboot", "--dry-run", "latest", "--root", r]));
-    assert!(text.contains("a reset then boots 6.1.0-13-amd64 (GRUB next_entry)"), "{text}");
+    assert!(text.contains("reboots after 600 s into 6.1.0-13-amd64 (GRUB next_entry)"), "{text}");
     assert_eq!(std::fs::read(t.path().join("boot/grub/grubenv")).unwrap(), env_before, "a dry run changes nothing");
     // /boot/grub on btrfs: GRUB could never clear next_entry.
     std::fs::write(&mountinfo, "22 1 0:31 / / rw - btrfs /dev/vda1 rw\n").unwrap();
@@ -255,4 +261,19 @@ fn the_plan_says_a_reset_brings_back_the_running_kernel_through_grub() {
     assert_eq!(p["fallback"], Value::Null);
     let note = p["fallback_note"].as_str().unwrap();
     assert!(note.starts_with("the boot loader's default, 6.1.0-9-amd64 (/boot/grub is on btrfs"), "{note}");
+}
+
+/// A kernel loaded for a later `systemctl kexec` never carries the software
+/// net: softdog would start by itself in the new kernel, and no record
+/// would be pending for `confirm` to stop it.
+#[test]
+fn a_load_for_later_carries_no_software_net() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    let o = run(&["load", "--dry-run", "--json", "latest", "--root", r]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = common::plan_json(&o.stdout);
+    assert_eq!(p["watchdog"], Value::Null);
+    let line = p["cmdline"].as_str().unwrap();
+    assert!(!line.contains("softdog") && !line.contains("panic="), "{line}");
 }

@@ -1,12 +1,13 @@
 """Speed and memory of `kexec-chooser analyze`, and the side-by-side run
 against Apache Otava on a 100,000-point series.
 
-    python speed.py --bin target/release/kexec-chooser --cache DIR [--sizes 1000000,10000000]
+    python speed.py --bin target/release/kexec-chooser [--before OLD-BINARY] --cache DIR [--sizes 1000000,10000000]
 
 Our figure is the whole process (reading the CSV, analysing, writing the
 text) under /usr/bin/time -v; Otava's is its `compute_change_points` call
 alone on values already in memory (interpreter start and CSV reading not
-counted), which favours Otava.
+counted), which favours Otava. With --before, an earlier build is timed
+beside this one, run for run (`build` column: now, before).
 """
 
 import argparse
@@ -59,6 +60,7 @@ def timed(binary, method, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
+    ap.add_argument("--before", help="an earlier build of the binary, timed beside it")
     ap.add_argument("--cache", required=True)
     ap.add_argument("--sizes", default="1000000,3000000,10000000")
     ap.add_argument("--otava-size", type=int, default=100_000)
@@ -66,13 +68,15 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.cache, exist_ok=True)
 
-    print("points      method  CPU s   wall s  points/CPU-s   peak RSS  RSS bytes/point  exit")
+    builds = [("now", args.bin)] + ([("before", args.before)] if args.before else [])
+    print("points      method  build   CPU s   wall s  points/CPU-s   peak RSS  RSS bytes/point  exit")
     for n in [int(x) for x in args.sizes.split(",")]:
         path = ensure_csv(args.cache, n)
         for method in ("window", "ttest", "segment"):
-            cpu, wall, rss, code = timed(args.bin, method, path)
-            print(f"{n:<11} {method:<7} {cpu:6.2f}  {wall:6.2f}  {n / cpu:>12.0f}  {rss / 1024:6.0f} MiB  "
-                  f"{rss * 1024 / n:8.0f}         {code}")
+            for build, binary in builds:
+                cpu, wall, rss, code = timed(binary, method, path)
+                print(f"{n:<11} {method:<7} {build:<7} {cpu:6.2f}  {wall:6.2f}  {n / cpu:>12.0f}  "
+                      f"{rss / 1024:6.0f} MiB  {rss * 1024 / n:8.0f}         {code}")
 
     if args.no_otava:
         return
@@ -102,18 +106,19 @@ def main():
     print(f"otava, whole process (python, imports, CSV, analysis): {otava_process:.3f} CPU s")
     runs = 10
     for m in ("window", "ttest", "segment"):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        for _ in range(runs):
-            out = subprocess.run([args.bin, "analyze", "--method", m, path],
-                                 stdout=subprocess.PIPE, check=False)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / runs
-        # Text mode, like Otava's answer: the changes only. Build id = index.
-        changes = [int(x) for x in re.findall(r"^Regression: .* build (\d+)$", out.stdout.decode(), re.M)]
-        print(f"analyze --method {m} (whole process, mean of {runs}): {cpu:.4f} CPU s, "
-              f"{len(changes)} changes, {hits(truth, changes)} within 3 points of a true step: "
-              f"{otava / cpu:.0f}x less CPU than otava's call alone, "
-              f"{otava_process / cpu:.0f}x less than otava's whole process")
+        for build, binary in builds:
+            start = resource.getrusage(resource.RUSAGE_CHILDREN)
+            for _ in range(runs):
+                out = subprocess.run([binary, "analyze", "--method", m, path],
+                                     stdout=subprocess.PIPE, check=False)
+            end = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (end.ru_utime + end.ru_stime - start.ru_utime - start.ru_stime) / runs
+            # Text mode, like Otava's answer: the changes only. Build id = index.
+            changes = [int(x) for x in re.findall(r"^Regression: .* build (\d+)$", out.stdout.decode(), re.M)]
+            print(f"analyze --method {m} ({build}, whole process, mean of {runs}): {cpu:.4f} CPU s, "
+                  f"{len(changes)} changes, {hits(truth, changes)} within 3 points of a true step: "
+                  f"{otava / cpu:.0f}x less CPU than otava's call alone, "
+                  f"{otava_process / cpu:.0f}x less than otava's whole process")
 
 
 def hits(truth, found):

@@ -3,8 +3,11 @@ the quality benchmarks of `kexec-chooser analyze` (stdlib only, seeded).
 
 Each case returns (values, machines, truth): the machine of each point
 (an index) and the indices where a change a person would want to hear
-about starts. The cases are the shapes real benchmark series take."""
+about starts. The cases are the shapes real benchmark series take: noisy
+timings first, then exact sizes, near-exact instruction counts and timings
+in whole milliseconds (issue 24)."""
 
+import math
 import random
 
 T0 = 1_231_761_600  # 2009-01-12T12:00:00Z
@@ -18,8 +21,10 @@ def _steps(rng, n, k_max=2, min_gap=40):
             return steps
 
 
-def _levels(rng, n, steps, lo=0.06, hi=0.30):
-    level = rng.uniform(50.0, 500.0)
+def _levels(rng, n, steps, lo=0.06, hi=0.30, level=None):
+    """The level at each point: from `level` (50-500 when none), moved by
+    lo-hi (either way) at each step."""
+    level = rng.uniform(50.0, 500.0) if level is None else level
     out, nxt = [], 0
     for i in range(n):
         if nxt < len(steps) and i == steps[nxt]:
@@ -96,7 +101,67 @@ def noise(rng, n=300):
     return [level + rng.gauss(0, 0.01 * level) for _ in range(n)], [i % 3 for i in range(n)], []
 
 
-CASES = [steps, outliers, bimodal, variance, drift, machines, quiet, noise]
+def _exact_levels(rng, n, steps, level, lo, hi):
+    """Levels as _levels gives them, rounded to a unit."""
+    return [round(x) for x in _levels(rng, n, steps, lo, hi, level)]
+
+
+def sizes(rng, n=300):
+    """A size in bytes, exact: one or two changes of 0.05-5 %, and 1 % of the
+    points a spike (another build's size) that returns."""
+    truth = _steps(rng, n)
+    v = _exact_levels(rng, n, truth, rng.uniform(1e5, 1e8), 0.0005, 0.05)
+    for i in rng.sample(range(n), n // 100):
+        if all(abs(i - t) > 3 for t in truth):
+            v[i] = round(v[i] * rng.uniform(1.1, 1.5))
+    return v, [i % 3 for i in range(n)], truth
+
+
+def counts(rng, n=300):
+    """An instruction count (cachegrind, callgrind): a jitter of a few in a
+    million, one or two changes of 0.1-5 %."""
+    truth = _steps(rng, n)
+    lv = _exact_levels(rng, n, truth, rng.uniform(1e8, 1e10), 0.001, 0.05)
+    return [round(x * (1 + rng.uniform(-2e-6, 2e-6))) for x in lv], [i % 3 for i in range(n)], truth
+
+
+def millis(rng, n=300):
+    """A timing of 8-30 ms with 3 % noise, in whole milliseconds: one or
+    two steps of 10-30 %."""
+    truth = _steps(rng, n)
+    lv = _levels(rng, n, truth, lo=0.10, hi=0.30)
+    level = rng.uniform(8.0, 30.0) / lv[0]
+    return [round(x * level * (1 + rng.gauss(0, 0.03))) for x in lv], [i % 3 for i in range(n)], truth
+
+
+def still(rng, n=300):
+    """Nothing happens to an exact count, but for 2 % of the points a spike
+    that returns, and whole milliseconds that sit on two or three levels."""
+    if rng.random() < 0.5:
+        level = round(rng.uniform(1e3, 1e7))
+        v = [level] * n
+        for i in rng.sample(range(n), n // 50):
+            v[i] = level + rng.choice([-1, 1]) * rng.randint(1, level // 10)
+    else:
+        level = rng.uniform(5.0, 12.0)
+        v = [round(level + rng.gauss(0, 0.5)) for _ in range(n)]
+    return v, [i % 3 for i in range(n)], []
+
+
+def curve(rng, n=300):
+    """No step: a smooth curve of 5-15 % over the series (as `drift`), 1 %
+    noise: a rise that saturates (a cache warming) or one that accelerates
+    (a leak). A rise that stops at a knee is left out: its knee is a change
+    of trend, which a person may well want to hear about."""
+    level, rise = rng.uniform(50.0, 500.0), rng.uniform(0.05, 0.15) * rng.choice([-1, 1])
+    if rng.random() < 0.5:
+        v = [level * (1 + rise * (1 - math.exp(-4 * i / n))) for i in range(n)]
+    else:
+        v = [level * (1 + rise * (i / n) ** 3) for i in range(n)]
+    return [x + rng.gauss(0, 0.01 * level) for x in v], [i % 3 for i in range(n)], []
+
+
+CASES = [steps, outliers, bimodal, variance, drift, machines, quiet, noise, curve, sizes, counts, millis, still]
 
 
 def long_series(rng, n, every=5000):

@@ -30,7 +30,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l append -d '
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l remove -d 'Drop every word with this key from the command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l cmdline -d 'Replace the whole command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l initrd -d 'Use this initrd instead of the entry\'s (repeat for several, in order)' -r -F
-complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l watchdog -d 'Arm the hardware watchdog for SECONDS before the hand-over: a new kernel that does not confirm its boot in time is reset to the boot loader\'s default. Refused when no watchdog can take it. [default: armed, 600 s or the device\'s largest timeout, when a usable watchdog exists]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l watchdog -d 'Guard the hand-over for SECONDS: a new kernel that does not confirm its boot in time is reset, and the boot loader brings back the running kernel (else its default). The BMC\'s watchdog (IPMI) where there is one, else a chipset watchdog, else the software net (panic= and softdog on the new kernel\'s command line). [default: 600 s, or a chipset watchdog\'s largest timeout when shorter]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l mode -d 'How to hand over to the loaded kernel' -r -f -a "auto\t'`systemd` when /run/systemd/system exists, else `direct`'
 systemd\t'`systemctl kexec`: systemd stops every unit and unmounts'
 direct\t'kexec-chooser\'s own clean shutdown, for machines without systemd'"
@@ -39,7 +39,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l no-initrd -
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l force -d 'Go on despite a missing modules directory or a command line without root='
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l dry-run -d 'Print the plan and touch nothing'
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l json -d 'With --dry-run, print the plan as JSON'
-complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l no-watchdog -d 'Do not arm a watchdog'
+complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -l no-watchdog -d 'Arm no watchdog and set no software net (the boot loader\'s one-time entry back to the running kernel is still set)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -s y -l yes -d 'Do not ask for confirmation (needed without a terminal)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kexec-chooser -n "__fish_kexec_chooser_needs_command" -s V -l version -d 'Print version'
@@ -60,7 +60,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l a
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l remove -d 'Drop every word with this key from the command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l cmdline -d 'Replace the whole command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l initrd -d 'Use this initrd instead of the entry\'s (repeat for several, in order)' -r -F
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l watchdog -d 'Arm the hardware watchdog for SECONDS before the hand-over: a new kernel that does not confirm its boot in time is reset to the boot loader\'s default. Refused when no watchdog can take it. [default: armed, 600 s or the device\'s largest timeout, when a usable watchdog exists]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l watchdog -d 'Guard the hand-over for SECONDS: a new kernel that does not confirm its boot in time is reset, and the boot loader brings back the running kernel (else its default). The BMC\'s watchdog (IPMI) where there is one, else a chipset watchdog, else the software net (panic= and softdog on the new kernel\'s command line). [default: 600 s, or a chipset watchdog\'s largest timeout when shorter]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l mode -d 'How to hand over to the loaded kernel' -r -f -a "auto\t'`systemd` when /run/systemd/system exists, else `direct`'
 systemd\t'`systemctl kexec`: systemd stops every unit and unmounts'
 direct\t'kexec-chooser\'s own clean shutdown, for machines without systemd'"
@@ -70,20 +70,20 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l n
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l force -d 'Go on despite a missing modules directory or a command line without root='
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l dry-run -d 'Print the plan and touch nothing'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l json -d 'With --dry-run, print the plan as JSON'
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l no-watchdog -d 'Do not arm a watchdog'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -l no-watchdog -d 'Arm no watchdog and set no software net (the boot loader\'s one-time entry back to the running kernel is still set)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -s y -l yes -d 'Do not ask for confirmation (needed without a terminal)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand reboot" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l append -d 'Add words to the command line (a later key=value replaces an earlier one)' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l remove -d 'Drop every word with this key from the command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l cmdline -d 'Replace the whole command line' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l initrd -d 'Use this initrd instead of the entry\'s (repeat for several, in order)' -r -F
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l watchdog -d 'Arm the hardware watchdog for SECONDS before the hand-over: a new kernel that does not confirm its boot in time is reset to the boot loader\'s default. Refused when no watchdog can take it. [default: armed, 600 s or the device\'s largest timeout, when a usable watchdog exists]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l watchdog -d 'Guard the hand-over for SECONDS: a new kernel that does not confirm its boot in time is reset, and the boot loader brings back the running kernel (else its default). The BMC\'s watchdog (IPMI) where there is one, else a chipset watchdog, else the software net (panic= and softdog on the new kernel\'s command line). [default: 600 s, or a chipset watchdog\'s largest timeout when shorter]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l no-initrd -d 'Load no initrd at all'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l force -d 'Go on despite a missing modules directory or a command line without root='
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l dry-run -d 'Print the plan and touch nothing'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l json -d 'With --dry-run, print the plan as JSON'
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l no-watchdog -d 'Do not arm a watchdog'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -l no-watchdog -d 'Arm no watchdog and set no software net (the boot loader\'s one-time entry back to the running kernel is still set)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand load" -s h -l help -d 'Print help'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand unload" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand unload" -s h -l help -d 'Print help'
@@ -91,10 +91,10 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l mod
 systemd\t'`systemctl kexec`: systemd stops every unit and unmounts'
 direct\t'kexec-chooser\'s own clean shutdown, for machines without systemd'"
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l timeout -d 'Seconds that processes get between SIGTERM and SIGKILL in direct mode' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l watchdog -d 'Arm the hardware watchdog for SECONDS before the hand-over: a new kernel that does not confirm its boot in time is reset to the boot loader\'s default. Refused when no watchdog can take it. [default: armed, 600 s or the device\'s largest timeout, when a usable watchdog exists]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l watchdog -d 'Guard the hand-over for SECONDS: a new kernel that does not confirm its boot in time is reset, and the boot loader brings back the running kernel (else its default). The BMC\'s watchdog (IPMI) where there is one, else a chipset watchdog, else the software net (panic= and softdog on the new kernel\'s command line). [default: 600 s, or a chipset watchdog\'s largest timeout when shorter]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -s y -l yes -d 'Do not ask for confirmation (needed without a terminal)'
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l no-watchdog -d 'Do not arm a watchdog'
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -l no-watchdog -d 'Arm no watchdog and set no software net (the boot loader\'s one-time entry back to the running kernel is still set)'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand exec" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l check -d 'A health command (run by `sh -c`) that must succeed before the warm boot is confirmed; when it fails, the machine reboots through the firmware to the boot loader\'s default. Empty: no check' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand confirm" -l timeout -d 'Seconds that processes get between SIGTERM and SIGKILL, should a failed check reboot a machine without systemd' -r
@@ -132,7 +132,7 @@ complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l 
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l threshold -d 'Window: tolerance, in standard deviations of the reference window [default: 2.5]; segment: outliers, in noise SDs from the median of their neighbours [default: 5]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l window -d 'Window: points in the reference window' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l t-threshold -d 'T-test: t statistic above which a change is reported [default: 7]; segment: t statistic of a step over the trend [default: 6]' -r
-complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 2 for ttest and segment, 0 for window]' -r
+complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l min-change -d 'Smallest change reported, in percent [default: 0 on exact or precise series (sizes, counts); on others 2 for ttest and segment, 0 for window]' -r
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l plot -d 'Draw the charts to FILE.svg (one file per series) or FILE.html (one page)' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l root -d 'Treat DIR as the root of the machine: every file is read under it' -r -F
 complete -c kexec-chooser -n "__fish_kexec_chooser_using_subcommand analyze" -l lower-is-better -d 'Lower values are better (times; the default)'

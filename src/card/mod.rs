@@ -8,12 +8,12 @@
 
 use std::fmt;
 
-pub mod input;
-pub mod luhn;
-pub mod mask;
+pub(crate) mod input;
+pub(crate) mod luhn;
+pub(crate) mod mask;
 pub mod networks;
-pub mod redact;
-pub mod report;
+pub(crate) mod redact;
+pub(crate) mod report;
 
 pub use input::{digits_of, Digits, Line, LineError, Lines, LINE_LIMIT};
 pub use mask::Masked;

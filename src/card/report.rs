@@ -210,6 +210,7 @@ impl<W: Write> Report<W> {
     }
 
     /// The writer, for tests that read what was written.
+    #[cfg(test)]
     pub fn into_inner(self) -> W {
         self.out
     }

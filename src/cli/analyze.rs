@@ -1,6 +1,7 @@
-//! Glue of `kexec-chooser analyze`: read benchmark results, run a detector
-//! over each series, print the text lines or JSON, draw the charts, and turn
-//! the outcome into the contractual exit code (0 none, 1 change, 2 bad input).
+//! The command line of `kexec-chooser analyze`: its arguments, reading the
+//! input, printing the text lines or JSON, writing the charts, and the
+//! contractual exit code (0 none, 1 change, 2 bad input). The analysis
+//! itself is [`perf::detect::run`].
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -12,7 +13,7 @@ use clap::{Args, ValueEnum};
 use super::{Ctx, ExitError};
 use crate::atomic_file::AtomicFile;
 use crate::perf::report::{self, Better, JsonReport};
-use crate::perf::{self, plot, segment, ttest, window, Analysis, ChangeKind, Dataset, Format};
+use crate::perf::{self, plot, Analysis, Dataset, Format, Method, Settings};
 
 /// Exit codes of `analyze`.
 pub mod exit {
@@ -31,28 +32,6 @@ Exit status:
   0  no change found
   1  at least one change (regression or improvement) found
   2  bad input or bad arguments";
-
-/// Which detector to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Method {
-    /// The original Talos analysis: stable windows, tolerance, spikes.
-    Window,
-    /// Perfherder's detector: weighted means and a Welch t statistic.
-    Ttest,
-    /// Robust segmentation of the whole series: level and variance
-    /// changes, spikes, machine problems, pending newest points.
-    Segment,
-}
-
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
-            Method::Window => "window",
-            Method::Ttest => "ttest",
-            Method::Segment => "segment",
-        }
-    }
-}
 
 /// How the input is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,8 +83,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "T", value_parser = positive)]
     pub t_threshold: Option<f64>,
 
-    /// Smallest change reported, in percent [default: 2 for ttest and
-    /// segment, 0 for window].
+    /// Smallest change reported, in percent [default: 0 on exact or precise
+    /// series (sizes, counts); on others 2 for ttest and segment, 0 for window].
     #[arg(long, value_name = "PERCENT", value_parser = non_negative)]
     pub min_change: Option<f64>,
 
@@ -190,95 +169,43 @@ pub fn run(_ctx: &Ctx, args: &AnalyzeArgs) -> anyhow::Result<u8> {
     }
     let ds = parsed.dataset;
 
-    let results = analyze_all(&ds, args);
+    let settings = Settings {
+        method: args.method,
+        window: args.window as usize,
+        threshold: args.threshold,
+        t_threshold: args.t_threshold,
+        confirm: args.confirm as usize,
+        machine_points: args.machine_points as usize,
+        min_change: args.min_change,
+    };
+    let report = perf::detect::run(&ds, &settings);
+    let results = &report.results;
     let better = if args.higher_is_better { Better::Higher } else { Better::Lower };
 
     if let Some(target) = target {
-        draw(&ds, &results, &target)?;
+        draw(&ds, results, &target)?;
     }
 
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     if args.json {
-        let doc = JsonReport { method: args.method.name(), better, data: &ds, results: &results };
+        let doc = JsonReport { method: args.method.name(), better, data: &ds, results };
         serde_json::to_writer(&mut out, &doc).map_err(io::Error::from).context("writing the JSON")?;
         writeln!(out)?;
     } else {
-        for (i, a) in &results {
+        for (i, a) in results {
             if let Some(s) = ds.series.get(*i) {
                 report::write_text(&mut out, &ds, s, a, args.machine_points as usize)?;
             }
         }
     }
     out.flush()?;
-    // Variance changes, like machine problems, are reported without
-    // turning the run red: the level is what the exit status is about.
-    let changed = results.iter().any(|(_, a)| a.changes.iter().any(|c| c.kind == ChangeKind::Level));
-    Ok(if changed { exit::CHANGE } else { exit::NO_CHANGE })
+    Ok(if report.level_changed() { exit::CHANGE } else { exit::NO_CHANGE })
 }
 
 fn read<R: BufRead>(r: R, format: Format, skip_bad: bool, name: &str) -> anyhow::Result<perf::Parsed> {
     // A read failure of the file is as much bad input as a bad row: exit 2.
     perf::parse(r, format, skip_bad).map_err(|e| ExitError::new(exit::BAD_INPUT, format!("{name}: {e}")).into())
-}
-
-/// Run the chosen detector on every series, in input order.
-fn analyze_all(ds: &Dataset, args: &AnalyzeArgs) -> Vec<(usize, Analysis)> {
-    ds.series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let a = perf::analyze_scaled(&s.points, |points| match args.method {
-                Method::Window => window::analyze(
-                    points,
-                    &window::Params {
-                        window: args.window as usize,
-                        threshold: args.threshold.unwrap_or(2.5),
-                        confirm: args.confirm as usize,
-                        machine_points: args.machine_points as usize,
-                        min_change: args.min_change.unwrap_or(0.0),
-                    },
-                ),
-                Method::Ttest => ttest::analyze(
-                    points,
-                    &ttest::Params {
-                        t_threshold: args.t_threshold.unwrap_or(7.0),
-                        min_change: args.min_change.unwrap_or(2.0),
-                        ..ttest::Params::default()
-                    },
-                ),
-                Method::Segment => {
-                    let d = segment::Params::default();
-                    segment::analyze(
-                        points,
-                        &segment::Params {
-                            threshold: args.threshold.unwrap_or(d.threshold),
-                            t_threshold: args.t_threshold.unwrap_or(d.t_threshold),
-                            confirm: args.confirm as usize,
-                            machine_points: args.machine_points as usize,
-                            min_change: args.min_change.unwrap_or(d.min_change),
-                        },
-                    )
-                }
-            });
-            (i, a)
-        })
-        .collect()
-}
-
-/// `chart.svg` for one series; `chart-1-Tp3_Linux_1.9.2.svg`... for several.
-fn svg_name(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
-    if !several {
-        return base.to_owned();
-    }
-    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let slug: String = label
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .take(60)
-        .collect();
-    let file = format!("{stem}-{}{}{slug}.svg", index + 1, if slug.is_empty() { "" } else { "-" });
-    base.with_file_name(file)
 }
 
 /// Charts are written whole or not at all, through a temporary that cannot
@@ -301,7 +228,7 @@ fn draw(ds: &Dataset, results: &[(usize, Analysis)], target: &PlotTarget) -> any
         PlotTarget::Svg(base) => {
             let several = charts.len() > 1;
             for (k, (s, a)) in charts.iter().enumerate() {
-                let path = svg_name(base, k, &s.label(), several);
+                let path = plot::svg_path(base, k, &s.label(), several);
                 write(&path, &|out| plot::write_svg(out, s, a))?;
                 if several {
                     let mut err = io::stderr().lock();

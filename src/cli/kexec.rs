@@ -39,16 +39,19 @@ impl HandoverArgs {
     }
 }
 
-/// The safety net: the hardware watchdog armed just before the hand-over.
+/// The safety net: the watchdog armed just before the hand-over.
 #[derive(Debug, Clone, Args)]
 pub struct WatchdogArgs {
-    /// Arm the hardware watchdog for SECONDS before the hand-over: a new kernel
-    /// that does not confirm its boot in time is reset to the boot loader's
-    /// default. Refused when no watchdog can take it. [default: armed, 600 s or
-    /// the device's largest timeout, when a usable watchdog exists]
+    /// Guard the hand-over for SECONDS: a new kernel that does not confirm
+    /// its boot in time is reset, and the boot loader brings back the
+    /// running kernel (else its default). The BMC's watchdog (IPMI) where
+    /// there is one, else a chipset watchdog, else the software net (panic=
+    /// and softdog on the new kernel's command line). [default: 600 s, or a
+    /// chipset watchdog's largest timeout when shorter]
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
     pub watchdog: Option<u32>,
-    /// Do not arm a watchdog.
+    /// Arm no watchdog and set no software net (the boot loader's one-time
+    /// entry back to the running kernel is still set).
     #[arg(long, conflicts_with = "watchdog")]
     pub no_watchdog: bool,
 }
@@ -171,7 +174,12 @@ pub fn status(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<u8> {
                 t(&w.started)
             )?;
             match &w.watchdog {
-                Some(d) => writeln!(out, "  watchdog {} armed for {} s", crate::text::path(&d.device), d.timeout)?,
+                Some(d) => match &d.device {
+                    Some(device) => {
+                        writeln!(out, "  {} watchdog {} armed for {} s", d.kind, crate::text::path(device), d.timeout)?
+                    }
+                    None => writeln!(out, "  software net (panic=, softdog) for {} s", d.timeout)?,
+                },
                 None => writeln!(out, "  no watchdog guarded it")?,
             }
             match &w.fallback {

@@ -60,33 +60,15 @@ pub fn write_table(out: &mut impl Write, entries: &[BootEntry]) -> std::io::Resu
             w[i] = w[i].max(c.chars().count());
         }
     }
-    writeln!(
-        out,
-        "    {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
-        head[0],
-        head[1],
-        head[2],
-        head[3],
-        head[4],
-        w0 = w[0],
-        w1 = w[1],
-        w2 = w[2],
-        w3 = w[3]
-    )?;
+    // Four padded columns and the last as it is, after a mark column.
+    let line = |mark: &str, c: &[String]| {
+        let cell = |i: usize| c.get(i).map_or("", String::as_str);
+        let pad = |i: usize| format!("{:w$}", cell(i), w = w.get(i).copied().unwrap_or(0));
+        format!("{mark} {}  {}  {}  {}  {}", pad(0), pad(1), pad(2), pad(3), cell(4))
+    };
+    writeln!(out, "{}", line("   ", &head.map(String::from)).trim_end())?;
     for (r, e) in rows.iter().zip(entries) {
-        let line = format!(
-            "{} {:w0$}  {:w1$}  {:w2$}  {:w3$}  {}",
-            r[5],
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        );
+        let line = line(&r[5], r);
         writeln!(out, "{}", line.trim_end())?;
         for p in &e.problems {
             writeln!(out, "      problem: {}", text::escape(p))?;

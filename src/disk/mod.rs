@@ -6,11 +6,11 @@
 //! deadline, [`usage`] turns the answers into df's figures, [`threshold`]
 //! judges them. [`report`] renders the rows in each output format.
 
-pub mod check;
-pub mod guard;
-pub mod report;
+pub(crate) mod check;
+pub(crate) mod guard;
+pub(crate) mod report;
 pub mod select;
-pub mod threshold;
-pub mod usage;
+pub(crate) mod threshold;
+pub(crate) mod usage;
 
 pub use check::{mount_table, run, run_with, DiskError, Job, Kernel, Probe, Report};

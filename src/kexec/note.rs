@@ -14,6 +14,9 @@ pub struct LoadNote {
     pub mark: String,
     pub id: String,
     pub release: String,
+    /// The kind of watchdog the loaded command line was made for.
+    #[serde(default)]
+    pub kind: Option<crate::safety::record::Kind>,
     pub module: Option<String>,
     pub timeout: Option<u32>,
 }

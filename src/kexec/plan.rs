@@ -12,7 +12,8 @@ use serde::{Serialize, Serializer};
 use crate::boot::{cmdline, BootEntry, Source};
 use crate::paths;
 use crate::root::Root;
-use crate::safety::net::{self, Net};
+use crate::safety::net::{self, Guard, Net};
+use crate::safety::record::Kind;
 use crate::safety::watchdog::ArmedBy;
 
 use super::preflight::Allow;
@@ -179,16 +180,19 @@ pub struct Plan {
 /// its modules; the watchdog's is added to its list.
 fn with_net_words(line: &str, mark: &str, net: &Net) -> Result<String, CmdlineError> {
     let mut words = net.words(mark);
-    const BLACKLIST: &str = "modprobe.blacklist=";
-    let existing: Vec<String> =
-        cmdline::split(line).into_iter().filter_map(|w| w.strip_prefix(BLACKLIST).map(str::to_owned)).collect();
-    for w in &mut words {
-        if let Some(module) = w.strip_prefix(BLACKLIST) {
-            let mut all: Vec<&str> = existing.iter().flat_map(|e| e.split(',')).filter(|m| !m.is_empty()).collect();
-            if !all.contains(&module) {
-                all.push(module);
+    // Lists of modules: the net's join the line's own (kmod and
+    // systemd-modules-load read every one), rather than replace them.
+    for list in ["modprobe.blacklist=", "modules_load="] {
+        let existing: Vec<String> =
+            cmdline::split(line).into_iter().filter_map(|w| w.strip_prefix(list).map(str::to_owned)).collect();
+        for w in &mut words {
+            if let Some(module) = w.strip_prefix(list) {
+                let mut all: Vec<&str> = existing.iter().flat_map(|e| e.split(',')).filter(|m| !m.is_empty()).collect();
+                if !all.contains(&module) {
+                    all.push(module);
+                }
+                *w = format!("{list}{}", all.join(","));
             }
-            *w = format!("{BLACKLIST}{}", all.join(","));
         }
     }
     let line = cmdline::edit(line, None, &[], &words);
@@ -303,19 +307,33 @@ impl Serialize for Plan {
         }
         #[derive(Serialize)]
         struct WatchdogJson<'a> {
-            device: &'a std::path::Path,
+            kind: Kind,
+            /// None for the software net.
+            device: Option<&'a std::path::Path>,
             timeout: u32,
             reset_after: u32,
-            module: &'a str,
+            /// The driver the new kernel's command line holds back (softdog: loads).
+            module: Option<&'a str>,
             armed_by: ArmedBy,
         }
         Json {
-            watchdog: self.net.watchdog.as_ref().map(|w| WatchdogJson {
-                device: &w.device,
-                timeout: w.timeout,
-                reset_after: w.reset_after,
-                module: &w.module,
-                armed_by: w.armed_by,
+            watchdog: self.net.watchdog.as_ref().map(|g| WatchdogJson {
+                kind: g.kind(),
+                device: match g {
+                    Guard::Hardware(w) => Some(&w.device),
+                    Guard::Ipmi(c) => Some(&c.device),
+                    Guard::Software(_) => None,
+                },
+                timeout: g.timeout(),
+                reset_after: match g {
+                    Guard::Hardware(w) => w.reset_after,
+                    _ => g.timeout(),
+                },
+                module: g.module(),
+                armed_by: match g {
+                    Guard::Hardware(w) => w.armed_by,
+                    _ => ArmedBy::KexecChooser,
+                },
             }),
             watchdog_note: self.net.describe(),
             fallback: self.net.fallback.one_time(),
@@ -364,7 +382,7 @@ mod tests {
     #[test]
     fn the_net_words_keep_a_blacklist_already_there() {
         let w = crate::safety::watchdog::tests::esb_choice(600);
-        let net = Net { watchdog: Some(w), ..Net::default() };
+        let net = Net { watchdog: Some(Guard::Hardware(w)), ..Net::default() };
         let line = with_net_words("root=/dev/vda modprobe.blacklist=nouveau quiet", "ab12", &net).unwrap();
         assert_eq!(
             line,
@@ -389,7 +407,7 @@ mod tests {
             heartbeat_param: None,
             ..crate::safety::watchdog::tests::esb_choice(600)
         };
-        Net { watchdog: Some(w), ..Net::default() }
+        Net { watchdog: Some(Guard::Hardware(w)), ..Net::default() }
     }
 
     fn build(m: &TempRoot, opts: &PlanOptions) -> Result<Plan, CmdlineError> {
@@ -441,5 +459,23 @@ mod tests {
         let p = build(&m, &PlanOptions::default()).unwrap();
         let view = cmdline::kernel_view(p.cmdline.as_str());
         assert_eq!(view.last("watchdog.handle_boot_enabled").unwrap().value.as_deref(), Some("0"), "{}", p.cmdline);
+    }
+
+    #[test]
+    fn the_software_nets_words_join_the_lines_module_lists() {
+        let c = crate::safety::software::Choice { timeout: 90, softdog: true, panic_before: Some("0".into()) };
+        let net = Net { watchdog: Some(Guard::Software(c)), ..Net::default() };
+        let line = with_net_words("root=/dev/vda modules_load=dm_mod panic=-1", "ab12", &net).unwrap();
+        assert_eq!(
+            line,
+            "root=/dev/vda kexec_chooser.boot=ab12 panic=90 modules_load=dm_mod,softdog softdog.soft_margin=90 \
+             softdog.soft_active_on_boot=1 watchdog.handle_boot_enabled=0"
+        );
+        let c = crate::safety::software::Choice { timeout: 90, softdog: false, panic_before: None };
+        let net = Net { watchdog: Some(Guard::Software(c)), ..Net::default() };
+        assert_eq!(
+            with_net_words("root=/dev/vda", "ab12", &net).unwrap(),
+            "root=/dev/vda kexec_chooser.boot=ab12 panic=90"
+        );
     }
 }

@@ -1,18 +1,22 @@
 //! Performance regression detection over benchmark series (`analyze`): the
 //! data model shared by the input parser, the three detectors (the original
 //! Talos window method, Perfherder's t-test, and a robust segmentation)
-//! and the outputs.
+//! and the outputs. [`detect`] runs a detector over a dataset; [`noise`]
+//! tells timings from exact and quantised series for the detectors.
 
-pub mod date;
+pub(crate) mod date;
+pub(crate) mod detect;
 pub mod input;
-pub mod plot;
-pub mod report;
+pub(crate) mod noise;
+pub(crate) mod plot;
+pub(crate) mod report;
 pub mod segment;
 pub mod ttest;
 pub mod window;
 
 use std::ops::Range;
 
+pub use detect::{Method, Report, Settings};
 pub use input::{parse, Format, InputError, Parsed};
 
 /// One benchmark result. Text (build id, revision) lives in the dataset's
@@ -226,6 +230,9 @@ pub struct Analysis {
     pub machine_problems: Vec<MachineProblem>,
     /// Set when the newest points cannot be judged yet.
     pub pending: Option<Pending>,
+    /// The smallest change of level reported, in percent: `--min-change`,
+    /// or the floor chosen for this series (see [`noise::floor`]).
+    pub min_change: f64,
 }
 
 impl Analysis {
@@ -237,6 +244,7 @@ impl Analysis {
             changes: Vec::new(),
             machine_problems: Vec::new(),
             pending: None,
+            min_change: 0.0,
         }
     }
 }
@@ -312,6 +320,17 @@ pub(crate) mod test_points {
                 machine: 0,
             })
             .collect()
+    }
+
+    /// Uniform numbers in (0, 1) from a seeded xorshift*, no crate needed.
+    pub fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        move || {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            ((s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
     }
 
     /// A small deterministic wobble, enough to give windows a spread.

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use super::date::{format_tick, year_of};
 use super::{Analysis, Class, Series};
@@ -26,6 +27,9 @@ pub fn colour(c: Class) -> Option<&'static str> {
     }
 }
 
+/// Text for SVG and HTML: markup escaped, and every character XML 1.0 does
+/// not allow (the C0 controls but tab, newline and CR; U+FFFE and U+FFFF)
+/// replaced by U+FFFD, so that a test name cannot make the chart unreadable.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -35,8 +39,9 @@ fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c if (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}') => {
+                out.push(char::REPLACEMENT_CHARACTER)
+            }
             c => out.push(c),
         }
     }
@@ -274,6 +279,23 @@ fn write_polyline<W: Write>(
     Ok(())
 }
 
+/// Where the chart of series `index` (of its `label`) goes when `base`
+/// is an `.svg` name: `base` itself for a lone series, else
+/// `chart-1-Tp3_Linux_1.9.2.svg`, ... (a file-name-safe slug of the label).
+pub fn svg_path(base: &Path, index: usize, label: &str, several: bool) -> PathBuf {
+    if !several {
+        return base.to_owned();
+    }
+    let stem = base.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let slug: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .take(60)
+        .collect();
+    let file = format!("{stem}-{}{}{slug}.svg", index + 1, if slug.is_empty() { "" } else { "-" });
+    base.with_file_name(file)
+}
+
 /// One HTML page with a heading and an inline SVG chart per series.
 pub fn write_html<W: Write>(out: &mut W, charts: &[(&Series, &Analysis)]) -> io::Result<()> {
     out.write_all(
@@ -295,7 +317,21 @@ mod tests {
 
     #[test]
     fn markup_in_names_is_escaped() {
-        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot; ");
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{fffd}");
+    }
+
+    #[test]
+    fn names_with_characters_xml_forbids_still_make_well_formed_svg() {
+        // XML 1.0 allows no C0 control but tab, newline and CR, and neither
+        // U+FFFE nor U+FFFF; a test name can hold any of them.
+        let test = "Tp3 \u{ffff}\u{fffe}\u{1}\u{1b}[2J\u{7f}\u{fdd0}\u{10ffff} <&>".to_owned();
+        let s = Series { test: test.clone(), points: crate::perf::test_points::pts([1.0, 2.0]), ..Series::default() };
+        let mut out = Vec::new();
+        write_svg(&mut out, &s, &Analysis::with_len(2)).unwrap();
+        let svg = String::from_utf8(out).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        let title = doc.descendants().find(|n| n.has_tag_name("title")).and_then(|n| n.text()).unwrap();
+        assert_eq!(title, "Tp3 \u{fffd}\u{fffd}\u{fffd}\u{fffd}[2J\u{7f}\u{fdd0}\u{10ffff} <&>");
     }
 
     #[test]

@@ -212,10 +212,11 @@ struct SeriesJson<'a> {
 
 impl Serialize for SeriesJson<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut st = ser.serialize_struct("SeriesPoints", 4)?;
+        let mut st = ser.serialize_struct("SeriesPoints", 5)?;
         st.serialize_field("test", &self.s.test)?;
         st.serialize_field("branch", &self.s.branch)?;
         st.serialize_field("platform", &self.s.platform)?;
+        st.serialize_field("min_change", &num(self.a.min_change))?;
         st.serialize_field("points", &Points(self))?;
         st.end()
     }

@@ -2,7 +2,8 @@
 //! `perf/alerts` `detect_changes`: at each point, a back window of 12 to 24
 //! points and a fore window of 12, linearly weighted means, a Welch t
 //! statistic; a change where t passes the threshold and is a local maximum,
-//! and the means differ by at least `min_change` percent.
+//! and the means differ by at least `min_change` percent (on a noisy
+//! series; on a precise one, by default, by anything: see [`noise::floor`]).
 //!
 //! The windows are bounded (at most 36 points), so each point costs a
 //! constant amount of work: O(n) time. The window sums are recomputed rather
@@ -11,6 +12,8 @@
 //! Each point is one "revision" with one value (treeherder groups replicates
 //! of one push; here every row is its own datum).
 
+use super::noise::{self, Kind, Noise};
+use super::segment::{rolling_median, HALF_WINDOW};
 use super::{Analysis, Change, ChangeKind, Class, Direction, Point};
 
 /// Settings of the t-test method.
@@ -21,13 +24,14 @@ pub struct Params {
     pub fore_window: usize,
     /// `--t-threshold`, 7.
     pub t_threshold: f64,
-    /// `--min-change`, in percent, 2.
-    pub min_change: f64,
+    /// `--min-change`, in percent; `None`: none on a precise series, 2 on
+    /// others (Perfherder's).
+    pub min_change: Option<f64>,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { min_back_window: 12, max_back_window: 24, fore_window: 12, t_threshold: 7.0, min_change: 2.0 }
+        Params { min_back_window: 12, max_back_window: 24, fore_window: 12, t_threshold: 7.0, min_change: None }
     }
 }
 
@@ -53,11 +57,30 @@ fn stats(xs: &[f64], nearest_last: bool) -> (f64, f64, f64) {
     (avg, var, sum / nf)
 }
 
+/// On an exact series, the points off the median of their neighbours
+/// (by more than the resolution: there is no noise) take that median. A
+/// spike would otherwise be its windows' whole variance, and hide a change
+/// beside it that is certain; Perfherder's windows, made for timings, have
+/// no such case.
+fn set_spikes_aside(values: &mut [f64], resolution: f64) {
+    let med = rolling_median(values, HALF_WINDOW, resolution);
+    for (v, m) in values.iter_mut().zip(med) {
+        if (*v - m).abs() > resolution {
+            *v = m;
+        }
+    }
+}
+
 /// Find the changes of one series (already ordered by build id).
 pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let n = points.len();
-    let values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
+    let mut values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
     let mut a = Analysis::with_len(n);
+    let noise = Noise::of(&values);
+    a.min_change = noise::floor(p.min_change, 2.0, &noise);
+    if noise.kind == Kind::Exact {
+        set_spikes_aside(&mut values, noise.resolution);
+    }
     // The first pass keeps t and the back window's length of each point
     // (12 bytes a point); the second recomputes the means of the few alerts.
     let mut ts = vec![0.0f64; n];
@@ -128,9 +151,9 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
             direction: Direction::of(fore_avg - back_avg),
             kind: ChangeKind::Level,
         };
-        // treeherder counts a zero old value as no change at all.
-        let pct = if change.old == 0.0 { 0.0 } else { change.percent() };
-        if pct < p.min_change {
+        // treeherder counts a zero old value as no change at all; here it
+        // is the largest change there is (a count that leaves zero).
+        if change.percent() < a.min_change {
             continue;
         }
         if let Some(c) = a.classes.get_mut(i) {
@@ -158,15 +181,44 @@ mod tests {
 
     #[test]
     fn small_change_below_min_change_is_ignored() {
-        // A clear step statistically, but only 1 %.
-        let v = (0..100).map(|i| if i < 50 { 100.0 } else { 101.0 } + wobble(i) / 100.0);
-        let a = analyze(&pts(v), &Params::default());
+        // A clear step statistically, but only 1 %, on a timing's noise (0.1 %).
+        let v = || (0..100).map(|i| if i < 50 { 100.0 } else { 101.0 } + wobble(i) / 4.0);
+        let a = analyze(&pts(v()), &Params::default());
         assert!(a.changes.is_empty(), "{:?}", a.changes);
-        let a = analyze(
-            &pts((0..100).map(|i| if i < 50 { 100.0 } else { 101.0 } + wobble(i) / 100.0)),
-            &Params { min_change: 0.5, ..Params::default() },
-        );
+        let a = analyze(&pts(v()), &Params { min_change: Some(0.5), ..Params::default() });
         assert_eq!(a.changes.len(), 1);
+    }
+
+    #[test]
+    fn every_change_of_an_exact_series_is_reported_even_from_zero() {
+        // A size that grows by 0.4 %, a count that leaves zero, a doubling:
+        // no floor applies to exact series, and a zero old value is the
+        // largest change there is, not (as in treeherder) none.
+        for (old, new) in [(4_812_736.0, 4_831_987.0), (0.0, 3.0), (100.0, 200.0)] {
+            let a = analyze(&pts((0..200).map(|i| if i < 120 { old } else { new })), &Params::default());
+            assert_eq!(a.min_change, 0.0);
+            assert_eq!(a.changes.len(), 1, "{old} → {new}: {:?}", a.changes);
+            assert_eq!(a.changes[0].index, 120);
+        }
+    }
+
+    #[test]
+    fn a_spike_beside_a_change_of_an_exact_series_does_not_hide_it() {
+        // The spike, 50 times the change, 5 points after it: in the fore
+        // window it would be that window's whole variance.
+        let mut v: Vec<f64> = (0..200).map(|i| if i < 120 { 1000.0 } else { 1001.0 }).collect();
+        v[125] = 1050.0;
+        let a = analyze(&pts(&v), &Params::default());
+        assert_eq!(a.changes.len(), 1, "{:?}", a.changes);
+        assert_eq!((a.changes[0].index, a.changes[0].old, a.changes[0].new), (120, 1000.0, 1001.0));
+    }
+
+    #[test]
+    fn a_constant_series_and_a_lone_spike_are_no_change() {
+        let mut v = vec![1000.0; 200];
+        assert!(analyze(&pts(&v), &Params::default()).changes.is_empty());
+        v[80] = 1500.0;
+        assert!(analyze(&pts(&v), &Params::default()).changes.is_empty());
     }
 
     #[test]

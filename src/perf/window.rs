@@ -22,7 +22,8 @@ pub struct Params {
     /// Last points of one machine out of tolerance that make a machine
     /// problem (`--machine-points`, 2); 0 turns the check off.
     pub machine_points: usize,
-    /// Changes smaller than this many percent are dropped (`--min-change`).
+    /// Changes smaller than this many percent are dropped (`--min-change`;
+    /// 0 by default, on every series: this method never had a floor).
     pub min_change: f64,
 }
 
@@ -76,8 +77,10 @@ struct MachineTrack {
 const LEVEL_SD_FACTOR: f64 = 2.0;
 
 /// Tolerance floor relative to the mean, so that a perfectly flat window
-/// does not turn rounding noise into spikes.
-const REL_EPSILON: f64 = 1e-9;
+/// does not turn rounding noise into spikes: the mean of 20 equal values is
+/// off by a few units of the last place (1e-15), while a change of one unit
+/// of a count of a billion (an instruction count) is 1e-9 and must show.
+const REL_EPSILON: f64 = 1e-12;
 
 /// The window `xs` as a baseline if no point is more than `threshold`
 /// standard deviations from its mean.
@@ -105,6 +108,7 @@ pub fn analyze(points: &[Point], p: &Params) -> Analysis {
     let n = points.len();
     let values: Vec<f64> = points.iter().map(|pt| pt.value).collect();
     let mut a = Analysis::with_len(n);
+    a.min_change = p.min_change;
     let w = p.window.max(2);
     let confirm = p.confirm.max(1);
 

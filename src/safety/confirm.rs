@@ -585,4 +585,45 @@ mod tests {
         assert!(matches!(r, Ok(Confirmation::NothingPending)), "{r:?}");
         assert!(fake.calls.is_empty());
     }
+
+    #[test]
+    fn the_confirmed_warm_boot_releases_each_kind_of_watchdog() {
+        use crate::safety::record::{Kind, WatchdogUsed};
+        use crate::safety::watchdog::ArmedBy;
+        let used = |kind, device: &str| WatchdogUsed {
+            kind,
+            device: device.into(),
+            timeout: 120,
+            module: None,
+            identity: String::new(),
+            armed_by: ArmedBy::KexecChooser,
+            hand_back: None,
+            panic_before: Some("0".into()),
+        };
+        // The BMC's: stopped through IPMI.
+        let m = Machine::warm();
+        m.write("dev/ipmi0", "");
+        m.pending(&Record { watchdog: Some(used(Kind::Ipmi, "/dev/ipmi0")), ..record("a1") });
+        let bmc = crate::sys::fake::FakeBmc {
+            timer_use: 0x44,
+            actions: 1,
+            countdown: 1200,
+            running: true,
+            ..Default::default()
+        };
+        let mut fake = Fake { bmc: Some(bmc), ..Fake::default() };
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::BmcStopped { device: "/dev/ipmi0".into(), handed_back: None });
+        assert!(!fake.bmc.unwrap().running);
+        // The software net: softdog stopped, kernel.panic back.
+        let m = Machine::warm();
+        m.write("sys/class/watchdog/watchdog0/identity", "Software Watchdog\n");
+        m.pending(&Record { watchdog: Some(used(Kind::Software, "")), ..record("a1") });
+        let mut fake = Fake::default();
+        let (r, _) = run(&m, &mut fake, None);
+        let Ok(Confirmation::Confirmed { watchdog: Some(w), .. }) = r else { panic!("{r:?}") };
+        assert_eq!(w, Released::Software { softdog: Some("/dev/watchdog0".into()), panic: Some("0".into()) });
+        assert!(fake.calls.contains(&Call::SetSysctl("/proc/sys/kernel/panic".into(), "0".into())), "{:?}", fake.calls);
+    }
 }

@@ -262,6 +262,8 @@ fn grubenv_writable(root: &Root, dir: &Path) -> Result<(), String> {
     if !GRUB_WRITES.contains(&m.fstype.as_str()) {
         return Err(on(&text::escape(&m.fstype)));
     }
+    // The mount's source names its block device: device-mapper (LVM,
+    // dm-crypt) and md RAID are what GRUB reads but does not write.
     let source = m.source.as_str();
     if source.starts_with("/dev/mapper/") || source.starts_with("/dev/dm-") {
         return Err(on(&format!("{} (LVM or device-mapper)", text::escape(source))));

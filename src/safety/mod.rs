@@ -12,8 +12,10 @@
 
 pub mod confirm;
 pub mod fallback;
+pub mod ipmi;
 pub mod net;
 pub mod record;
+pub mod software;
 pub mod watchdog;
 
 use std::time::SystemTime;

@@ -48,9 +48,35 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Which kind of watchdog guarded a warm reboot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A chipset watchdog through the watchdog core (`/dev/watchdogN`).
+    #[default]
+    Hardware,
+    /// The BMC's watchdog through IPMI (`/dev/ipmiN`).
+    Ipmi,
+    /// `panic=` and softdog on the new kernel's command line.
+    Software,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Hardware => "hardware",
+            Kind::Ipmi => "ipmi",
+            Kind::Software => "software",
+        })
+    }
+}
+
 /// The watchdog that guarded the hand-over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchdogUsed {
+    /// Records from before the BMC and the software net are hardware ones.
+    #[serde(default)]
+    pub kind: Kind,
     /// The device, e.g. `/dev/watchdog0`.
     pub device: PathBuf,
     /// Seconds until it resets the machine unless fed.
@@ -62,6 +88,14 @@ pub struct WatchdogUsed {
     pub identity: String,
     /// Who armed it: `kexec-chooser`, or `systemd` (through KExecWatchdogSec).
     pub armed_by: ArmedBy,
+    /// The driver that ran it before and gets it back after the
+    /// confirmation (`ipmi_watchdog`).
+    #[serde(default)]
+    pub hand_back: Option<String>,
+    /// The running kernel's `kernel.panic`, put back after the confirmation
+    /// (the software net's `panic=` changed it for the warm boot).
+    #[serde(default)]
+    pub panic_before: Option<String>,
 }
 
 /// One warm reboot.
@@ -223,7 +257,9 @@ pub struct Summary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WatchdogSummary {
-    pub device: PathBuf,
+    pub kind: Kind,
+    /// None for the software net.
+    pub device: Option<PathBuf>,
     pub timeout: u32,
 }
 
@@ -235,7 +271,11 @@ impl From<&Record> for LastWarmReboot {
             from: r.from.clone(),
             started: r.started.clone(),
             seconds: r.seconds,
-            watchdog: r.watchdog.as_ref().map(|w| WatchdogSummary { device: w.device.clone(), timeout: w.timeout }),
+            watchdog: r.watchdog.as_ref().map(|w| WatchdogSummary {
+                kind: w.kind,
+                device: (w.kind != Kind::Software).then(|| w.device.clone()),
+                timeout: w.timeout,
+            }),
             fallback: r.fallback.clone(),
             came_back: r.came_back.clone(),
         })
@@ -266,6 +306,9 @@ pub(crate) mod tests {
                 module: Some("i6300esb".into()),
                 identity: "i6300ESB timer".into(),
                 armed_by: ArmedBy::KexecChooser,
+                kind: Kind::Hardware,
+                hand_back: None,
+                panic_before: None,
             }),
             fallback: None,
             came_back: None,
@@ -326,7 +369,7 @@ pub(crate) mod tests {
         assert_eq!(v["from"], "6.1.0-9-amd64");
         assert_eq!(v["started"], "2026-12-02T10:00:00Z");
         assert!(v["seconds"].is_null());
-        assert_eq!(v["watchdog"], serde_json::json!({"device": "/dev/watchdog0", "timeout": 120}));
+        assert_eq!(v["watchdog"], serde_json::json!({"kind": "hardware", "device": "/dev/watchdog0", "timeout": 120}));
     }
 
     #[test]

@@ -58,6 +58,51 @@ pub enum Call {
     EfiVarRemove(String),
     HoldSignals,
     ReleaseSignals,
+    /// NetFn, command, data: what went to the BMC.
+    Ipmi(u8, u8, Vec<u8>),
+    SetSysctl(PathBuf, String),
+}
+
+/// A BMC's watchdog as IPMI 2.0 (section 27) describes it, enough to
+/// answer Set, Reset and Get Watchdog Timer as QEMU's ipmi-bmc-sim does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FakeBmc {
+    /// Byte 1 of Set Watchdog Timer: timer use (bits 2..0), don't stop (6).
+    pub timer_use: u8,
+    pub actions: u8,
+    /// The initial countdown, in 100 ms units.
+    pub countdown: u16,
+    pub running: bool,
+    /// Set Watchdog Timer ignores its countdown (a broken BMC), to test the read-back.
+    pub ignores_countdown: bool,
+}
+
+impl FakeBmc {
+    fn answer(&mut self, netfn: u8, cmd: u8, data: &[u8]) -> Vec<u8> {
+        match (netfn, cmd, data) {
+            (0x06, 0x24, [timer_use, actions, _, _, lsb, msb]) => {
+                let running = self.running && timer_use & 0x40 != 0;
+                self.timer_use = *timer_use;
+                self.actions = *actions;
+                if !self.ignores_countdown {
+                    self.countdown = u16::from_le_bytes([*lsb, *msb]);
+                }
+                self.running = running;
+                vec![0x00]
+            }
+            (0x06, 0x22, []) if self.timer_use == 0 => vec![0x80],
+            (0x06, 0x22, []) => {
+                self.running = true;
+                vec![0x00]
+            }
+            (0x06, 0x25, []) => {
+                let [lsb, msb] = self.countdown.to_le_bytes();
+                let running = if self.running { 0x40 } else { 0x00 };
+                vec![0x00, (self.timer_use & 0x07) | running, self.actions, 0, 0, lsb, msb, lsb, msb]
+            }
+            _ => vec![0xc1],
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -90,6 +135,8 @@ pub struct Fake {
     pub watchdog_disarm_error: Option<Errno>,
     /// What writing an EFI variable fails with.
     pub efi_var_error: Option<Errno>,
+    /// The BMC behind `/dev/ipmiN`; `None`: no response (a timeout).
+    pub bmc: Option<FakeBmc>,
 }
 
 impl Default for Fake {
@@ -114,6 +161,7 @@ impl Default for Fake {
             watchdog_arm_error: None,
             watchdog_disarm_error: None,
             efi_var_error: None,
+            bmc: None,
         }
     }
 }
@@ -322,5 +370,18 @@ impl System for Fake {
 
     fn release_signals(&mut self) {
         self.calls.push(Call::ReleaseSignals);
+    }
+
+    fn ipmi(&mut self, _device: &Path, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, super::ipmi::IpmiError> {
+        self.calls.push(Call::Ipmi(netfn, cmd, data.to_vec()));
+        match &mut self.bmc {
+            Some(bmc) => Ok(bmc.answer(netfn, cmd, data)),
+            None => Err(super::ipmi::IpmiError::Timeout(Duration::from_secs(5))),
+        }
+    }
+
+    fn set_sysctl(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        self.calls.push(Call::SetSysctl(path.to_path_buf(), value.to_string()));
+        Ok(())
     }
 }

@@ -10,6 +10,7 @@
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use nix::sys::signal::Signal;
 pub mod efivar;
 pub mod in_root;
 pub mod interrupt;
+pub mod ipmi;
 pub mod kexec_load;
 pub mod proc;
 pub mod random;
@@ -113,6 +115,11 @@ pub trait System {
     fn hold_signals(&mut self) -> Result<(), Errno>;
     /// The hand-over failed and the net is down: those signals act again.
     fn release_signals(&mut self);
+    /// One IPMI request to the BMC through `device` (`/dev/ipmiN`): the
+    /// response's data, its completion code first.
+    fn ipmi(&mut self, device: &Path, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ipmi::IpmiError>;
+    /// Write `value` to the sysctl at `path` (under /proc/sys).
+    fn set_sysctl(&mut self, path: &Path, value: &str) -> io::Result<()>;
 }
 
 /// The signals [`System::hold_signals`] holds.
@@ -329,6 +336,17 @@ impl System for Real {
             // SAFETY: SIG_DFL installs no handler code either.
             let _ = unsafe { signal(sig, SigHandler::SigDfl) };
         }
+    }
+
+    fn ipmi(&mut self, device: &Path, netfn: u8, cmd: u8, data: &[u8]) -> Result<Vec<u8>, ipmi::IpmiError> {
+        // A BMC answers in milliseconds; a busy one within seconds.
+        ipmi::request(device, netfn, cmd, data, Duration::from_secs(5))
+    }
+
+    fn set_sysctl(&mut self, path: &Path, value: &str) -> io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path)?;
+        f.write_all(value.as_bytes())
     }
 }
 

@@ -17,7 +17,7 @@ use url::Url;
 use super::{Link, Phase, UploadError};
 
 /// Debian's ca-certificates bundle, read unless `--cacert` or SSL_CERT_FILE says otherwise.
-pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+pub const SYSTEM_CA_BUNDLE: &str = crate::paths::SYSTEM_CA_BUNDLE;
 
 /// Run the TLS handshake now, so that a certificate problem is reported as
 /// such before any byte of the body.

@@ -136,14 +136,30 @@ pub fn list_json(root: &Path) -> Vec<serde_json::Value> {
 }
 
 /// A plan's JSON with the safety net's boot mark taken out of its command
-/// line (it is random per run), after checking that there is one.
+/// line (it is random per run), after checking that there is one; and, on
+/// a machine with no hardware watchdog (every fixture tree without one),
+/// the software net's words, after checking that they are all there.
 pub fn plan_json(stdout: &[u8]) -> serde_json::Value {
     let mut p: serde_json::Value = serde_json::from_slice(stdout).expect("plan JSON");
     let line = p["cmdline"].as_str().expect("cmdline").to_string();
-    let (marks, rest): (Vec<&str>, Vec<&str>) = line.split(' ').partition(|w| w.starts_with("kexec_chooser.boot="));
+    let (marks, mut rest): (Vec<&str>, Vec<&str>) = line.split(' ').partition(|w| w.starts_with("kexec_chooser.boot="));
     assert_eq!(marks.len(), 1, "one boot mark: {line}");
     let id = &marks[0]["kexec_chooser.boot=".len()..];
     assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
+    if p["watchdog"]["kind"] == "software" {
+        let t = &p["watchdog"]["timeout"];
+        let words = [
+            format!("panic={t}"),
+            "modules_load=softdog".into(),
+            format!("softdog.soft_margin={t}"),
+            "softdog.soft_active_on_boot=1".into(),
+            "watchdog.handle_boot_enabled=0".into(),
+        ];
+        for w in &words {
+            let at = rest.iter().position(|x| x == w).unwrap_or_else(|| panic!("no {w} in {line}"));
+            rest.remove(at);
+        }
+    }
     p["cmdline"] = rest.join(" ").into();
     p
 }

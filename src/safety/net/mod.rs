@@ -12,12 +12,16 @@
 //! 5. **release**, in the confirmed warm boot: `confirm` stops the guard or
 //!    hands it back to whoever held it before ([`release`]).
 //!
-//! Each kind of guard adds to these five steps. The kinds: a hardware
-//! watchdog ([`super::watchdog`]), armed by kexec-chooser or by systemd,
-//! that resets a new kernel which does not confirm its boot; and the boot
-//! loader's one-time entry back to the running kernel
-//! ([`super::fallback`]), so that the reset brings back a kernel known to
-//! boot here rather than the default, often the very kernel that failed.
+//! Each kind of guard adds to these five steps. What resets a new kernel
+//! that does not confirm its boot, in this order of preference (docs/
+//! watchdog.md, "Which watchdog"): the BMC's watchdog ([`super::ipmi`]),
+//! which counts outside the host and resets it even when its chipset is
+//! wedged; a chipset watchdog ([`super::watchdog`]), armed by kexec-chooser
+//! or by systemd; else the software net ([`super::software`]): `panic=` and
+//! softdog on the new kernel's command line. And what the reset brings
+//! back: the boot loader's one-time entry to the running kernel
+//! ([`super::fallback`]), known to boot here, rather than the default,
+//! often the very kernel that failed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,22 +37,58 @@ use crate::sys::{run_checked, CommandError, System};
 use crate::text;
 
 use super::fallback::{self, FallbackError, Placed};
-use super::record::{Outcome, Record, RecordError, Store, WatchdogUsed};
-use super::watchdog::{self, ArmedBy, DiscoverError, Refusal, Survival};
+use super::record::{Kind, Outcome, Record, RecordError, Store, WatchdogUsed};
+use super::watchdog::{self, ArmedBy, DiscoverError, Survival};
+use super::{ipmi, software};
 
 pub use super::watchdog::Request;
 
 /// What the plan says when there is no watchdog (docs/reboot.md).
 pub const NO_WATCHDOG: &str = "no watchdog: if the new kernel hangs, the machine stays down until someone resets it";
 
-/// The safety net chosen for a warm reboot: the hardware watchdog to arm,
-/// or why there is none, and what comes back after a reset.
+/// What resets a new kernel that does not confirm its boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    Ipmi(ipmi::Choice),
+    Hardware(watchdog::Choice),
+    Software(software::Choice),
+}
+
+impl Guard {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Guard::Ipmi(_) => Kind::Ipmi,
+            Guard::Hardware(_) => Kind::Hardware,
+            Guard::Software(_) => Kind::Software,
+        }
+    }
+
+    pub fn timeout(&self) -> u32 {
+        match self {
+            Guard::Ipmi(c) => c.timeout,
+            Guard::Hardware(w) => w.timeout,
+            Guard::Software(c) => c.timeout,
+        }
+    }
+
+    /// The driver the new kernel's command line holds back, if any.
+    pub fn module(&self) -> Option<&str> {
+        match self {
+            Guard::Ipmi(_) => Some(ipmi::WATCHDOG_DRIVER),
+            Guard::Hardware(w) => Some(&w.module),
+            Guard::Software(c) => c.softdog.then_some(software::SOFTDOG),
+        }
+    }
+}
+
+/// The safety net chosen for a warm reboot: what resets a new kernel that
+/// does not come up, or why nothing does, and what comes back after a reset.
 #[derive(Debug, Clone, Default)]
 pub struct Net {
     /// The release warm-rebooted into; empty when not known (`exec` of a
     /// kernel another program loaded).
     pub target: String,
-    pub watchdog: Option<watchdog::Choice>,
+    pub watchdog: Option<Guard>,
     /// Why no device (or why each other device) was passed over, for people.
     pub passed_over: Vec<String>,
     /// `--no-watchdog` was given.
@@ -64,8 +104,15 @@ impl Net {
     /// not come up.
     pub fn describe(&self) -> String {
         let then = self.fallback.describe();
+        let target = if self.target.is_empty() { "the new kernel".into() } else { text::escape(&self.target) };
         match &self.watchdog {
-            Some(w) => {
+            Some(Guard::Ipmi(c)) => format!(
+                "the BMC's watchdog ({}, IPMI) {} s; if {target} does not come up: reset, then {then}",
+                text::path(&c.device),
+                c.timeout
+            ),
+            Some(Guard::Software(c)) => software::describe(c, &then),
+            Some(Guard::Hardware(w)) => {
                 let reset = if w.reset_after == w.timeout {
                     String::new()
                 } else {
@@ -75,7 +122,6 @@ impl Net {
                     ArmedBy::KexecChooser => "",
                     ArmedBy::Systemd => ", armed by systemd (KExecWatchdogSec)",
                 };
-                let target = if self.target.is_empty() { "the new kernel".into() } else { text::escape(&self.target) };
                 format!(
                     "{} ({}) {} s{reset}{by}; if {target} does not come up: reset, then {then}",
                     text::path(&w.device),
@@ -92,8 +138,11 @@ impl Net {
     /// names this warm reboot's record, and each guard's own.
     pub fn words(&self, mark: &str) -> Vec<String> {
         let mut words = vec![super::boot_mark_word(mark)];
-        if let Some(w) = &self.watchdog {
-            words.extend(watchdog::new_kernel_words(w));
+        match &self.watchdog {
+            Some(Guard::Ipmi(_)) => words.extend(ipmi::new_kernel_words()),
+            Some(Guard::Hardware(w)) => words.extend(watchdog::new_kernel_words(w)),
+            Some(Guard::Software(c)) => words.extend(software::new_kernel_words(c)),
+            None => {}
         }
         words
     }
@@ -102,10 +151,6 @@ impl Net {
 /// Why no net could be chosen for an explicit request.
 #[derive(Debug, thiserror::Error)]
 pub enum ChooseError {
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error("--watchdog: the watchdogs cannot be read")]
-    Unreadable(#[source] DiscoverError),
     #[error(
         "--watchdog: the loaded kernel's command line does not hold a watchdog's driver back; \
          load it again with `kexec-chooser load --watchdog SECONDS`"
@@ -123,81 +168,110 @@ pub struct For<'a> {
     pub entries: &'a [BootEntry],
 }
 
-/// The net for `r`: the first usable watchdog for the request, and the
-/// running kernel's one-time entry. An explicit `--watchdog` that no device
-/// can take is refused; without it, no usable device is no watchdog, and the
-/// plan says why.
+/// The net for `r`: the first usable watchdog for the request — the BMC's,
+/// then a chipset's, else the software net — and the running kernel's
+/// one-time entry. Each watchdog passed over is said with its reason.
 pub fn choose(root: &Root, r: &For<'_>, request: Request) -> Result<Net, ChooseError> {
-    let mut net = choose_watchdog(root, r.target, request, r.mode)?;
+    let mut net = choose_watchdog(root, r, request);
     net.target = r.target.to_string();
     net.fallback = fallback::choose(root, r.running, r.entries);
     Ok(net)
 }
 
-fn choose_watchdog(root: &Root, release: &str, request: Request, mode: Mode) -> Result<Net, ChooseError> {
-    if request == Request::Off {
-        return Ok(Net { declined: true, ..Net::default() });
-    }
-    let mut inventory = match watchdog::discover(root) {
-        Ok(i) => i,
-        Err(e) => {
-            return match request {
-                Request::Seconds(_) => Err(ChooseError::Unreadable(e)),
-                _ => Ok(Net { passed_over: vec![e.to_string()], ..Net::default() }),
-            };
-        }
+fn choose_watchdog(root: &Root, r: &For<'_>, request: Request) -> Net {
+    let wanted = match request {
+        Request::Off => return Net { declined: true, ..Net::default() },
+        Request::Default => None,
+        Request::Seconds(s) => Some(s),
     };
-    watchdog::find_holders(root, &mut inventory);
-    let target = watchdog::read_target_modules(root, release);
-    let selection = watchdog::choose(&inventory, &target, request, mode)?;
-    Ok(Net { watchdog: selection.choice, passed_over: passed_over(&selection.skipped), ..Net::default() })
+    let target = watchdog::read_target_modules(root, r.target);
+    let running = r.running.release.map(|rel| watchdog::read_target_modules(root, rel)).unwrap_or_default();
+    let mut passed = Vec::new();
+    let found = |g: Guard, passed: Vec<String>| Net { watchdog: Some(g), passed_over: passed, ..Net::default() };
+    match ipmi::choose(root, &running, &target, wanted) {
+        Ok(Some(c)) => return found(Guard::Ipmi(c), passed),
+        Ok(None) => {}
+        Err(why) => passed.push(format!("the BMC's watchdog: {why}")),
+    }
+    match watchdog::discover(root) {
+        Err(e) => passed.push(e.to_string()),
+        Ok(mut inventory) => {
+            watchdog::find_holders(root, &mut inventory);
+            let (choice, skipped) = match watchdog::choose(&inventory, &target, request, r.mode) {
+                Ok(sel) => (sel.choice, sel.skipped),
+                Err(refusal) => (None, refusal.skipped),
+            };
+            passed.extend(passed_over(&skipped));
+            if let Some(c) = choice {
+                return found(Guard::Hardware(c), passed);
+            }
+        }
+    }
+    let timeout = wanted.unwrap_or(watchdog::DEFAULT_TIMEOUT);
+    found(Guard::Software(software::choose(root, &target, timeout)), passed)
 }
 
 fn passed_over(skipped: &[(String, watchdog::Unusable)]) -> Vec<String> {
     skipped.iter().map(|(name, why)| format!("{}: {why}", text::escape(name))).collect()
 }
 
-/// What `load` planned for the kernel it loaded: the driver its command
-/// line holds back, if any, and the timeout asked for.
+/// What `load` planned for the kernel it loaded: the kind of watchdog, the
+/// driver its command line holds back, if any, and the timeout.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Planned<'a> {
+    pub kind: Option<Kind>,
     pub module: Option<&'a str>,
     pub timeout: Option<u32>,
 }
 
-/// The net for handing over to a kernel loaded earlier: only the watchdog
-/// whose driver its command line holds back can be armed, so that is what
-/// `request` may choose from.
+/// The net for handing over to a kernel loaded earlier: only what its
+/// command line was made for can guard it. The software net is in that
+/// line already (it cannot be taken back); a chipset watchdog can be armed
+/// only if the line holds its driver back; the BMC's, if the line holds
+/// ipmi_watchdog back.
 pub fn choose_for_loaded(root: &Root, r: &For<'_>, planned: Planned<'_>, request: Request) -> Result<Net, ChooseError> {
     let fallback = fallback::choose(root, r.running, r.entries);
     let target = r.target.to_string();
     let explicit = matches!(request, Request::Seconds(_));
-    let Some(module) = planned.module else {
+    let Some(kind) = planned.kind else {
         return match request {
             Request::Seconds(_) => Err(ChooseError::NotPlanned),
             _ => Ok(Net { declined: request == Request::Off, target, fallback, ..Net::default() }),
         };
     };
-    let request = match (request, planned.timeout) {
-        (Request::Default, Some(t)) => Request::Seconds(t),
-        (r, _) => r,
-    };
-    let mut net = match choose(root, r, request) {
-        Ok(net) => net,
-        // Without --watchdog, a device no longer usable means no net, as
-        // for a reboot; an explicit --watchdog is refused.
-        Err(ChooseError::Refused(refusal)) if !explicit => {
-            Net { passed_over: passed_over(&refusal.skipped), target, fallback, ..Net::default() }
+    let planned_timeout = planned.timeout.unwrap_or(watchdog::DEFAULT_TIMEOUT);
+    if kind == Kind::Software {
+        if matches!(request, Request::Seconds(s) if s != planned_timeout) {
+            return Err(ChooseError::NotPlanned);
         }
-        Err(e) => return Err(e),
+        let modules = watchdog::read_target_modules(root, r.target);
+        let mut net = Net {
+            watchdog: Some(Guard::Software(software::choose(root, &modules, planned_timeout))),
+            target,
+            fallback,
+            ..Net::default()
+        };
+        if request == Request::Off {
+            net.passed_over.push("--no-watchdog cannot take the software net off a command line already loaded".into());
+        }
+        return Ok(net);
+    }
+    let request = match request {
+        Request::Default => Request::Seconds(planned_timeout),
+        r => r,
     };
-    if net.watchdog.as_ref().is_some_and(|w| w.module != module) {
+    let mut net = choose(root, r, request)?;
+    let fits = match &net.watchdog {
+        Some(g) => g.kind() == kind && g.module() == planned.module,
+        None => true,
+    };
+    if !fits {
         if explicit {
             return Err(ChooseError::NotPlanned);
         }
         net.watchdog = None;
-        net.passed_over
-            .push(format!("the loaded command line holds back {}, not this device's driver", text::escape(module)));
+        let held = planned.module.map(text::escape).unwrap_or_default();
+        net.passed_over.push(format!("the loaded command line holds back {held}, not this watchdog's driver"));
     }
     Ok(net)
 }
@@ -222,6 +296,8 @@ pub enum SetError {
     Arm(#[source] ArmError),
     #[error(transparent)]
     Command(#[from] CommandError),
+    #[error("cannot arm the BMC's watchdog: {0}")]
+    Bmc(String),
     #[error("cannot set the boot loader's one-time entry")]
     OneTime(#[source] FallbackError),
     #[error("cannot hold the signals that would stop the hand-over")]
@@ -254,9 +330,12 @@ pub fn arm(
 ) -> Result<Armed, SetError> {
     let t0 = Instant::now();
     let mut armed = Armed { watchdog: None, one_time: None };
-    if let Some(w) = &net.watchdog {
-        armed.watchdog = Some(arm_watchdog(sys, w)?);
-    }
+    armed.watchdog = match &net.watchdog {
+        Some(Guard::Hardware(w)) => Some(arm_watchdog(sys, w)?),
+        Some(Guard::Ipmi(c)) => Some(arm_bmc(root, sys, c)?),
+        Some(Guard::Software(c)) => Some(software_used(c)),
+        None => None,
+    };
     if let Some(o) = net.fallback.one_time() {
         match fallback::set(root, sys, o) {
             Ok(placed) => armed.one_time = Some(placed),
@@ -289,6 +368,9 @@ pub fn arm(
         return Err(SetError::Record(e));
     }
     let mut what = match &armed.watchdog {
+        Some(w) if w.kind == Kind::Software => {
+            format!("software net ({} s) on the new kernel's command line", w.timeout)
+        }
         Some(w) => format!("{} armed for {} s by {}", text::path(&w.device), w.timeout, w.armed_by),
         None => NO_WATCHDOG.to_string(),
     };
@@ -331,12 +413,47 @@ fn arm_watchdog(sys: &mut dyn System, w: &watchdog::Choice) -> Result<WatchdogUs
         }
     };
     Ok(WatchdogUsed {
+        kind: Kind::Hardware,
         device: w.device.clone(),
         timeout,
         module: Some(w.module.clone()),
         identity: w.identity.clone(),
         armed_by: w.armed_by,
+        hand_back: None,
+        panic_before: None,
     })
+}
+
+/// What the BMC's watchdog is called in the record.
+const BMC_IDENTITY: &str = "BMC (IPMI)";
+
+/// Arm the BMC's watchdog; on failure nothing is left armed.
+fn arm_bmc(root: &Root, sys: &mut dyn System, c: &ipmi::Choice) -> Result<WatchdogUsed, SetError> {
+    let timeout = ipmi::arm(root, sys, c).map_err(SetError::Bmc)?;
+    Ok(WatchdogUsed {
+        kind: Kind::Ipmi,
+        device: c.device.clone(),
+        timeout,
+        module: None,
+        identity: BMC_IDENTITY.into(),
+        armed_by: ArmedBy::KexecChooser,
+        hand_back: c.unload_driver.then(|| ipmi::WATCHDOG_DRIVER.to_string()),
+        panic_before: None,
+    })
+}
+
+/// The software net is set by the command line alone: only recorded.
+fn software_used(c: &software::Choice) -> WatchdogUsed {
+    WatchdogUsed {
+        kind: Kind::Software,
+        device: PathBuf::new(),
+        timeout: c.timeout,
+        module: c.softdog.then(|| software::SOFTDOG.to_string()),
+        identity: software::SOFTDOG_IDENTITY.into(),
+        armed_by: ArmedBy::KexecChooser,
+        hand_back: None,
+        panic_before: c.panic_before.clone(),
+    }
 }
 
 fn borrowed(argv: &[String]) -> Vec<&str> {
@@ -354,12 +471,19 @@ impl Armed {
             let _ = fallback::undo(root, sys, p);
         }
         if let Some(w) = &self.watchdog {
-            match w.armed_by {
-                ArmedBy::Systemd => {
+            match (w.kind, w.armed_by) {
+                (Kind::Software, _) => {}
+                (Kind::Ipmi, _) => {
+                    let _ = ipmi::stop(sys, &w.device);
+                    if let Some(module) = &w.hand_back {
+                        let _ = run_checked(sys, &["modprobe", "--", module]);
+                    }
+                }
+                (Kind::Hardware, ArmedBy::Systemd) => {
                     let _ =
                         run_checked(sys, &borrowed(&watchdog::systemd_set_watchdog_command("KExecWatchdogUSec", 0)));
                 }
-                ArmedBy::KexecChooser => {
+                (Kind::Hardware, ArmedBy::KexecChooser) => {
                     let _ = sys.watchdog_disarm(&w.device);
                 }
             }
@@ -386,6 +510,11 @@ pub enum Released {
     Stopped(PathBuf),
     /// PID 1 holds it for its own runtime watchdog and feeds it.
     HandedToSystemd(PathBuf),
+    /// The BMC's watchdog stopped, and given back to the driver named.
+    BmcStopped { device: PathBuf, handed_back: Option<String> },
+    /// The software net taken down: softdog stopped (where it was loaded)
+    /// and `kernel.panic` put back (where it was recorded).
+    Software { softdog: Option<PathBuf>, panic: Option<String> },
 }
 
 impl std::fmt::Display for Released {
@@ -393,6 +522,23 @@ impl std::fmt::Display for Released {
         match self {
             Released::Stopped(d) => write!(f, "watchdog {} stopped", text::path(d)),
             Released::HandedToSystemd(d) => write!(f, "watchdog {} handed to systemd", text::path(d)),
+            Released::BmcStopped { device, handed_back } => {
+                write!(f, "the BMC's watchdog ({}) stopped", text::path(device))?;
+                match handed_back {
+                    Some(m) => write!(f, " and given back to {}", text::escape(m)),
+                    None => Ok(()),
+                }
+            }
+            Released::Software { softdog, panic } => {
+                match softdog {
+                    Some(d) => write!(f, "softdog {} stopped", text::path(d))?,
+                    None => f.write_str("software net down (softdog was not loaded)")?,
+                }
+                match panic {
+                    Some(p) => write!(f, ", kernel.panic back to {}", text::escape(p)),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -401,6 +547,14 @@ impl std::fmt::Display for Released {
 /// its driver, find the device again and stop it, or leave it to systemd
 /// when systemd held it before. `Err` says why it is still armed.
 pub fn release(root: &Root, sys: &mut dyn System, log: &mut dyn Write, w: &WatchdogUsed) -> Result<Released, String> {
+    match w.kind {
+        Kind::Hardware => {}
+        Kind::Ipmi => {
+            ipmi::release(root, sys, &w.device, w.hand_back.as_deref())?;
+            return Ok(Released::BmcStopped { device: w.device.clone(), handed_back: w.hand_back.clone() });
+        }
+        Kind::Software => return release_software(root, sys, w),
+    }
     let module = w.module.as_deref();
     if let Some(m) = module {
         // An explicit name is loaded despite `modprobe.blacklist=` (kmod).
@@ -468,6 +622,23 @@ pub fn back_to_running(root: &Root, sys: &mut dyn System, record: &Record) -> St
         },
         None => "the boot loader's default".to_string(),
     }
+}
+
+/// Take the software net down in the confirmed boot: stop softdog (found by
+/// its identity; not loaded where systemd-modules-load never ran) unless
+/// PID 1 took it for its runtime watchdog, and put `kernel.panic` back.
+fn release_software(root: &Root, sys: &mut dyn System, w: &WatchdogUsed) -> Result<Released, String> {
+    let inventory = watchdog::discover(root).map_err(|e| format!("cannot look for softdog: {e}"))?;
+    let device = inventory.devices.iter().find(|d| d.identity == software::SOFTDOG_IDENTITY).map(|d| d.device.clone());
+    if let Some(d) = &device {
+        if !held_by_pid1(root, d) {
+            sys.watchdog_disarm(d).map_err(|e| format!("cannot stop softdog: {e}"))?;
+        }
+    }
+    if let Some(p) = &w.panic_before {
+        software::restore_panic(sys, p)?;
+    }
+    Ok(Released::Software { softdog: device, panic: w.panic_before.clone() })
 }
 
 /// The armed device, looked for until it appears or [`APPEAR_WAIT`] passed.

@@ -169,15 +169,14 @@ fn device_named<'a>(devices: &'a mut [Watchdog], target: &Path) -> Option<&'a mu
     devices.iter_mut().find(|d| d.name == name)
 }
 
-/// Fill each device's `holders` from the open descriptors in /proc/PID/fd.
-/// Another user's descriptors are readable only by root; when any could not
-/// be read, `holders_complete` stays false and "held by nobody" is not known.
-pub fn find_holders(root: &Root, inventory: &mut Inventory) {
-    let Ok(entries) = root.read_dir(paths::PROC) else {
-        inventory.holders_complete = false;
-        return;
-    };
+/// Every process with a descriptor open on a file `wanted` accepts, with
+/// the file, from /proc/PID/fd. Another user's descriptors are readable
+/// only by root: the flag says whether every process could be read, so
+/// that "held by nobody" is not claimed when it is not known.
+pub fn open_files(root: &Root, wanted: impl Fn(&Path) -> bool) -> (Vec<(Holder, PathBuf)>, bool) {
+    let Ok(entries) = root.read_dir(paths::PROC) else { return (Vec::new(), false) };
     let mut complete = true;
+    let mut out = Vec::new();
     for entry in entries {
         let Some(pid) = entry.to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
         let proc_dir = Path::new(paths::PROC).join(entry);
@@ -195,16 +194,28 @@ pub fn find_holders(root: &Root, inventory: &mut Inventory) {
             // The text of the link (a descriptor's link names the file it
             // holds open), read inside the root; only compared, never followed.
             let Ok(target) = root.read_link(fd_dir.join(fd)) else { continue };
-            if let Some(device) = device_named(&mut inventory.devices, &target) {
-                if !device.holders.iter().any(|h| h.pid == pid) {
-                    let comm = attr(root, &proc_dir.join("comm")).unwrap_or_default();
-                    device.holders.push(Holder { pid, comm });
-                }
+            if wanted(&target) && !out.iter().any(|(h, t): &(Holder, PathBuf)| h.pid == pid && *t == target) {
+                let comm = attr(root, &proc_dir.join("comm")).unwrap_or_default();
+                out.push((Holder { pid, comm }, target));
             }
         }
     }
-    for d in &mut inventory.devices {
-        d.holders.sort_by_key(|h| h.pid);
+    out.sort_by_key(|(h, _)| h.pid);
+    (out, complete)
+}
+
+/// Fill each device's `holders` from the open descriptors in /proc/PID/fd.
+pub fn find_holders(root: &Root, inventory: &mut Inventory) {
+    let is_device = |t: &Path| {
+        t.starts_with(paths::DEV) && t.file_name().is_some_and(|n| n.to_string_lossy().starts_with("watchdog"))
+    };
+    let (open, complete) = open_files(root, is_device);
+    for (holder, target) in open {
+        if let Some(device) = device_named(&mut inventory.devices, &target) {
+            if !device.holders.iter().any(|h| h.pid == holder.pid) {
+                device.holders.push(holder);
+            }
+        }
     }
     inventory.holders_complete = complete;
 }

@@ -20,11 +20,14 @@ use std::path::PathBuf;
 
 use crate::kexec::plan::Mode;
 
-pub use discover::{discover, find_holders, read_target_modules, DiscoverError};
+pub use discover::{discover, find_holders, open_files, read_target_modules, DiscoverError};
 
 /// The module name of the watchdog core (drivers/watchdog/Makefile:
 /// `watchdog-objs += watchdog_core.o watchdog_dev.o`).
 pub const CORE_MODULE: &str = "watchdog";
+
+/// The watchdog daemons of Debian's `watchdog` package, as /proc names them.
+const DAEMONS: [&str; 2] = ["watchdog", "wd_keepalive"];
 
 /// The default timeout, when the device allows it: ten minutes, systemd's
 /// own default for `RebootWatchdogSec=`. It has to cover, without a false
@@ -286,6 +289,16 @@ pub enum Unusable {
     TooShort { max: u32 },
     #[error("it is held open by {}", holders_text(.0))]
     Held(Vec<Holder>),
+    /// Debian's watchdog daemon (or its wd_keepalive): on its way down in
+    /// any shutdown, the kexec's included, it closes the device with the
+    /// magic character and so stops the timer, and it holds the device
+    /// until then: no one else can arm it (docs/watchdog.md, "Daemons").
+    #[error(
+        "it is held open by the watchdog daemon {}, which stops it on its way down: it cannot guard the warm \
+         reboot (its own boot in the new kernel watches it again)",
+        holders_text(.0)
+    )]
+    HeldByDaemon(Vec<Holder>),
     #[error("the new kernel has no {} module, so confirm could not stop the watchdog", crate::text::escape(.0))]
     MissingInTarget(String),
     #[error("{} is built into the new kernel: it would take the watchdog over at boot", crate::text::escape(.0))]
@@ -397,6 +410,9 @@ fn judge(
     let armed_by = match (d.holders.is_empty(), by_systemd, mode) {
         (true, _, _) => ArmedBy::KexecChooser,
         (false, true, Mode::Systemd) => ArmedBy::Systemd,
+        _ if d.holders.iter().all(|h| DAEMONS.contains(&h.comm.as_str())) => {
+            return Err(Unusable::HeldByDaemon(d.holders.clone()))
+        }
         _ => return Err(Unusable::Held(d.holders.clone())),
     };
     let survival = survival(core, !d.holders.is_empty() || d.active == Some(true))?;

@@ -565,3 +565,14 @@ fn the_default_timeout_respects_the_devices_minimum() {
     assert!(sel.choice.is_none());
     assert!(matches!(sel.skipped[0].1, Unusable::OutOfRange { min: 2100, max: 2046, .. }), "{:?}", sel.skipped);
 }
+
+#[test]
+fn debians_watchdog_daemon_is_named_as_what_stops_the_timer_on_its_way_down() {
+    let t = Tree::new();
+    t.core("0", &["i6300esb"]);
+    t.device(0, "i6300ESB timer", "active", 60, 2046, None);
+    t.process(700, "watchdog", &["/dev/watchdog"]);
+    let sel = choose(&inventory(&t), &any(), Request::Default, Mode::Systemd).unwrap();
+    assert!(matches!(&sel.skipped[0].1, Unusable::HeldByDaemon(h) if h[0].pid == 700), "{:?}", sel.skipped);
+    assert!(sel.skipped[0].1.to_string().contains("the watchdog daemon watchdog (pid 700), which stops it"));
+}
