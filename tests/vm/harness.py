@@ -891,7 +891,12 @@ class Suite:
 
                 def gated(t):
                     with gate:
-                        one(t)
+                        try:
+                            one(t)
+                        except BaseException as e:  # a bug in a test: failed, its traceback printed
+                            log(f"FAIL {t}: {type(e).__name__}: {e}")
+                            failed.append(t)
+                            raise
                 threads = [threading.Thread(target=gated, args=(t,)) for t in selected]
                 for th in threads:
                     th.start()
