@@ -11,7 +11,8 @@
 # next scenario's warm reboot into B (kct.target=, --watchdog kct.watchdog=):
 #   healthy  B as it is: confirmed, it stays up past the timeout, powers off
 #   noroot   root=/dev/nonexistent: B's initramfs gives up waiting for it
-#   panic    --no-initrd: B's kernel cannot mount its root and panics
+#   panic    --no-initrd: B's kernel cannot mount its root and panics;
+#            --watchdog kct.panic_watchdog= instead (net.py says why)
 #   hang     kct.hang=1: the early unit hangs in B before confirm
 # Every warm reboot drops A's panic=-1 (--remove panic): with it a panic
 # in B would reboot at once, with or without a net.
@@ -146,13 +147,17 @@ step=$1
 shift
 echo "$*" >$kct/todo
 sync
+seconds=$timeout
 case "$step" in
 healthy)
     # A value of A's own, not its command line's: what confirm must put back.
     sysctl -q -w kernel.panic=17
     set -- ;;
 noroot) set -- --append root=/dev/nonexistent ;;
-panic) set -- --no-initrd ;;
+panic)
+    seconds=$(arg kct.panic_watchdog)
+    set -- --no-initrd
+    ;;
 hang) set -- --append kct.hang=1 ;;
 *)
     say "no scenario $step"
@@ -160,7 +165,7 @@ hang) set -- --append kct.hang=1 ;;
     ;;
 esac
 say "scenario $step panic=$(cat /proc/sys/kernel/panic)"
-kexec-chooser --dry-run "$target" --watchdog "$timeout" --remove panic "$@" 2>&1 | sed 's/^/KCT: plan /'
+kexec-chooser --dry-run "$target" --watchdog "$seconds" --remove panic "$@" 2>&1 | sed 's/^/KCT: plan /'
 say "warm reboot into $target ($step)"
-kexec-chooser --yes "$target" --watchdog "$timeout" --remove panic "$@"
+kexec-chooser --yes "$target" --watchdog "$seconds" --remove panic "$@"
 say "kexec-chooser returned rc=$?"

@@ -20,7 +20,10 @@ confirm unit to see the warm boot before confirm touches it.
     stops it and B stays up past the timeout (same boot id, no kernel).
   * soft: Debian's cloud kernel (A and B both cloud flavour: no watchdog
     driver, no watchdog device). Warm reboots into B that panics (no
-    initrd: no root), whose root does not exist (the initramfs gives up and
+    initrd: no root; with a short --watchdog, as a panic's delay before
+    the reboot is a busy loop with interrupts off, and under -icount
+    shift=0 each of its guest seconds costs about 20 host seconds), whose
+    root does not exist (the initramfs gives up and
     reboots for panic=), and that hangs before confirm (a unit ordered
     before it, on kct.hang= only): each comes back to A, fell-back. Then a
     healthy one: softdog runs in B before confirm, confirm stops it, B
@@ -104,7 +107,7 @@ def bmc_line(c, after, timeout=120):
     return i, fields(m.group(1))
 
 
-def seconds(bmc, name):
+def countdown(bmc, name):
     """A countdown of a `bmc` line ("29.8 sec"), in seconds; -1 if none."""
     m = re.match(r"\d+(\.\d+)?", bmc.get(name, ""))
     return float(m.group(0)) if m else -1.0
@@ -115,7 +118,7 @@ def running(bmc):
     it: QEMU's simulated BMC answers Get Watchdog Timer with the timer use
     byte of the last Set, whose bit 6 ("running", what ipmitool's "Watchdog
     Timer Is" reads) it never sets by itself, and a stopped timer reads 0."""
-    return seconds(bmc, "Present Countdown") > 0
+    return countdown(bmc, "Present Countdown") > 0
 
 
 def net_line(c, after, timeout=120):
@@ -189,7 +192,7 @@ def fell_back(c, n, a, b, kind):
     if not any(b in l and re.search(r"(?i)fell.back", l) for l in said):
         raise Failure(f"the confirm unit did not report a fall-back from {b}: {said}")
     expect_status(w, "fell-back", b, a, kind)
-    return i, " | ".join(said)
+    return i, " | ".join(l for l in said if l.startswith("kexec-chooser:"))
 
 
 def plan(c, after, step):
@@ -202,6 +205,14 @@ def plan(c, after, step):
     if safety_line is None:
         raise Failure(f"the dry run before {step} has no safety line: {lines}")
     return j, safety_line.strip()
+
+
+def timeline(c):
+    """The host seconds of each kernel start since QEMU's first line, and
+    of the last line: where a run's time goes."""
+    t0 = c.lines[0][0]
+    starts = [t - t0 for t, l in c.lines if re.search(harness.BANNER, l)]
+    return " / ".join(f"{t:.0f}" for t in starts) + f", end {c.lines[-1][0] - t0:.0f}"
 
 
 def came_back(c, n, since, why):
@@ -256,7 +267,7 @@ def test_bmc(work, artifact, timeout):
         i, early = bmc_line(c, i)
         if (not running(early) or "SMS/OS" not in early.get("Watchdog Timer Use", "")
                 or "Hard Reset" not in early.get("Watchdog Timer Action", "")
-                or seconds(early, "Initial Countdown") != timeout or seconds(early, "Present Countdown") >= timeout):
+                or countdown(early, "Initial Countdown") != timeout or countdown(early, "Present Countdown") >= timeout):
             raise Failure(f"before confirm the BMC's watchdog is not running as armed (SMS/OS, hard reset, "
                           f"{timeout} s, counting down): {early}")
         i = boot_of(c, 4, b, 900)
@@ -267,9 +278,10 @@ def test_bmc(work, artifact, timeout):
             raise Failure(f"after confirm the BMC's watchdog still runs: {after}")
         i, up = safety.stayed_up(c, i, r"^KCT: done")
         c.wait_exit(180)
-        return had_dev, said_plan, arm_ms, arm2_ms, reset_secs, said, early, w.get("seconds"), up
+        return had_dev, said_plan, arm_ms, arm2_ms, reset_secs, said, early, w.get("seconds"), up, timeline(c)
 
-    had_dev, said_plan, arm_ms, arm2_ms, reset_secs, said, early, seconds, up = boot(q, "net-bmc", body)
+    (had_dev, said_plan, arm_ms, arm2_ms, reset_secs, said, early, seconds, up,
+     starts) = boot(q, "net-bmc", body)
     log(f"bmc: plan: {said_plan}")
     log(f"bmc: {a} -> {b} root=/dev/nonexistent: reset by the BMC {reset_secs:.0f} s after arming, "
         f"{a} back; confirm said: {said}")
@@ -277,6 +289,7 @@ def test_bmc(work, artifact, timeout):
         f"{early.get('Watchdog Timer Action')}, {early.get('Present Countdown')} of "
         f"{early.get('Initial Countdown')}; confirmed ({seconds} s from "
         f"the command), stopped, up past the timeout ({up}); /dev/ipmi0 before arming: {had_dev}")
+    log(f"bmc: kernel starts at {starts} s")
     print(f"bmc: safety net set in {arm_ms:.1f} / {arm2_ms:.1f} ms (arm + record)", flush=True)
 
 
@@ -303,8 +316,8 @@ def soft_words(words, release):
     return int(panics[0][len("panic="):]), int(word(words, SOFT_WORDS[2]).split("=")[1])
 
 
-def test_soft(work, artifact, timeout):
-    q, a, b = guest(work, artifact, "soft", timeout, "soft")
+def test_soft(work, artifact, timeout, panic_timeout):
+    q, a, b = guest(work, artifact, "soft", timeout, "soft", f"kct.panic_watchdog={panic_timeout}")
     said_plan = {}
     results = {}
 
@@ -319,8 +332,10 @@ def test_soft(work, artifact, timeout):
         i, _, armed_at = armed_handover(c, i)
         j = c.kernel_start(n, 900)
         panic, margin = soft_words(kernel_words(c, j), b)
-        if int(m.group(1)) != panic:
-            raise Failure(f"the plan says {m.group(1)} s, the warm boot has panic={panic}")
+        wanted = panic_timeout if step == "panic" else timeout
+        if not int(m.group(1)) == panic == margin == wanted:
+            raise Failure(f"--watchdog {wanted}: the plan says {m.group(1)} s, the warm boot has panic={panic} "
+                          f"and softdog.soft_margin={margin}")
         return j, panic, margin, armed_at
 
     def body(c):
@@ -345,10 +360,17 @@ def test_soft(work, artifact, timeout):
             raise Failure("B's initramfs did not reboot for panic= (initramfs-tools' panic)")
         i, results["noroot-said"] = fell_back(c, 5, a, b, "software")
 
-        # (c) B hangs in user space before confirm; softdog resets it.
+        # (c) B hangs in user space before confirm; softdog resets it,
+        # its margin after it started (the kernel's timestamps: guest time).
         j, panic, margin, _ = warm(c, i, 6, "hang")
         k, _, _ = c.kct(r"early hangs before confirm", 900, j)
-        results["hang"] = (margin, came_back(c, 7, k, r"softdog: Initiating system reboot"))
+        secs = came_back(c, 7, k, r"softdog: Initiating system reboot")
+        _, m0, _ = c.expect(r"\[\s*([\d.]+)\] softdog: initialized\..* soft_margin=(\d+)", 10, j)
+        _, m1, _ = c.expect(r"\[\s*([\d.]+)\] softdog: Initiating system reboot", 10, k)
+        fired = float(m1.group(1)) - float(m0.group(1))
+        if int(m0.group(2)) != margin or not margin - 1 <= fired <= margin + 2:
+            raise Failure(f"softdog started with margin {m0.group(2)} s and fired {fired:.1f} s later; wanted {margin} s")
+        results["hang"] = (margin, fired, secs)
         i, results["hang-said"] = fell_back(c, 7, a, b, "software")
 
         # (d) B healthy: softdog runs before confirm, confirm stops it and
@@ -372,6 +394,7 @@ def test_soft(work, artifact, timeout):
         i, up = safety.stayed_up(c, i, r"^KCT: done")
         c.wait_exit(180)
         results["healthy"] = (before, panic_b, panic_after, margin, w.get("seconds"), up)
+        results["timeline"] = timeline(c)
 
     boot(q, "net-soft", body)
     log(f"soft: plan: {said_plan['healthy']}")
@@ -380,12 +403,13 @@ def test_soft(work, artifact, timeout):
         f"confirm said: {results['panic-said']}")
     log(f"soft: (b) {a} -> {b} root=/dev/nonexistent: initramfs gave up and rebooted, back "
         f"{results['noroot']:.0f} s later; confirm said: {results['noroot-said']}")
-    margin, secs = results["hang"]
-    log(f"soft: (c) {a} -> {b} hanging before confirm: softdog ({margin} s) reset it {secs:.0f} s after the "
-        f"hang began; confirm said: {results['hang-said']}")
+    margin, fired, secs = results["hang"]
+    log(f"soft: (c) {a} -> {b} hanging before confirm: softdog ({margin} s) fired {fired:.1f} s after it "
+        f"started (guest clock), {secs:.0f} s after the hang began (host); confirm said: {results['hang-said']}")
     before, panic_b, after, margin, seconds, up = results["healthy"]
     log(f"soft: (d) {a} -> {b}: confirmed ({seconds} s from the command), kernel.panic {before} -> {panic_b} "
         f"-> {after}, up past the {margin} s margin ({up})")
+    log(f"soft: kernel starts at {results['timeline']} s")
 
 
 # ---------------------------------------------------------------- probes
@@ -407,7 +431,7 @@ def test_probe(work, artifact, net):
                 raise Failure("ipmi_si is not loaded: the guest found no IPMI interface")
             i, before = bmc_line(c, i)
             i, armed = bmc_line(c, i + 1)
-            if running(before) or not running(armed) or seconds(armed, "Initial Countdown") != 30:
+            if running(before) or not running(armed) or countdown(armed, "Initial Countdown") != 30:
                 raise Failure(f"ipmitool did not start the BMC's watchdog for 30 s: {before} then {armed}")
             why = r"^KCT: probe armed"
         else:
@@ -445,6 +469,8 @@ def main():
     ap.add_argument("--artifact", help="the .deb (or binary) the guests install "
                     "(default: KC_DEB, else the static build)")
     ap.add_argument("--timeout", type=int, default=60, help="--watchdog SECONDS of the warm reboots (default: 60)")
+    ap.add_argument("--panic-timeout", type=int, default=3,
+                    help="--watchdog SECONDS of the soft guest's panicking target (default: 3)")
     ap.add_argument("--jobs", type=int, default=1, help="guests run at once (default: 1)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -456,7 +482,7 @@ def main():
 
     tests = {
         "bmc": lambda: test_bmc(suite.work, artifact(), args.timeout),
-        "soft": lambda: test_soft(suite.work, artifact(), args.timeout),
+        "soft": lambda: test_soft(suite.work, artifact(), args.timeout, args.panic_timeout),
         "probe-bmc": lambda: test_probe(suite.work, artifact(), "bmc"),
         "probe-soft": lambda: test_probe(suite.work, artifact(), "soft"),
     }
