@@ -41,15 +41,17 @@ watchdogs() {
 }
 
 # The BMC's watchdog as ipmitool reads it (Get Watchdog Timer) on one line,
-# "Name: value; ...". /dev/ipmi0 needs ipmi_devintf, and ipmi_si's probe
-# may come late in a boot.
+# "Name: value; ...". /dev/ipmi0 comes with ipmi_devintf, which the kernel
+# loads after ipmi_msghandler (its softdep) once ipmi_si has probed, late in
+# a boot; loaded here only if it never comes, which leaves kexec-chooser's
+# own loading of it to kexec-chooser.
 bmc_watchdog() {
-    modprobe ipmi_devintf
     i=0
     while [ ! -e /dev/ipmi0 ] && [ $i -lt 60 ]; do
         sleep 0.5
         i=$((i + 1))
     done
+    [ -e /dev/ipmi0 ] || { modprobe ipmi_devintf && sleep 2 && echo "ipmi_devintf loaded by the test;"; }
     ipmitool mc watchdog get 2>&1 | sed 's/[[:space:]][[:space:]]*/ /g' | tr '\n' ';'
 }
 

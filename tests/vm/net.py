@@ -17,17 +17,18 @@ confirm unit to see the warm boot before confirm touches it.
     fell-back, status says so (watchdog kind ipmi). Then a healthy warm
     reboot: the BMC's timer runs in B before confirm as armed (SMS/OS, hard
     reset, the countdown asked for), ipmi_watchdog blacklisted; confirm
-    stops it and B stays up past the timeout (same boot id, no kernel).
+    stops it and B stays up past the timeout (same boot id, no new kernel).
   * soft: Debian's cloud kernel (A and B both cloud flavour: no watchdog
-    driver, no watchdog device). Warm reboots into B that panics (no
-    initrd: no root; with a short --watchdog, as a panic's delay before
+    driver, no watchdog device). Warm reboots into a B that panics (no
+    initrd, so no root; with a short --watchdog, as a panic's delay before
     the reboot is a busy loop with interrupts off, and under -icount
-    shift=0 each of its guest seconds costs about 20 host seconds), whose
-    root does not exist (the initramfs gives up and
-    reboots for panic=), and that hangs before confirm (a unit ordered
-    before it, on kct.hang= only): each comes back to A, fell-back. Then a
-    healthy one: softdog runs in B before confirm, confirm stops it, B
-    stays up past its margin, and kernel.panic is A's value again.
+    shift=0 each of its guest seconds costs about 20 host seconds), one
+    whose root does not exist (its initramfs gives up and reboots for
+    panic=), and one that hangs before confirm (a unit ordered before it,
+    on kct.hang= only, until softdog fires): each comes back to A,
+    fell-back. Then a healthy one: softdog runs in B before confirm,
+    confirm stops it, B stays up past its margin, and kernel.panic is A's
+    value again.
   * probe-bmc, probe-soft: the guests' watchdogs without kexec-chooser:
     ipmitool sets the BMC's watchdog, or softdog is loaded as the net
     loads it, nothing feeds it, and the guest is reset.
@@ -61,7 +62,7 @@ STEPS = {"bmc": ["noroot", "healthy"], "soft": ["panic", "noroot", "hang", "heal
 # The words the software net puts on the new kernel's command line.
 SOFT_WORDS = [r"panic=[1-9]\d*", r"modules_load=(\S+,)?softdog(,\S+)?", r"softdog\.soft_margin=[1-9]\d*",
               r"softdog\.soft_active_on_boot=1", r"watchdog\.handle_boot_enabled=0"]
-# What A's reboot through the kernel prints; a reset prints nothing.
+# What a reboot through the kernel prints; a reset prints nothing.
 REBOOT_LINE = safety.REBOOT_LINE
 # Images are made one at a time (I/O), even when guests run side by side.
 PREPARE = threading.Lock()
@@ -203,7 +204,7 @@ def plan(c, after, step):
     lines = [l[len("KCT: plan "):] for _, l in c.lines[i:j] if l.startswith("KCT: plan ")]
     safety_line = next((l for l in lines if re.match(r"\s*safety:", l)), None)
     if safety_line is None:
-        raise Failure(f"the dry run before {step} has no safety line: {lines}")
+        raise Failure(f"the dry run before {step}: wanted a plan with a 'safety:' line, got {lines}")
     return j, safety_line.strip()
 
 
