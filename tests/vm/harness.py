@@ -651,12 +651,15 @@ Gateway=10.0.2.2
 DNS=10.0.2.3
 """
 TEST_UNIT = """[Unit]
-Description=kexec-chooser VM test
+Description=kexec-chooser VM test{what}
 After={after}
+Before={before}
 
 [Service]
 Type=oneshot
-ExecStart=/usr/local/sbin/kct-test
+# A scenario may block a unit on purpose, until a watchdog resets the guest.
+TimeoutStartSec=infinity
+ExecStart=/usr/local/sbin/kct-test{argument}
 StandardOutput=tty
 StandardError=tty
 TTYPath=/dev/ttyS0
@@ -726,8 +729,34 @@ class DebianImage:
         install(VM / script, self.root / "usr/local/sbin/kct-test")
         install(VM / "guest-lib.sh", self.root / "usr/local/lib/kct/guest-lib.sh", 0o644)
         (self.root / "var/lib/kct").mkdir(parents=True, exist_ok=True)
-        self.write("etc/systemd/system/kct-test.service", TEST_UNIT.format(after=after, target=target))
+        self.write("etc/systemd/system/kct-test.service",
+                   TEST_UNIT.format(what="", after=after, before="", argument="", target=target))
         self.enable("/etc/systemd/system/kct-test.service", target)
+
+    def add_early(self, after="local-fs.target"):
+        """The script of add_test run again with the argument `early`, as a
+        oneshot unit ordered before kexec-chooser-confirm.service (and wanted
+        by multi-user.target): the warm boot as it is before confirm touches
+        it. It may block, holding confirm back."""
+        self.write("etc/systemd/system/kct-early.service",
+                   TEST_UNIT.format(what=": before confirm", after=after, before="kexec-chooser-confirm.service",
+                                    argument=" early", target="multi-user.target"))
+        self.enable("/etc/systemd/system/kct-early.service")
+
+    def install_debs(self, pkgs):
+        """Debian packages, (name, dpkg architecture) pairs that name every
+        dependency the root lacks, installed with the root's own dpkg
+        (chroot) from the cache's downloads."""
+        copies = []
+        for pkg, arch in pkgs:
+            copies.append(self.root / "tmp" / f"{pkg}.deb")
+            shutil.copy2(deb(pkg, arch), copies[-1])
+        try:
+            run(["chroot", str(self.root), "dpkg", "-i", *(f"/tmp/{c.name}" for c in copies)],
+                stdout=subprocess.DEVNULL)
+        finally:
+            for c in copies:
+                c.unlink()
 
     def add_network(self):
         self.write("etc/systemd/network/10-qemu.network", NETWORK)
@@ -909,8 +938,10 @@ class Suite:
         self.summary = summary
         self.work = None
 
-    def run(self, selected, tests, keep=False):
-        """`tests` maps names to functions of no argument; returns the exit code."""
+    def run(self, selected, tests, keep=False, jobs=1):
+        """`tests` maps names to functions of no argument; returns the exit
+        code. With `jobs` > 1 that many tests run at once, each in a thread
+        (tests whose guests are slowed, not falsified, by a busy host)."""
         if os.geteuid() != 0:
             log("run as root (debootstrap, chroot, mke2fs -d of root-owned trees)")
             return 2
@@ -921,16 +952,36 @@ class Suite:
         CACHE.mkdir(parents=True, exist_ok=True)
         self.work = Path(tempfile.mkdtemp(prefix="work-", dir=CACHE))
         failed = []
+
+        def one(t):
+            started = time.monotonic()
+            try:
+                tests[t]()
+                log(f"PASS {t} ({time.monotonic() - started:.0f} s)")
+            except ERRORS as e:
+                why = e if isinstance(e, Failure) else f"{type(e).__name__}: {e}"
+                log(f"FAIL {t}: {why}")
+                failed.append(t)
         try:
-            for t in selected:
-                started = time.monotonic()
-                try:
-                    tests[t]()
-                    log(f"PASS {t} ({time.monotonic() - started:.0f} s)")
-                except ERRORS as e:
-                    why = e if isinstance(e, Failure) else f"{type(e).__name__}: {e}"
-                    log(f"FAIL {t}: {why}")
-                    failed.append(t)
+            if jobs > 1:
+                gate = threading.BoundedSemaphore(jobs)
+
+                def gated(t):
+                    with gate:
+                        try:
+                            one(t)
+                        except BaseException as e:  # a bug in a test: failed, its traceback printed
+                            log(f"FAIL {t}: {type(e).__name__}: {e}")
+                            failed.append(t)
+                            raise
+                threads = [threading.Thread(target=gated, args=(t,)) for t in selected]
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+            else:
+                for t in selected:
+                    one(t)
         finally:
             if keep:
                 log(f"work directory kept: {self.work}")

@@ -271,15 +271,23 @@ def with_kernel(release):
     return prepare
 
 
-def test_systemd(work, artifact, timeout):
-    a, b = releases()
+def quick_image(work, target, artifact, hostname="kct"):
+    """A DebianImage in WORK of the bookworm root with the warm reboot's
+    TARGET release installed (with_kernel, a derived root cached once per
+    release) and ARTIFACT, without SLOW_UNITS and SLOW_MODULES."""
     tag = hashlib.sha256((SMALL_INITRAMFS + SMALL_MODULES).encode()).hexdigest()[:6]
-    base = harness.derived_root("bookworm", f"{b}-{tag}", with_kernel(b))
-    image = DebianImage(work, "bookworm", hostname="kct", base=base)
+    base = harness.derived_root("bookworm", f"{target}-{tag}", with_kernel(target))
+    image = DebianImage(work, "bookworm", hostname=hostname, base=base)
     for unit in SLOW_UNITS:
         image.link(f"etc/systemd/system/{unit}", "/dev/null")
     image.write("etc/modprobe.d/kct-tcg.conf", "".join(f"blacklist {m}\n" for m in SLOW_MODULES))
     image.install_kexec_chooser(artifact)
+    return image
+
+
+def test_systemd(work, artifact, timeout):
+    a, b = releases()
+    image = quick_image(work, b, artifact)
     image.add_test("safety-test.sh", after="kexec-chooser-confirm.service multi-user.target",
                    target="graphical.target")
     image.image()
