@@ -11,5 +11,5 @@ cd "$(dirname "$0")/../.."
 # The guests install the .deb that 10-deb.sh built and checked (or one built now).
 deb=$(ls target/debian/kexec-chooser_*_amd64.deb 2>/dev/null | head -n1 || true)
 [ -n "$deb" ] || { cargo deb --locked >/dev/null && deb=$(ls target/debian/kexec-chooser_*_amd64.deb | head -n1); }
-# The two guests run side by side, one core each (--parallel).
-exec timeout 1800 python3 tests/vm/fallback.py --parallel --stay 150 --artifact "$deb" grub sdboot
+# The two guests run side by side, one core each (--jobs 2).
+exec timeout 1800 python3 tests/vm/fallback.py --jobs 2 --stay 150 --artifact "$deb" grub sdboot

@@ -36,7 +36,7 @@ install the .deb and tests/vm/fallback-test.sh. The scenarios, in one run
             it (grubenv stays 1024 bytes); with --stay B stays up past the
             watchdog's timeout (grub); a cold reboot boots B, the default.
 
-scripts/check.d/35-fallback.sh runs both guests side by side (--parallel)
+scripts/check.d/35-fallback.sh runs both guests side by side (--jobs 2)
 with --stay 150: the GRUB guest stands in for safety.py's -kernel Debian
 guest in test-all. Contract checks (the plan's "then A" line, the one-time
 entry before confirm, status's fallback) are judged after the behaviour
@@ -44,13 +44,13 @@ they describe, so that a failure says first what the machine did.
 """
 
 import argparse
-import concurrent.futures
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
 sys.dont_write_bytecode = True  # no __pycache__ of the harness in the tree
 import harness  # noqa: E402
@@ -81,22 +81,6 @@ GRUB_DISABLE_OS_PROBER=true
 """
 # systemd-boot's entries (kernel-install) boot the root with this line.
 KERNEL_CMDLINE = "root=/dev/vda ro console=ttyS0,115200 no_timer_check\n"
-# The one-time entry as it is before confirm can touch it.
-EARLY_UNIT = """[Unit]
-Description=kexec-chooser VM test: the boot loader's one-time entry before confirm
-After=local-fs.target
-Before=kexec-chooser-confirm.service
-
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/kct-test early
-StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/ttyS0
-
-[Install]
-WantedBy=multi-user.target
-"""
 # A boot check as an administrator adds one (docs/confirm.md), failing once:
 # in the boot after fallback-test.sh created its flag.
 CHECK_UNIT = """[Unit]
@@ -264,8 +248,8 @@ def prepare_run(disks, artifact, loader, timeout, stay, scenarios):
         root.install_kexec_chooser(artifact)
         root.add_test("fallback-test.sh", after="kexec-chooser-confirm.service multi-user.target",
                       target="graphical.target")
-        root.write("etc/systemd/system/kct-early.service", EARLY_UNIT)
-        root.enable("/etc/systemd/system/kct-early.service")
+        # The one-time entry as it is before confirm can touch it.
+        root.add_early()
         root.write("etc/systemd/system/kct-check.service", CHECK_UNIT)
         root.link("etc/systemd/system/boot-complete.target.requires/kct-check.service",
                   "/etc/systemd/system/kct-check.service")
@@ -561,7 +545,7 @@ def main():
                     "the watchdog was disarmed (default: 0)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--echo", action="store_true", help="copy the serial consoles to stdout")
-    ap.add_argument("--parallel", action="store_true", help="run the guests side by side")
+    ap.add_argument("--jobs", type=int, default=1, help="guests run at once (default: 1)")
     args = ap.parse_args()
     suite = Suite("fallback", "fallback")
     artifact = args.artifact or os.environ.get("KC_DEB")
@@ -579,31 +563,19 @@ def main():
     def stay(loader):
         return args.stay if loader == "grub" else 0
 
+    # The guests' disks are made and changed one at a time (they share the
+    # cache); with --jobs 2 their QEMU runs then go side by side, one host
+    # core each: with -icount a busy host slows a guest's clock with it,
+    # not its timeouts.
+    setting_up = threading.Lock()
+
     def one(loader):
-        prepared = setup(suite.work, loader, artifact, args.timeout, stay(loader), scenarios(loader))
+        with setting_up:
+            prepared = setup(suite.work, loader, artifact, args.timeout, stay(loader), scenarios(loader))
         test(loader, prepared, args.timeout, stay(loader), scenarios(loader), args.echo)
 
-    # --parallel: every guest's disks first, one after another (they share
-    # the cache), then the QEMU runs side by side, one host core each; with
-    # -icount a busy host slows a guest's clock with it, not its timeouts.
-    runs = {}
-
-    def launch():
-        prepared = {loader: setup(suite.work, loader, artifact, args.timeout, stay(loader), scenarios(loader))
-                    for loader in args.tests}
-        pool = concurrent.futures.ThreadPoolExecutor(len(prepared))
-        for loader, p in prepared.items():
-            runs[loader] = pool.submit(test, loader, p, args.timeout, stay(loader), scenarios(loader), args.echo)
-        pool.shutdown(wait=False)
-    launched = harness.once(launch)
-
-    def side_by_side(loader):
-        launched()
-        runs[loader].result()
-
-    run = side_by_side if args.parallel else one
-    tests = {loader: (lambda loader=loader: run(loader)) for loader in LOADERS}
-    return suite.run(args.tests, tests, keep=args.keep)
+    tests = {loader: (lambda loader=loader: one(loader)) for loader in LOADERS}
+    return suite.run(args.tests, tests, keep=args.keep, jobs=args.jobs)
 
 
 if __name__ == "__main__":
