@@ -89,6 +89,45 @@ fn grub_gets_the_running_kernels_advanced_entry_never_a_recovery_one() {
     assert_eq!(c.one_time().unwrap().entry, "gnulinux-advanced-u1>gnulinux-6.1.0-57-amd64-advanced-u1");
 }
 
+/// grub.cfg files written by the real tools (tests/fixtures/README.md says
+/// how): Debian 12's update-grub in a QEMU guest, Debian 13's grub-mkconfig
+/// 2.12. Each running kernel gets its own "Advanced options" entry by the
+/// id path grub-reboot takes, never the top entry or a recovery one.
+#[test]
+fn real_grub_mkconfig_menus_give_the_running_kernels_id_path() {
+    let cases = [
+        (
+            include_str!("../../../tests/fixtures/grub/bookworm-update-grub.cfg"),
+            "eedca8b9-8f2c-4d69-9a68-e3e969e5e80d",
+            ["6.1.0-57-amd64", "6.1.0-50-amd64"],
+        ),
+        (
+            include_str!("../../../tests/fixtures/grub/trixie-grub-mkconfig.cfg"),
+            "3f6c1a2e-9d0b-4c55-8e21-7a4b0c9d1e2f",
+            ["6.12.117+deb13-cloud-amd64", "6.12.117+deb13-amd64"],
+        ),
+    ];
+    for (cfg, uuid, [newest, older]) in cases {
+        let m = TempRoot::new();
+        m.write("/boot/grub/grub.cfg", cfg);
+        m.write("/boot/grub/grubenv", grubenv(""));
+        m.write("/proc/self/mountinfo", "22 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw\n");
+        for running_release in [newest, older] {
+            let mut e = vec![entry(newest), entry(older)];
+            e[0].default = true;
+            e.iter_mut().for_each(|e| e.running = e.version == running_release);
+            let cmdline = format!("BOOT_IMAGE=/boot/vmlinuz-{running_release} root=UUID={uuid} ro quiet");
+            let c = choose(&m.root(), Running { release: Some(running_release), cmdline: Some(&cmdline) }, &e);
+            let want = format!("gnulinux-advanced-{uuid}>gnulinux-{running_release}-advanced-{uuid}");
+            assert_eq!(c.one_time().map(|o| o.entry.as_str()), Some(want.as_str()), "{running_release}: {c:?}");
+            // Another root's kernel of the same release is not this machine's entry.
+            let other =
+                choose(&m.root(), Running { release: Some(running_release), cmdline: Some("root=/dev/sdz9") }, &e);
+            assert!(other.one_time().is_none(), "{running_release} on another root: {other:?}");
+        }
+    }
+}
+
 #[test]
 fn every_reason_for_the_default_is_said_with_the_defaults_release() {
     let expect = |m: &TempRoot, cmdline: &str, why: &str| {
