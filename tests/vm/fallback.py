@@ -81,23 +81,6 @@ GRUB_DISABLE_OS_PROBER=true
 """
 # systemd-boot's entries (kernel-install) boot the root with this line.
 KERNEL_CMDLINE = "root=/dev/vda ro console=ttyS0,115200 no_timer_check\n"
-# A boot check as an administrator adds one (docs/confirm.md), failing once:
-# in the boot after fallback-test.sh created its flag.
-CHECK_UNIT = """[Unit]
-Description=kexec-chooser VM test: a boot check that fails once
-ConditionPathExists=/var/lib/kct/fail-check
-Before=boot-complete.target
-
-[Service]
-Type=oneshot
-ExecStart=/bin/sh -c 'rm -f /var/lib/kct/fail-check; sync; echo "KCT: boot check fails"; exit 1'
-StandardOutput=tty
-StandardError=tty
-TTYPath=/dev/ttyS0
-
-[Install]
-RequiredBy=boot-complete.target
-"""
 ESP_MB = 256
 # What SeaBIOS and OVMF say when no boot loader starts.
 NOTHING_TO_BOOT = r"UEFI Interactive Shell|No bootable device|Boot failed: not a bootable disk|error: no such device"
@@ -250,9 +233,7 @@ def prepare_run(disks, artifact, loader, timeout, stay, scenarios):
                       target="graphical.target")
         # The one-time entry as it is before confirm can touch it.
         root.add_early()
-        root.write("etc/systemd/system/kct-check.service", CHECK_UNIT)
-        root.link("etc/systemd/system/boot-complete.target.requires/kct-check.service",
-                  "/etc/systemd/system/kct-check.service")
+        root.add_failing_check()
         root.write("var/lib/kct/env", env_text(loader, a, b, timeout, stay))
         root.write("var/lib/kct/phase", f"{scenarios[0]}\n")
         root.write("var/lib/kct/todo", " ".join(scenarios[1:]) + "\n")

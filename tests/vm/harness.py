@@ -669,6 +669,26 @@ WantedBy={target}
 """
 
 
+# A boot check as an administrator adds one (docs/confirm.md), failing once:
+# in the boot after the test script created its flag
+# (DebianImage.add_failing_check).
+CHECK_UNIT = """[Unit]
+Description=kexec-chooser VM test: a boot check that fails once
+ConditionPathExists=/var/lib/kct/fail-check
+Before=boot-complete.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'rm -f /var/lib/kct/fail-check; sync; echo "KCT: boot check fails"; exit 1'
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+
+[Install]
+RequiredBy=boot-complete.target
+"""
+
+
 class DebianImage:
     """One test's Debian systemd guest: a copy of the suite's root (or of
     `base`, a derived_root), changed for the test, then written to an ext4
@@ -742,6 +762,12 @@ class DebianImage:
                    TEST_UNIT.format(what=": before confirm", after=after, before="kexec-chooser-confirm.service",
                                     argument=" early", target="multi-user.target"))
         self.enable("/etc/systemd/system/kct-early.service")
+
+    def add_failing_check(self):
+        """CHECK_UNIT, enabled as a unit RequiredBy=boot-complete.target."""
+        self.write("etc/systemd/system/kct-check.service", CHECK_UNIT)
+        self.link("etc/systemd/system/boot-complete.target.requires/kct-check.service",
+                  "/etc/systemd/system/kct-check.service")
 
     def install_debs(self, pkgs):
         """Debian packages, (name, dpkg architecture) pairs that name every

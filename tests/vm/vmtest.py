@@ -8,9 +8,12 @@ ${CACHE_DIR:-/var/cache/kexec-chooser-tests}):
     PID 1 is tests/vm/init.sh;
   * a Debian systemd guest (bookworm, or --suite trixie) from the shared
     debootstrap root, with tests/vm/kct-test.sh as a oneshot unit.
-Tests (scripts/check.d/20-vm.sh runs the first four): refusals, direct,
-systemd, reset (the harness's own check that a watchdog reset boots the
-guest again and the console reads on). `demo` shows the warm reboot of the
+Tests (scripts/check.d/20-vm.sh runs the first four, and assess with
+--suite trixie): refusals, direct, systemd, reset (the harness's own check
+that a watchdog reset boots the guest again and the console reads on),
+assess (systemd's boot assessment gates confirm: a confirmed warm boot,
+then one whose boot check fails, in one run of the systemd guest with
+tests/vm/assess-test.sh as its unit). `demo` shows the warm reboot of the
 busybox guest live; `bench`, `bench-direct`, `bench-systemd` measure the
 speed figures (benches/reboot/run.sh).
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ of the harness in the tree
 import harness  # noqa: E402
+import safety  # noqa: E402
 from harness import LOGS, BusyboxGuest, DebianImage, Failure, Suite, boot, log, run  # noqa: E402
 
 
@@ -239,6 +243,86 @@ def test_cold(work, artifact, suite="bookworm"):
     return boot(image.qemu(release, "kct.test=cold", reboot=True), "cold", body)
 
 
+def test_assess(work, artifact, suite="trixie"):
+    """systemd's boot assessment gates the confirmation (assess-test.sh), in
+    one run of a guest with no hardware watchdog (the software net), A its
+    generic release and B its cloud one: A warm-reboots into B, which is
+    confirmed; B sets a boot check (RequiredBy=boot-complete.target) to fail
+    once and warm-reboots into A; in that boot boot-complete.target fails,
+    so kexec-chooser-confirm.service fails as a dependency, its OnFailure=
+    unit says check-failed and reboots through the firmware; A, cold, has no
+    record pending and status says check-failed. Run on Debian 13 (systemd
+    257) by 20-vm.sh; fallback.py proves the same on Debian 12 (252)."""
+    image = DebianImage(work, suite, hostname="kct")
+    generic = [r for r in image.releases() if "-cloud-" not in r]
+    cloud = [r for r in image.releases() if "-cloud-" in r]
+    if not generic or not cloud:
+        raise Failure(f"the {suite} root has no generic and cloud release: {image.releases()}")
+    a, b = generic[-1], cloud[-1]
+    image.install_kexec_chooser(artifact)
+    image.add_test("assess-test.sh", after="kexec-chooser-confirm.service multi-user.target",
+                   target="graphical.target")
+    image.add_failing_check()
+    image.write("var/lib/kct/env", f"A={a}\nB={b}\n")
+    image.write("var/lib/kct/phase", "start\n")
+    image.image()
+
+    def boot_in(c, n, release, phase, after):
+        j = c.kernel_start(n, 600)
+        i, m, _ = c.kct(r"booted release=(\S+) phase=(\S+)", 400, j)
+        if (m.group(1), m.group(2)) != (release, phase):
+            raise Failure(f"boot {n}: {m.group(1)} in phase {m.group(2)}, wanted {release} in {phase}")
+        return i
+
+    def body(c):
+        i = boot_in(c, 1, a, "start", 0)
+        _, m, _ = c.kct(r"systemd=(\d*)", 30, i)
+        version = m.group(1)
+        i, _, _ = c.kct(r"file sha256=(\w+)", 60, i)
+        sha = c.lines[i][1].split("=")[-1]
+        i, _, _ = c.kct(rf"warm reboot into {re.escape(b)}$", 60, i)
+        # B, warm and healthy: confirmed under the software net.
+        i = boot_in(c, 2, b, "healthy", i)
+        i, w, _, said = safety.confirm_unit(c, i, "0")
+        if not w or (w.get("result"), w.get("target"), w.get("from")) != ("confirmed", b, a):
+            raise Failure(f"B's warm boot: status says {w}, wanted confirmed {b} from {a}; confirm said {said}")
+        if (w.get("watchdog") or {}).get("kind") != "software":
+            raise Failure(f"B's warm boot: the net was {w.get('watchdog')}, wanted the software net")
+        i, m, _ = c.kct(r"file sha256=(\w+)", 60, i)
+        if m.group(1) != sha:
+            raise Failure("the file written before the warm reboot is not the same after it")
+        i, _, _ = c.kct(rf"warm reboot into {re.escape(a)}$", 60, i)
+        # A, warm: the check fails, and kexec-chooser reboots through the
+        # firmware (this boot's test unit may be cancelled by the reboot).
+        j = c.kernel_start(3, 600)
+        m = re.search(r"Linux version (\S+)", c.lines[j][1])
+        if not m or m.group(1) != a:
+            raise Failure(f"the warm reboot into {a} started {c.lines[j][1]!r}")
+        j, m, _ = c.expect(r"^KCT: (boot check fails|confirm-unit .*)", 400, j)
+        if m.group(1) != "boot check fails":
+            _, w = safety.status_of(c, j)
+            raise Failure(f"the boot check did not gate confirm in {a}'s warm boot: {m.group(1)}; "
+                          f"status says {(w or {}).get('result')}")
+        k, _, _ = c.expect(r"CHECK FAILED.*boot-complete\.target", 300, j)
+        r, m, _ = c.expect(rf"{safety.REBOOT_LINE}|KCT: checkfail: this boot went on", 300, k)
+        if "went on" in m.group(0) or "Starting new kernel" in m.group(0):
+            raise Failure(f"the warm boot whose check failed was not rebooted through the firmware: {m.group(0)}")
+        # A, cold: nothing pending, the record says check-failed.
+        i = boot_in(c, 4, a, "checkfail", r)
+        i, w, _, _ = safety.confirm_unit(c, i, None)
+        if not w or (w.get("result"), w.get("target"), w.get("from")) != ("check-failed", a, b):
+            raise Failure(f"after the failed check: status says {w}, wanted check-failed {a} from {b}")
+        c.kct(r"done", 60, i)
+        c.wait_exit(120)
+        if c.count(r"Starting new kernel") != 2:
+            raise Failure(f"{c.count(r'Starting new kernel')} kexecs, wanted the two warm reboots")
+        return version, c.lines[k][1]
+
+    version, line = boot(image.qemu(a, reboot=True), f"assess-{suite}", body)
+    log(f"assess ({suite}, systemd {version}): {b} confirmed under the software net; the failed boot check "
+        f"in {a}'s warm boot made it check-failed and a firmware reboot: {line.strip()}")
+
+
 # ---------------------------------------------------------------- speed
 
 def bench_systemd(work, artifact, rounds=2):
@@ -306,12 +390,12 @@ def bench_direct(guest, rounds=3):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("tests", nargs="*", default=["refusals", "direct", "systemd", "reset"],
-                    help="refusals, direct, systemd, reset, demo, bench, bench-direct, bench-systemd "
+                    help="refusals, direct, systemd, reset, assess, demo, bench, bench-direct, bench-systemd "
                     "(default: refusals direct systemd reset)")
     ap.add_argument("--artifact", help="binary or .deb to install in the systemd guest "
                     "(default: the static build; KC_DEB may name a .deb)")
     ap.add_argument("--suite", default="bookworm", choices=harness.SUITES,
-                    help="Debian suite of the systemd guest (default: bookworm)")
+                    help="Debian suite of the systemd and assess guests (default: bookworm)")
     ap.add_argument("--release", action="store_true", help="build the guest binary with --release")
     args = ap.parse_args()
     suite = Suite("vmtest", "vm")
@@ -326,6 +410,7 @@ def main():
         "refusals": lambda: test_refusals(guest()),
         "direct": lambda: test_direct(guest()),
         "systemd": lambda: test_systemd(suite.work, artifact(), args.suite),
+        "assess": lambda: test_assess(suite.work, artifact(), args.suite),
         "reset": lambda: test_reset(guest()),
         "demo": lambda: demo(guest()),
         "bench": lambda: (bench_direct(guest(), 3), bench_systemd(suite.work, artifact(), rounds=1)),
