@@ -113,29 +113,25 @@ pub fn plan(root: &Root, term: &mut dyn Terminal, req: &Request) -> Result<Plan,
     let d = boot::discover(root);
     let entry = choose(root, term, &d, req.selector.as_deref())?;
     let state = KexecState::read(root);
-    // A load alone is handed over later, by `exec` in its default mode.
+    // A load alone (no mode) is handed over later, by `exec` in its
+    // default mode or by `systemctl kexec`.
+    let later = req.options.mode.is_none();
     let mode = req.options.mode.unwrap_or(ModeChoice::Auto).resolve(&state);
-    let mut net = net::choose(root, &net_for(&entry.version, mode, &state, &d.entries), req.options.watchdog)?;
-    if req.options.mode.is_none() && matches!(net.watchdog, Some(net::Guard::Software(_))) {
-        // The software net acts by itself in the new kernel (softdog starts
-        // as it loads): on a kernel loaded for a later `systemctl kexec`,
-        // which sets no record that `confirm` would end, it would reset a
-        // healthy machine. Only a watchdog that `exec` arms goes with `load`.
-        net.watchdog = None;
-        net.passed_over.push(
-            "the software net: not on a kernel loaded for later, as it would act even when `systemctl kexec` \
-             hands over without kexec-chooser"
-                .into(),
-        );
-    }
+    let net = net::choose(root, &net_for(&entry.version, mode, later, &state, &d.entries), req.options.watchdog)?;
     Ok(Plan::build(root, entry, &req.options, state, net)?)
 }
 
 /// What the net is chosen for: a warm reboot into `target` from the running
 /// kernel `state` describes.
-fn net_for<'a>(target: &'a str, mode: Mode, state: &'a KexecState, entries: &'a [BootEntry]) -> net::For<'a> {
+fn net_for<'a>(
+    target: &'a str,
+    mode: Mode,
+    later: bool,
+    state: &'a KexecState,
+    entries: &'a [BootEntry],
+) -> net::For<'a> {
     let running = fallback::Running { release: state.release.as_deref(), cmdline: state.cmdline.as_deref() };
-    net::For { target, mode, running, entries }
+    net::For { target, mode, later, running, entries }
 }
 
 fn choose(
@@ -289,7 +285,7 @@ pub fn exec(
         Some(n) => {
             let planned = net::Planned { kind: n.kind, module: n.module.as_deref(), timeout: n.timeout };
             let d = boot::discover(root);
-            net::choose_for_loaded(root, &net_for(&n.release, mode, &state, &d.entries), planned, request)?
+            net::choose_for_loaded(root, &net_for(&n.release, mode, false, &state, &d.entries), planned, request)?
         }
         None if matches!(request, net::Request::Seconds(_)) => return Err(ChooseError::NotPlanned.into()),
         None => Net::default(),

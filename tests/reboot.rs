@@ -277,3 +277,16 @@ fn a_load_for_later_carries_no_software_net() {
     let line = p["cmdline"].as_str().unwrap();
     assert!(!line.contains("softdog") && !line.contains("panic="), "{line}");
 }
+
+/// ... and an explicit --watchdog that only the software net could take is
+/// refused before anything is loaded, saying what to run instead.
+#[test]
+fn a_load_for_later_refuses_a_watchdog_only_the_software_net_could_take() {
+    let t = common::tree_copy("debian");
+    let r = t.path().to_str().unwrap();
+    let o = run(&["load", "--dry-run", "latest", "--watchdog", "60", "--root", r]);
+    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let err = stderr(&o);
+    assert!(err.contains("--watchdog 60: no hardware watchdog can guard a kernel loaded for later"), "{err}");
+    assert!(err.contains("kexec-chooser reboot --watchdog 60"), "{err}");
+}

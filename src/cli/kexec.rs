@@ -46,8 +46,9 @@ pub struct WatchdogArgs {
     /// its boot in time is reset, and the boot loader brings back the
     /// running kernel (else its default). The BMC's watchdog (IPMI) where
     /// there is one, else a chipset watchdog, else the software net (panic=
-    /// and softdog on the new kernel's command line). [default: 600 s, or a
-    /// chipset watchdog's largest timeout when shorter]
+    /// and softdog on the new kernel's command line; never on `load`, which
+    /// refuses --watchdog where only the software net could take it).
+    /// [default: 600 s, or a chipset watchdog's largest timeout when shorter]
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..))]
     pub watchdog: Option<u32>,
     /// Arm no watchdog and set no software net (the boot loader's one-time

@@ -156,6 +156,12 @@ pub enum ChooseError {
          load it again with `kexec-chooser load --watchdog SECONDS`"
     )]
     NotPlanned,
+    #[error(
+        "--watchdog {seconds}: no hardware watchdog can guard a kernel loaded for later ({passed}), and the \
+         software net is never put on one; warm-reboot with `kexec-chooser reboot --watchdog {seconds}`, or \
+         load without --watchdog"
+    )]
+    NoneForLater { seconds: u32, passed: String },
 }
 
 /// What a net is chosen for: the warm reboot into `target`, handed over in
@@ -164,6 +170,9 @@ pub enum ChooseError {
 pub struct For<'a> {
     pub target: &'a str,
     pub mode: Mode,
+    /// A load alone, handed over later: by `exec`, or by a `systemctl
+    /// kexec` that sets no record for `confirm` to end.
+    pub later: bool,
     pub running: fallback::Running<'a>,
     pub entries: &'a [BootEntry],
 }
@@ -172,15 +181,15 @@ pub struct For<'a> {
 /// then a chipset's, else the software net — and the running kernel's
 /// one-time entry. Each watchdog passed over is said with its reason.
 pub fn choose(root: &Root, r: &For<'_>, request: Request) -> Result<Net, ChooseError> {
-    let mut net = choose_watchdog(root, r, request);
+    let mut net = choose_watchdog(root, r, request)?;
     net.target = r.target.to_string();
     net.fallback = fallback::choose(root, r.running, r.entries);
     Ok(net)
 }
 
-fn choose_watchdog(root: &Root, r: &For<'_>, request: Request) -> Net {
+fn choose_watchdog(root: &Root, r: &For<'_>, request: Request) -> Result<Net, ChooseError> {
     let wanted = match request {
-        Request::Off => return Net { declined: true, ..Net::default() },
+        Request::Off => return Ok(Net { declined: true, ..Net::default() }),
         Request::Default => None,
         Request::Seconds(s) => Some(s),
     };
@@ -189,7 +198,7 @@ fn choose_watchdog(root: &Root, r: &For<'_>, request: Request) -> Net {
     let mut passed = Vec::new();
     let found = |g: Guard, passed: Vec<String>| Net { watchdog: Some(g), passed_over: passed, ..Net::default() };
     match ipmi::choose(root, &running, &target, wanted) {
-        Ok(Some(c)) => return found(Guard::Ipmi(c), passed),
+        Ok(Some(c)) => return Ok(found(Guard::Ipmi(c), passed)),
         Ok(None) => {}
         Err(why) => passed.push(format!("the BMC's watchdog: {why}")),
     }
@@ -203,12 +212,28 @@ fn choose_watchdog(root: &Root, r: &For<'_>, request: Request) -> Net {
             };
             passed.extend(passed_over(&skipped));
             if let Some(c) = choice {
-                return found(Guard::Hardware(c), passed);
+                return Ok(found(Guard::Hardware(c), passed));
             }
         }
     }
+    if r.later {
+        // The software net acts by itself in the new kernel (softdog starts
+        // as it loads): on a kernel loaded for a later `systemctl kexec`,
+        // which sets no record that `confirm` would end, it would reset a
+        // healthy machine. Only a watchdog that `exec` arms goes with `load`.
+        if let Some(seconds) = wanted {
+            let passed = if passed.is_empty() { "none found".into() } else { passed.join("; ") };
+            return Err(ChooseError::NoneForLater { seconds, passed });
+        }
+        passed.push(
+            "the software net: not on a kernel loaded for later, as it would act even when `systemctl kexec` \
+             hands over without kexec-chooser"
+                .into(),
+        );
+        return Ok(Net { passed_over: passed, ..Net::default() });
+    }
     let timeout = wanted.unwrap_or(watchdog::DEFAULT_TIMEOUT);
-    found(Guard::Software(software::choose(root, &target, timeout)), passed)
+    Ok(found(Guard::Software(software::choose(root, &target, timeout)), passed))
 }
 
 fn passed_over(skipped: &[(String, watchdog::Unusable)]) -> Vec<String> {

@@ -16,6 +16,7 @@ fn for_b<'a>(entries: &'a [BootEntry], cmdline: &'a str) -> For<'a> {
     For {
         target: B,
         mode: Mode::Systemd,
+        later: false,
         running: fallback::Running { release: Some(A), cmdline: Some(cmdline) },
         entries,
     }
@@ -27,6 +28,24 @@ fn grub_fallback() -> fallback::Choice {
         entry: "gnulinux-advanced-u1>gnulinux-6.1.0-47-amd64-advanced-u1".into(),
         release: A.into(),
     })
+}
+
+/// A kernel loaded for later never gets the software net (softdog would
+/// start in it whoever hands over); an explicit --watchdog that only the
+/// software net could take is refused, with what was passed over.
+#[test]
+fn a_load_for_later_gets_no_software_net_and_refuses_an_explicit_watchdog() {
+    let m = machine();
+    m.write("/proc/sys/kernel/panic", "0\n");
+    let later = For { later: true, ..for_b(&[], "root=/dev/vda") };
+    let n = choose(&m.root(), &later, Request::Default).unwrap();
+    assert!(n.watchdog.is_none(), "{n:?}");
+    assert!(n.passed_over.iter().any(|p| p.starts_with("the software net: not on a kernel loaded for later")));
+    let e = choose(&m.root(), &later, Request::Seconds(60)).unwrap_err();
+    assert!(matches!(e, ChooseError::NoneForLater { seconds: 60, .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.starts_with("--watchdog 60: no hardware watchdog can guard a kernel loaded for later ("), "{msg}");
+    assert!(msg.contains("`kexec-chooser reboot --watchdog 60`"), "{msg}");
 }
 
 #[test]
