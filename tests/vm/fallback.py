@@ -312,7 +312,7 @@ class Run:
 
     def record(self, w, result):
         """status --json's last_warm_reboot after a warm reboot A → B."""
-        safety.expect_record(w, result, self.b, self.a, self.timeout)
+        safety.expect_record(w, result, self.b, self.a, timeout=self.timeout)
         want = {"loader": LOADERS[self.loader][1], "entry": self.entry_a, "release": self.a}
         got = w.get("fallback")
         if not isinstance(got, dict) or {k: got.get(k) for k in want} != want:

@@ -46,7 +46,7 @@ sys.dont_write_bytecode = True  # no __pycache__ of the harness in the tree
 import harness  # noqa: E402
 import safety  # noqa: E402
 from harness import Failure, Suite, boot, log  # noqa: E402
-from safety import armed_handover, boot_of, status_of  # noqa: E402
+from safety import armed_handover, boot_of, expect_record, status_of  # noqa: E402
 
 # What the guests have besides the disk: QEMU's simulated BMC on a KCS
 # interface (ipmi_si finds it through SMBIOS and ACPI), or nothing; -icount
@@ -158,20 +158,6 @@ def confirm_unit(c, after, want):
     return j, w, said
 
 
-def expect_status(w, result, b, a, kind, timeout=None):
-    """status --json's last_warm_reboot: RESULT of the warm reboot A -> B,
-    guarded by a watchdog of KIND (and TIMEOUT, when given)."""
-    if not w:
-        raise Failure(f"status --json: no last_warm_reboot, wanted {result}")
-    got = (w.get("result"), w.get("target"), w.get("from"))
-    if got != (result, b, a):
-        raise Failure(f"status --json: result/target/from {got}, wanted {(result, b, a)}")
-    wd = w.get("watchdog") or {}
-    if wd.get("kind") != kind or (timeout is not None and wd.get("timeout") != timeout):
-        want = f"kind {kind}" + (f", timeout {timeout}" if timeout is not None else "")
-        raise Failure(f"status --json: watchdog {w.get('watchdog')}, wanted {want}")
-
-
 def first_boot(c, a):
     """A's first boot: nothing pending, no warm reboot recorded, and no
     watchdog device (the guest's only watchdog is the BMC, or none)."""
@@ -192,7 +178,7 @@ def fell_back(c, n, a, b, kind):
     i, w, said = confirm_unit(c, after=i, want="1")
     if not any(b in l and re.search(r"(?i)fell.back", l) for l in said):
         raise Failure(f"the confirm unit did not report a fall-back from {b}: {said}")
-    expect_status(w, "fell-back", b, a, kind)
+    expect_record(w, "fell-back", b, a, kind)
     return i, " | ".join(l for l in said if l.startswith("kexec-chooser:"))
 
 
@@ -273,7 +259,7 @@ def test_bmc(work, artifact, timeout):
                           f"{timeout} s, counting down): {early}")
         i = boot_of(c, 4, b, 900)
         i, w, _ = confirm_unit(c, i, "0")
-        expect_status(w, "confirmed", b, a, "ipmi", timeout)
+        expect_record(w, "confirmed", b, a, "ipmi", timeout)
         i, after = bmc_line(c, i)
         if running(after):
             raise Failure(f"after confirm the BMC's watchdog still runs: {after}")
@@ -387,7 +373,7 @@ def test_soft(work, artifact, timeout, panic_timeout):
                           f"and softdog with the margin {margin} s")
         i = boot_of(c, 8, b, 900)
         i, w, _ = confirm_unit(c, i, "0")
-        expect_status(w, "confirmed", b, a, "software")
+        expect_record(w, "confirmed", b, a, "software")
         i, panic_after, _ = net_line(c, i)
         if panic_after != before:
             raise Failure(f"after confirm kernel.panic is {panic_after}, not {before} as before the warm reboot "

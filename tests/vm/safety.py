@@ -60,16 +60,20 @@ def status_of(c, after, timeout=60):
         raise Failure(f"status --json gave no last_warm_reboot ({e}): {m.group(1)[:300]}") from None
 
 
-def expect_record(w, result, target, origin, timeout):
-    """A last_warm_reboot with this result, releases and watchdog timeout."""
+def expect_record(w, result, target, origin, kind="hardware", timeout=None):
+    """status --json's last_warm_reboot: RESULT of the warm reboot ORIGIN ->
+    TARGET, guarded by a watchdog of KIND (a hardware one on a
+    /dev/watchdog* device) and TIMEOUT, when given."""
     if not w:
         raise Failure(f"status --json: no last_warm_reboot, wanted {result}")
     got = (w.get("result"), w.get("target"), w.get("from"))
     if got != (result, target, origin):
         raise Failure(f"status --json: result/target/from {got}, wanted {(result, target, origin)}")
     wd = w.get("watchdog") or {}
-    if wd.get("timeout") != timeout or not str(wd.get("device", "")).startswith("/dev/watchdog"):
-        raise Failure(f"status --json: watchdog {w.get('watchdog')}, wanted a /dev/watchdog* for {timeout} s")
+    device_ok = kind != "hardware" or str(wd.get("device", "")).startswith("/dev/watchdog")
+    if wd.get("kind") != kind or not device_ok or (timeout is not None and wd.get("timeout") != timeout):
+        want = f"kind {kind}" + (f", timeout {timeout}" if timeout is not None else "")
+        raise Failure(f"status --json: watchdog {w.get('watchdog')}, wanted {want}")
 
 
 def boot_of(c, n, release, timeout):
@@ -197,7 +201,7 @@ def test_direct(guest, timeout):
         _, s1, _ = c.expect(STAMP.format("confirm-end"), 5, k)
         confirm_ms = (float(s1.group(1)) - float(s0.group(1))) * 1000
         i, w = status_of(c, i)
-        expect_record(w, "confirmed", b, a, timeout)
+        expect_record(w, "confirmed", b, a, timeout=timeout)
         i, up = stayed_up(c, i, SAFETY_NET)
 
         # B again, whose init hangs: reset by the watchdog, A back.
@@ -212,7 +216,7 @@ def test_direct(guest, timeout):
                           f"wanted 1 and a fall-back from {b}")
         said = m.group(2).strip()
         i, w = status_of(c, i)
-        expect_record(w, "fell-back", b, b, timeout)
+        expect_record(w, "fell-back", b, b, timeout=timeout)
         c.kct(r"done", 60, i)
         c.wait_exit(60)
         return arm_ms, arm2_ms, confirm_ms, reset_secs, w, said, up
@@ -305,7 +309,7 @@ def test_systemd(work, artifact, timeout):
         i = boot_of(c, 2, b, 900)
         steps = since(c, armed_at, kexec, c.kernel_start(2, 0), i)
         i, w, confirm_ms, _ = confirm_unit(c, i, "0")
-        expect_record(w, "confirmed", b, a, timeout)
+        expect_record(w, "confirmed", b, a, timeout=timeout)
         seconds = w.get("seconds")
         if not isinstance(seconds, (int, float)) or seconds <= 0:
             raise Failure(f"status --json: seconds {seconds!r} for a confirmed warm reboot")
@@ -322,7 +326,7 @@ def test_systemd(work, artifact, timeout):
         i, w2, _, said2 = confirm_unit(c, i, "1")
         if not any(b in l and re.search(r"(?i)fell.back", l) for l in said2):
             raise Failure(f"the confirm unit did not report a fall-back from {b}: {said2}")
-        expect_record(w2, "fell-back", b, b, timeout)
+        expect_record(w2, "fell-back", b, b, timeout=timeout)
         i, m, _ = c.kct(r"file sha256=(\w+)", 30, i)
         if m.group(1) != sha:
             raise Failure("the file written and synced before the warm reboot changed")
